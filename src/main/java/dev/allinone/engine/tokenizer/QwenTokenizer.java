@@ -236,7 +236,7 @@ public final class QwenTokenizer {
     }
 
     /** The id of the single-byte token for {@code b}. */
-    int byteTokenId(byte b) {
+    public int byteTokenId(byte b) {
         return byteIds[b & 0xFF];
     }
 

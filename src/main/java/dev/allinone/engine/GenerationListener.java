@@ -1,0 +1,12 @@
+package dev.allinone.engine;
+
+/** Receives a reply as it is generated. Called on the model thread: implementations must not block. */
+public interface GenerationListener {
+
+    /** A piece of text that ends on a character boundary (never half of a multi-byte character). */
+    void onText(String piece);
+
+    void onComplete(GenerationResult result);
+
+    void onError(Throwable error);
+}

@@ -1,0 +1,459 @@
+package dev.allinone.engine;
+
+import com.github.tjake.jlama.tensor.AbstractTensor;
+import com.github.tjake.jlama.tensor.KvBufferCache;
+import dev.allinone.engine.tokenizer.StreamingDecoder;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Deque;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+
+import org.jboss.logging.Logger;
+
+/**
+ * The only code that runs the model. One model thread takes work in small steps: a whole label scoring (one
+ * prefill) or one token of a generation. Scorings go first; generations take turns token by token, so a long
+ * reply never blocks a short classification for more than one token step, and one reply cannot starve another.
+ * Every request owns its key/value buffer, released as soon as it ends, fails or is cancelled.
+ */
+public final class InferenceEngine implements AutoCloseable {
+
+    private static final Logger LOG = Logger.getLogger(InferenceEngine.class);
+
+    /** Limits that protect the one model. */
+    public record Limits(int maxQueued, long requestTimeoutMillis, int prefixCacheEntries) {
+    }
+
+    private final LoadedModel model;
+    private final QwenJlamaModel jlama;
+    private final PrefixCache prefixCache;
+    private final Limits limits;
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Condition workAvailable = lock.newCondition();
+    private final Deque<Job> scorings = new ArrayDeque<>();
+    private final Deque<Job> generations = new ArrayDeque<>();
+    private final Thread modelThread;
+    private int admitted;
+    private volatile boolean closed;
+
+    public InferenceEngine(LoadedModel model, Limits limits) {
+        this.model = model;
+        this.jlama = model.jlama();
+        this.limits = limits;
+        this.prefixCache = new PrefixCache(jlama, limits.prefixCacheEntries());
+        this.modelThread = Thread.ofPlatform().name("allinone-model").daemon().start(this::runLoop);
+    }
+
+    public LoadedModel model() {
+        return model;
+    }
+
+    /**
+     * Scores each label as the continuation of {@code prompt} in one prefill and returns probabilities
+     * normalised over the labels. Labels of several tokens are scored by the product of their token probabilities.
+     *
+     * @param prefixLength how many leading prompt tokens are a reusable prefix (0 = none)
+     */
+    public CompletableFuture<LabelScores> scoreLabels(int[] prompt, int prefixLength, List<String> labels) {
+        int[][] labelIds = labelTokens(labels);
+        checkFits(prompt, Arrays.stream(labelIds).mapToInt(ids -> ids.length).max().orElse(1));
+        ScoringJob job = new ScoringJob(prompt, prefixLength, labels, labelIds);
+        admit(job, scorings);
+        return job.result;
+    }
+
+    /** Starts generating a reply to {@code prompt}; text arrives through the listener on the model thread. */
+    public Generation generate(int[] prompt, int prefixLength, SamplingParams params, GenerationListener listener) {
+        checkFits(prompt, 1);
+        GenerationJob job = new GenerationJob(prompt, prefixLength, params, listener);
+        admit(job, generations);
+        return job;
+    }
+
+    /** Requests waiting or running. */
+    public int load() {
+        lock.lock();
+        try {
+            return admitted;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    public long prefixCacheHits() {
+        return prefixCache.hits();
+    }
+
+    public long prefixCacheMisses() {
+        return prefixCache.misses();
+    }
+
+    private int[][] labelTokens(List<String> labels) {
+        if (labels.size() < 2) {
+            throw new IllegalArgumentException("Label scoring needs at least two labels, got " + labels);
+        }
+        int[][] ids = new int[labels.size()][];
+        for (int i = 0; i < ids.length; i++) {
+            ids[i] = model.tokenizer().encode(labels.get(i));
+            if (ids[i].length == 0) {
+                throw new IllegalArgumentException("Label " + i + " is empty");
+            }
+        }
+        for (int i = 0; i < ids.length; i++) {
+            for (int j = 0; j < ids.length; j++) {
+                if (i != j && ids[i].length <= ids[j].length && Arrays.equals(ids[i], 0, ids[i].length, ids[j], 0, ids[i].length)) {
+                    throw new IllegalArgumentException("Label '" + labels.get(i) + "' tokenizes to a prefix of label '" + labels.get(j)
+                            + "'; labels must be distinguishable token by token");
+                }
+            }
+        }
+        return ids;
+    }
+
+    private void checkFits(int[] prompt, int extra) {
+        if (prompt.length == 0) {
+            throw new IllegalArgumentException("Empty prompt");
+        }
+        if (prompt.length + extra > jlama.contextLength()) {
+            throw new PromptTooLongException(prompt.length, jlama.contextLength());
+        }
+    }
+
+    private void admit(Job job, Deque<Job> queue) {
+        lock.lock();
+        try {
+            if (closed) {
+                throw new IllegalStateException("The inference engine is shut down");
+            }
+            if (admitted >= limits.maxQueued()) {
+                throw new EngineBusyException("The model is busy: " + admitted + " requests are already waiting or running");
+            }
+            admitted++;
+            queue.addLast(job);
+            workAvailable.signal();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private Job nextJob() throws InterruptedException {
+        lock.lock();
+        try {
+            while (scorings.isEmpty() && generations.isEmpty()) {
+                workAvailable.await();
+            }
+            return !scorings.isEmpty() ? scorings.pollFirst() : generations.pollFirst();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void runLoop() {
+        while (!closed) {
+            Job job;
+            try {
+                job = nextJob();
+            } catch (InterruptedException e) {
+                return;
+            }
+            boolean more = false;
+            try {
+                if (job.isCancelled()) {
+                    job.finishCancelled();
+                } else if (System.nanoTime() > job.deadline) {
+                    job.fail(new TimeoutException("Request exceeded " + limits.requestTimeoutMillis() + " ms"));
+                } else {
+                    more = job.step();
+                }
+            } catch (Throwable t) {
+                LOG.errorf(t, "Inference step failed");
+                job.fail(t);
+                more = false;
+            }
+            lock.lock();
+            try {
+                if (more) {
+                    generations.addLast(job);
+                } else {
+                    job.release();
+                    admitted--;
+                }
+            } finally {
+                lock.unlock();
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        modelThread.interrupt();
+        try {
+            modelThread.join(10_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        lock.lock();
+        try {
+            for (Deque<Job> queue : List.of(scorings, generations)) {
+                for (Job job : queue) {
+                    job.fail(new CancellationException("The inference engine shut down"));
+                    job.release();
+                }
+                queue.clear();
+            }
+        } finally {
+            lock.unlock();
+        }
+        prefixCache.close();
+        jlama.close();
+    }
+
+    /** One request's work, done in steps on the model thread. */
+    private abstract class Job {
+        final int[] prompt;
+        final int prefixLength;
+        final long submitted = System.nanoTime();
+        final long deadline = submitted + limits.requestTimeoutMillis() * 1_000_000;
+        KvBufferCache.KvBuffer kv;
+
+        Job(int[] prompt, int prefixLength) {
+            this.prompt = prompt;
+            this.prefixLength = prefixLength;
+        }
+
+        /** Does one step; returns true if more steps remain. */
+        abstract boolean step();
+
+        abstract void fail(Throwable error);
+
+        boolean isCancelled() {
+            return false;
+        }
+
+        void finishCancelled() {
+        }
+
+        AbstractTensor prefill() {
+            kv = jlama.newKvBuffer();
+            return prefixCache.prefill(prompt, prefixLength, kv);
+        }
+
+        void release() {
+            if (kv != null) {
+                kv.close();
+                kv = null;
+            }
+        }
+
+        long millisSinceSubmit() {
+            return (System.nanoTime() - submitted) / 1_000_000;
+        }
+    }
+
+    private final class ScoringJob extends Job {
+        final List<String> labels;
+        final int[][] labelIds;
+        final CompletableFuture<LabelScores> result = new CompletableFuture<>();
+
+        ScoringJob(int[] prompt, int prefixLength, List<String> labels, int[][] labelIds) {
+            super(prompt, prefixLength);
+            this.labels = List.copyOf(labels);
+            this.labelIds = labelIds;
+        }
+
+        @Override
+        boolean step() {
+            double[] logProbs = new double[labelIds.length];
+            try (AbstractTensor last = prefill()) {
+                if (Arrays.stream(labelIds).allMatch(ids -> ids.length == 1)) {
+                    // The softmax normaliser cancels out between labels: only their own LM-head rows are needed.
+                    int[] firsts = Arrays.stream(labelIds).mapToInt(ids -> ids[0]).toArray();
+                    float[] logits = jlama.logitsOf(last, firsts);
+                    for (int i = 0; i < logits.length; i++) {
+                        logProbs[i] = logits[i];
+                    }
+                } else {
+                    scoreMultiTokenLabels(last, logProbs);
+                }
+            }
+            result.complete(new LabelScores(labels, softmax(logProbs), prompt.length, millisSinceSubmit()));
+            return false;
+        }
+
+        private void scoreMultiTokenLabels(AbstractTensor last, double[] logProbs) {
+            float[] logits = new float[jlama.vocabularySize()];
+            jlama.allLogits(last, logits);
+            double[] firstLogSoftmax = logSoftmax(logits);
+            for (int i = 0; i < labelIds.length; i++) {
+                int[] ids = labelIds[i];
+                logProbs[i] = firstLogSoftmax[ids[0]];
+                for (int j = 1; j < ids.length; j++) {
+                    // Label continuations overwrite the same positions after the prompt: attention at a position
+                    // only reads earlier ones, so each label sees exactly prompt + its own tokens.
+                    try (AbstractTensor hidden = jlama.step(ids[j - 1], prompt.length + j - 1, kv)) {
+                        jlama.allLogits(hidden, logits);
+                    }
+                    logProbs[i] += logSoftmax(logits)[ids[j]];
+                }
+            }
+        }
+
+        @Override
+        void fail(Throwable error) {
+            result.completeExceptionally(error);
+        }
+    }
+
+    private final class GenerationJob extends Job implements Generation {
+        final SamplingParams params;
+        final GenerationListener listener;
+        final Sampler sampler;
+        final StreamingDecoder decoder = new StreamingDecoder(model.tokenizer());
+        final StringBuilder text = new StringBuilder();
+        final boolean[] seen = new boolean[jlama.vocabularySize()];
+        float[] logits;
+        volatile boolean cancelled;
+        int position;
+        int lastToken = -1;
+        int generated;
+        long firstTokenMillis = -1;
+        boolean finished;
+
+        GenerationJob(int[] prompt, int prefixLength, SamplingParams params, GenerationListener listener) {
+            super(prompt, prefixLength);
+            this.params = params;
+            this.listener = listener;
+            this.sampler = new Sampler(params, new SplittableRandom());
+            for (int id : prompt) {
+                seen[id] = true;
+            }
+        }
+
+        @Override
+        boolean step() {
+            AbstractTensor hidden;
+            if (lastToken < 0) {
+                logits = new float[jlama.vocabularySize()];
+                hidden = prefill();
+                position = prompt.length;
+            } else {
+                hidden = jlama.step(lastToken, position, kv);
+                position++;
+            }
+            try (hidden) {
+                jlama.allLogits(hidden, logits);
+            }
+            int token = sampler.next(logits, seen);
+            if (model.stopTokens().contains(token)) {
+                return finish(GenerationResult.FinishReason.STOP);
+            }
+            seen[token] = true;
+            lastToken = token;
+            generated++;
+            if (firstTokenMillis < 0) {
+                firstTokenMillis = millisSinceSubmit();
+            }
+            emit(decoder.accept(token));
+            if (generated >= params.maxNewTokens()) {
+                return finish(GenerationResult.FinishReason.LENGTH);
+            }
+            if (position + 1 >= jlama.contextLength()) {
+                return finish(GenerationResult.FinishReason.CONTEXT_FULL);
+            }
+            return true;
+        }
+
+        private void emit(String piece) {
+            if (piece.isEmpty()) {
+                return;
+            }
+            text.append(piece);
+            try {
+                listener.onText(piece);
+            } catch (RuntimeException e) {
+                LOG.debugf(e, "Generation listener failed; cancelling the generation");
+                cancelled = true;
+            }
+        }
+
+        private boolean finish(GenerationResult.FinishReason reason) {
+            emit(decoder.flush());
+            finished = true;
+            try {
+                listener.onComplete(new GenerationResult(text.toString(), prompt.length, generated, reason,
+                        Math.max(firstTokenMillis, 0), millisSinceSubmit()));
+            } catch (RuntimeException e) {
+                LOG.debugf(e, "Generation listener failed on completion");
+            }
+            return false;
+        }
+
+        @Override
+        void finishCancelled() {
+            finish(GenerationResult.FinishReason.CANCELLED);
+        }
+
+        @Override
+        void fail(Throwable error) {
+            if (finished) {
+                return;
+            }
+            finished = true;
+            try {
+                listener.onError(error);
+            } catch (RuntimeException e) {
+                LOG.debugf(e, "Generation listener failed on error");
+            }
+        }
+
+        @Override
+        public void cancel() {
+            cancelled = true;
+        }
+
+        @Override
+        public boolean isCancelled() {
+            return cancelled;
+        }
+    }
+
+    static double[] softmax(double[] logits) {
+        double max = Arrays.stream(logits).max().orElse(0);
+        double[] out = new double[logits.length];
+        double sum = 0;
+        for (int i = 0; i < logits.length; i++) {
+            out[i] = Math.exp(logits[i] - max);
+            sum += out[i];
+        }
+        for (int i = 0; i < out.length; i++) {
+            out[i] /= sum;
+        }
+        return out;
+    }
+
+    static double[] logSoftmax(float[] logits) {
+        double max = Double.NEGATIVE_INFINITY;
+        for (float v : logits) {
+            max = Math.max(max, v);
+        }
+        double sum = 0;
+        for (float v : logits) {
+            sum += Math.exp(v - max);
+        }
+        double log = max + Math.log(sum);
+        double[] out = new double[logits.length];
+        for (int i = 0; i < logits.length; i++) {
+            out[i] = logits[i] - log;
+        }
+        return out;
+    }
+}

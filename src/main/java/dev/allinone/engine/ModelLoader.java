@@ -1,0 +1,121 @@
+package dev.allinone.engine;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.github.tjake.jlama.safetensors.DType;
+import com.github.tjake.jlama.safetensors.SafeTensorSupport;
+import com.github.tjake.jlama.safetensors.WeightLoader;
+import com.github.tjake.jlama.model.qwen2.Qwen2Config;
+import com.github.tjake.jlama.util.JsonSupport;
+import com.github.tjake.jlama.util.PhysicalCoreExecutor;
+import dev.allinone.engine.tokenizer.QwenTokenizer;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashSet;
+import java.util.Set;
+
+import org.jboss.logging.Logger;
+
+/** Loads a local Qwen2-architecture checkpoint into Jlama with our tokenizer. Never touches the network. */
+public final class ModelLoader {
+
+    private static final Logger LOG = Logger.getLogger(ModelLoader.class);
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private ModelLoader() {
+    }
+
+    /**
+     * @param overrides sampling settings from configuration; null fields keep the checkpoint's defaults
+     */
+    public static LoadedModel load(ModelOptions options, SamplingOverrides overrides) {
+        long start = System.nanoTime();
+        Path dir = options.path();
+        JsonNode rawConfig = ModelDirectory.validate(dir);
+        QwenTokenizer tokenizer = QwenTokenizer.load(dir);
+        int vocab = rawConfig.path("vocab_size").asInt();
+        if (vocab < tokenizer.size()) {
+            throw new ModelUnavailableException("Model in " + dir + " has vocab_size " + vocab + " but its tokenizer has "
+                    + tokenizer.size() + " ids: tokenizer.json does not belong to this checkpoint.");
+        }
+        ChatTemplate template = ChatTemplate.load(dir);
+        useThreads(options.threads());
+
+        ObjectNode config = rawConfig.deepCopy();
+        int contextLength = Math.min(rawConfig.path("max_position_embeddings").asInt(32768), options.contextLength());
+        config.put("max_position_embeddings", contextLength);
+        Set<Integer> stops = stopTokens(dir, tokenizer);
+        config.put("eos_token_id", stops.iterator().next());
+
+        QwenJlamaModel jlama;
+        try {
+            Qwen2Config jlamaConfig = JsonSupport.om.treeToValue(config, Qwen2Config.class);
+            WeightLoader weights = SafeTensorSupport.loadWeights(dir.toFile());
+            DType workingQuant = options.weights() == WeightFormat.Q4 ? DType.I8 : DType.F32;
+            jlama = new QwenJlamaModel(jlamaConfig, weights, new JlamaTokenizerAdapter(tokenizer), DType.F32, workingQuant,
+                    options.weights().quantization());
+        } catch (IOException | RuntimeException e) {
+            throw new ModelUnavailableException("Model in " + dir + " could not be loaded: " + e, e);
+        }
+        SamplingParams defaults = overrides.applyTo(generationDefaults(dir));
+        long millis = (System.nanoTime() - start) / 1_000_000;
+        return new LoadedModel(jlama, tokenizer, template, stops, defaults, dir, options.weights(), millis);
+    }
+
+    private static void useThreads(int threads) {
+        if (threads <= 0) {
+            return;
+        }
+        try {
+            PhysicalCoreExecutor.overrideThreadCount(threads);
+        } catch (IllegalStateException alreadyStarted) {
+            // Jlama's kernel pool is process-wide and fixed once started (e.g. a second model in one test JVM).
+            LOG.warnf("Jlama's thread pool is already running with %d threads; allinone.model.threads=%d ignored",
+                    PhysicalCoreExecutor.instance.get().getCoreCount(), threads);
+        }
+    }
+
+    /** {@code <|im_end|>} first (Qwen chat models end turns with it), then the generation config's eos ids. */
+    private static Set<Integer> stopTokens(Path dir, QwenTokenizer tokenizer) {
+        Set<Integer> stops = new LinkedHashSet<>();
+        stops.add(tokenizer.specialTokenId("<|im_end|>"));
+        JsonNode eos = readGenerationConfig(dir).path("eos_token_id");
+        if (eos.isArray()) {
+            eos.forEach(id -> stops.add(id.asInt()));
+        } else if (eos.isInt()) {
+            stops.add(eos.asInt());
+        }
+        tokenizer.specialTokens().forEach((text, id) -> {
+            if (text.equals("<|endoftext|>")) {
+                stops.add(id);
+            }
+        });
+        return stops;
+    }
+
+    private static SamplingParams generationDefaults(Path dir) {
+        JsonNode g = readGenerationConfig(dir);
+        boolean sample = g.path("do_sample").asBoolean(false);
+        return new SamplingParams(
+                sample ? (float) g.path("temperature").asDouble(1.0) : 0f,
+                g.path("top_k").asInt(50),
+                (float) g.path("top_p").asDouble(1.0),
+                (float) g.path("repetition_penalty").asDouble(1.0),
+                g.path("max_new_tokens").asInt(512));
+    }
+
+    private static JsonNode readGenerationConfig(Path dir) {
+        Path file = dir.resolve("generation_config.json");
+        if (!Files.isRegularFile(file)) {
+            return JSON.createObjectNode();
+        }
+        try {
+            return JSON.readTree(file.toFile());
+        } catch (IOException e) {
+            throw new ModelUnavailableException(file + " is not valid JSON: " + e.getMessage());
+        }
+    }
+}

@@ -1,0 +1,68 @@
+package dev.allinone.engine;
+
+import dev.allinone.engine.tokenizer.QwenTokenizer;
+import dev.allinone.tools.CheckpointGenerator;
+import dev.allinone.tools.CheckpointSpec;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.stream.IntStream;
+
+/** Generated checkpoints shared by the tests, written once under target/test-checkpoints. */
+public final class TestCheckpoints {
+
+    /** What the scripted model answers to any chat prompt (its last prompt token is the "\n" after "assistant"). */
+    public static final String SCRIPTED_REPLY = "正面太棒了，恭喜你😄！";
+
+    private static final Path ROOT = Path.of("target", "test-checkpoints");
+
+    private TestCheckpoints() {
+    }
+
+    /** Tiny, tied embeddings, seeded random weights. */
+    public static synchronized Path tinyRandom() {
+        return ensure("tiny-random", CheckpointSpec.tiny(7));
+    }
+
+    /**
+     * Tiny, untied, scripted so that after a prompt it replies {@link #SCRIPTED_REPLY} then stops: its first token
+     * is 正面 (so sentiment scoring says POSITIVE), and the emoji comes as four single-byte tokens, so streaming
+     * must hold back partial UTF-8.
+     */
+    public static synchronized Path tinyScripted() {
+        QwenTokenizer tokenizer = QwenTokenizer.load(TestModelFiles.qwenTokenizerDir());
+        int[] head = tokenizer.encode("正面太棒了，恭喜你");
+        int[] emoji = bytesAsTokens(tokenizer, "😄");
+        int[] tail = tokenizer.encode("！");
+        int[] reply = IntStream.concat(IntStream.concat(IntStream.of(head), IntStream.of(emoji)), IntStream.of(tail)).toArray();
+        int newline = tokenizer.encode("\n")[0];
+        CheckpointSpec spec = CheckpointSpec.tiny(11).untied().scripted(newline, reply, tokenizer.specialTokenId("<|im_end|>"));
+        return ensure("tiny-scripted", spec);
+    }
+
+    private static int[] bytesAsTokens(QwenTokenizer tokenizer, String text) {
+        byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
+        int[] ids = new int[bytes.length];
+        for (int i = 0; i < bytes.length; i++) {
+            ids[i] = tokenizer.byteTokenId(bytes[i]);
+        }
+        return ids;
+    }
+
+    private static Path ensure(String name, CheckpointSpec spec) {
+        Path dir = ROOT.resolve(name);
+        Path marker = dir.resolve(".complete-" + Integer.toHexString(spec.hashCode()));
+        try {
+            if (!Files.exists(marker)) {
+                CheckpointGenerator.write(spec, dir);
+                Files.createFile(marker);
+            }
+            return dir.toAbsolutePath();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}

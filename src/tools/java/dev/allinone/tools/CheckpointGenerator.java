@@ -1,0 +1,195 @@
+package dev.allinone.tools;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Writes a Hugging Face-layout Qwen2-architecture checkpoint ({@code config.json}, the real Qwen tokenizer files,
+ * {@code generation_config.json}, {@code model.safetensors}) with seeded pseudo-random weights, optionally
+ * "scripted" so tests can predict what the model says. Compute cost depends only on the shape, so a full-size
+ * random checkpoint is a faithful benchmark subject.
+ *
+ * <pre>usage: CheckpointGenerator --out DIR [--shape tiny|qwen1.5-0.5b] [--dtype F32|BF16] [--seed N] [--untied]</pre>
+ */
+public final class CheckpointGenerator {
+
+    private static final float INIT_RANGE = 0.02f * (float) Math.sqrt(3); // uniform with std 0.02
+    private static final float SCRIPT_INPUT = 1.0f;
+    private static final float SCRIPT_OUTPUT = 4.0f;
+    private static final List<String> TOKENIZER_FILES = List.of("tokenizer.json", "tokenizer_config.json");
+
+    private CheckpointGenerator() {
+    }
+
+    public static Path write(CheckpointSpec spec, Path dir) throws IOException {
+        Files.createDirectories(dir);
+        writeJson(dir.resolve("config.json"), config(spec));
+        writeJson(dir.resolve("generation_config.json"), generationConfig());
+        for (String name : TOKENIZER_FILES) {
+            try (InputStream in = CheckpointGenerator.class.getClassLoader().getResourceAsStream("qwen1.5/" + name)) {
+                if (in == null) {
+                    throw new IOException("qwen1.5/" + name + " is not on the classpath");
+                }
+                Files.copy(in, dir.resolve(name), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            }
+        }
+        weights(spec).write(dir.resolve("model.safetensors"));
+        return dir;
+    }
+
+    private static SafetensorsWriter weights(CheckpointSpec s) {
+        SafetensorsWriter w = new SafetensorsWriter(s.dtype());
+        int h = s.hidden();
+        int q = s.heads() * s.headDim();
+        int kv = s.kvHeads() * s.headDim();
+        Map<Integer, Integer> inputDim = new HashMap<>();
+        Map<Integer, Integer> outputDim = new HashMap<>();
+        int dim = 0;
+        for (Map.Entry<Integer, Integer> step : s.nextToken().entrySet()) {
+            inputDim.put(step.getKey(), dim);
+            outputDim.put(step.getValue(), dim);
+            dim++;
+        }
+        long seed = s.seed();
+        Values.Random embed = new Values.Random(seed++);
+        w.add("model.embed_tokens.weight", i -> {
+            int token = (int) (i / h);
+            Integer d = inputDim.get(token);
+            return embed.at(i) + (d != null && d == i % h ? SCRIPT_INPUT : 0f);
+        }, s.vocab(), h);
+        for (int layer = 0; layer < s.layers(); layer++) {
+            String p = "model.layers." + layer + ".";
+            w.add(p + "input_layernorm.weight", i -> 1f, h);
+            w.add(p + "self_attn.q_proj.weight", new Values.Random(seed++)::at, q, h);
+            w.add(p + "self_attn.q_proj.bias", new Values.Random(seed++)::at, q);
+            w.add(p + "self_attn.k_proj.weight", new Values.Random(seed++)::at, kv, h);
+            w.add(p + "self_attn.k_proj.bias", new Values.Random(seed++)::at, kv);
+            w.add(p + "self_attn.v_proj.weight", new Values.Random(seed++)::at, kv, h);
+            w.add(p + "self_attn.v_proj.bias", new Values.Random(seed++)::at, kv);
+            w.add(p + "self_attn.o_proj.weight", new Values.Random(seed++)::at, h, q);
+            w.add(p + "post_attention_layernorm.weight", i -> 1f, h);
+            w.add(p + "mlp.gate_proj.weight", new Values.Random(seed++)::at, s.intermediate(), h);
+            w.add(p + "mlp.up_proj.weight", new Values.Random(seed++)::at, s.intermediate(), h);
+            w.add(p + "mlp.down_proj.weight", new Values.Random(seed++)::at, h, s.intermediate());
+        }
+        w.add("model.norm.weight", i -> 1f, h);
+        if (!s.tied()) {
+            Values.Random head = new Values.Random(seed);
+            w.add("lm_head.weight", i -> {
+                int token = (int) (i / h);
+                Integer d = outputDim.get(token);
+                return head.at(i) + (d != null && d == i % h ? SCRIPT_OUTPUT : 0f);
+            }, s.vocab(), h);
+        }
+        return w;
+    }
+
+    private static Map<String, Object> config(CheckpointSpec s) {
+        Map<String, Object> c = new LinkedHashMap<>();
+        c.put("architectures", List.of("Qwen2ForCausalLM"));
+        c.put("attention_dropout", 0.0);
+        c.put("bos_token_id", 151643);
+        c.put("eos_token_id", 151645);
+        c.put("hidden_act", "silu");
+        c.put("hidden_size", s.hidden());
+        c.put("initializer_range", 0.02);
+        c.put("intermediate_size", s.intermediate());
+        c.put("max_position_embeddings", s.maxPositions());
+        c.put("max_window_layers", s.layers());
+        c.put("model_type", "qwen2");
+        c.put("num_attention_heads", s.heads());
+        c.put("num_hidden_layers", s.layers());
+        c.put("num_key_value_heads", s.kvHeads());
+        c.put("rms_norm_eps", 1e-6);
+        c.put("rope_theta", 1000000.0);
+        c.put("sliding_window", s.maxPositions());
+        c.put("tie_word_embeddings", s.tied());
+        c.put("torch_dtype", s.dtype() == SafetensorsWriter.DType.BF16 ? "bfloat16" : "float32");
+        c.put("use_cache", true);
+        c.put("use_sliding_window", false);
+        c.put("vocab_size", s.vocab());
+        return c;
+    }
+
+    private static Map<String, Object> generationConfig() {
+        Map<String, Object> g = new LinkedHashMap<>();
+        g.put("bos_token_id", 151643);
+        g.put("do_sample", true);
+        g.put("eos_token_id", List.of(151645, 151643));
+        g.put("pad_token_id", 151643);
+        g.put("repetition_penalty", 1.1);
+        g.put("top_k", 20);
+        g.put("top_p", 0.8);
+        return g;
+    }
+
+    private static void writeJson(Path file, Object value) throws IOException {
+        new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(file.toFile(), value);
+    }
+
+    /** Deterministic random-access weight values. */
+    static final class Values {
+        private Values() {
+        }
+
+        record Random(long seed) {
+            float at(long index) {
+                long z = seed * 0x9E3779B97F4A7C15L + index;
+                z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+                z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+                z ^= z >>> 31;
+                return ((z >>> 40) / (float) (1 << 24) * 2f - 1f) * INIT_RANGE;
+            }
+        }
+    }
+
+    public static void main(String[] args) throws IOException {
+        Map<String, String> opts = new HashMap<>();
+        List<String> flags = new ArrayList<>();
+        for (int i = 0; i < args.length; i++) {
+            if (args[i].equals("--untied")) {
+                flags.add(args[i]);
+            } else if (args[i].startsWith("--") && i + 1 < args.length) {
+                opts.put(args[i], args[++i]);
+            } else {
+                usage("unexpected argument " + args[i]);
+            }
+        }
+        if (!opts.containsKey("--out")) {
+            usage("--out DIR is required");
+        }
+        long seed = Long.parseLong(opts.getOrDefault("--seed", "1"));
+        CheckpointSpec spec = switch (opts.getOrDefault("--shape", "tiny")) {
+            case "tiny" -> CheckpointSpec.tiny(seed);
+            case "qwen1.5-0.5b" -> CheckpointSpec.qwen15HalfB(seed);
+            default -> throw usage("--shape is tiny or qwen1.5-0.5b");
+        };
+        if (opts.containsKey("--dtype")) {
+            spec = spec.withDType(SafetensorsWriter.DType.valueOf(opts.get("--dtype")));
+        }
+        if (flags.contains("--untied")) {
+            spec = spec.untied();
+        }
+        long start = System.nanoTime();
+        Path dir = write(spec, Path.of(opts.get("--out")));
+        System.out.printf("wrote %s (%s, %d layers, hidden %d) in %.1f s%n", dir, spec.dtype(), spec.layers(), spec.hidden(),
+                (System.nanoTime() - start) / 1e9);
+    }
+
+    private static IllegalArgumentException usage(String problem) {
+        System.err.println(problem);
+        System.err.println("usage: CheckpointGenerator --out DIR [--shape tiny|qwen1.5-0.5b] [--dtype F32|BF16] [--seed N] [--untied]");
+        System.exit(2);
+        return new IllegalArgumentException(problem);
+    }
+}
