@@ -15,6 +15,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashSet;
+import java.util.Optional;
 import java.util.Set;
 
 import org.jboss.logging.Logger;
@@ -53,10 +54,14 @@ public final class ModelLoader {
         QwenJlamaModel jlama;
         try {
             Qwen2Config jlamaConfig = JsonSupport.om.treeToValue(config, Qwen2Config.class);
-            WeightLoader weights = SafeTensorSupport.loadWeights(dir.toFile());
+            Path weightsDir = options.weights() == WeightFormat.Q4 ? Q4Checkpoint.ensure(dir, options.q4Path()) : dir;
+            WeightLoader weights = SafeTensorSupport.loadWeights(weightsDir.toFile());
+            // I8 activations let Jlama use its integer Q4 kernels; it falls back to F32 where they do not apply.
             DType workingQuant = options.weights() == WeightFormat.Q4 ? DType.I8 : DType.F32;
             jlama = new QwenJlamaModel(jlamaConfig, weights, new JlamaTokenizerAdapter(tokenizer), DType.F32, workingQuant,
-                    options.weights().quantization());
+                    Optional.empty());
+        } catch (ModelUnavailableException e) {
+            throw e;
         } catch (IOException | RuntimeException e) {
             throw new ModelUnavailableException("Model in " + dir + " could not be loaded: " + e, e);
         }
