@@ -1,0 +1,55 @@
+package dev.allinone.ai;
+
+import dev.allinone.engine.ChatTemplate;
+import dev.allinone.engine.LoadedModel;
+import dev.allinone.engine.SamplingParams;
+import dev.langchain4j.data.message.AiMessage;
+import dev.langchain4j.data.message.ChatMessage;
+import dev.langchain4j.data.message.SystemMessage;
+import dev.langchain4j.data.message.UserMessage;
+import dev.langchain4j.model.chat.request.ChatRequest;
+import dev.langchain4j.model.chat.request.ChatRequestParameters;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/** Turns a LangChain4j request into what the engine runs: prompt ids, the reusable prefix, sampling settings. */
+final class ChatMessages {
+
+    /**
+     * @param prefixLength tokens of the leading system message (what the prefix cache keeps), 0 if there is none
+     */
+    record Prompt(int[] ids, int prefixLength) {
+    }
+
+    private ChatMessages() {
+    }
+
+    static Prompt prompt(ChatRequest request, LoadedModel model) {
+        List<ChatTemplate.Message> messages = new ArrayList<>();
+        for (ChatMessage m : request.messages()) {
+            messages.add(switch (m) {
+                case SystemMessage s -> new ChatTemplate.Message("system", s.text());
+                case UserMessage u -> new ChatTemplate.Message("user", u.singleText());
+                case AiMessage a -> new ChatTemplate.Message("assistant", a.text() == null ? "" : a.text());
+                default -> throw new IllegalArgumentException("Unsupported message type " + m.type());
+            });
+        }
+        int[] ids = model.template().encode(messages, true, model.tokenizer());
+        int prefix = 0;
+        if (!messages.isEmpty() && messages.getFirst().role().equals("system")) {
+            prefix = model.template().encode(messages.subList(0, 1), false, model.tokenizer()).length;
+        }
+        return new Prompt(ids, prefix);
+    }
+
+    /** The model's defaults, with whatever the request sets. */
+    static SamplingParams sampling(ChatRequestParameters p, SamplingParams defaults) {
+        return new SamplingParams(
+                p.temperature() != null ? p.temperature().floatValue() : defaults.temperature(),
+                p.topK() != null ? p.topK() : defaults.topK(),
+                p.topP() != null ? p.topP().floatValue() : defaults.topP(),
+                defaults.repetitionPenalty(),
+                p.maxOutputTokens() != null ? p.maxOutputTokens() : defaults.maxNewTokens());
+    }
+}

@@ -1,0 +1,103 @@
+package dev.allinone.api;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.allinone.ai.Conversations;
+import dev.allinone.ai.InputCleaner;
+import jakarta.ws.rs.Consumes;
+import jakarta.ws.rs.POST;
+import jakarta.ws.rs.Path;
+import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.core.Context;
+import jakarta.ws.rs.core.MediaType;
+import jakarta.ws.rs.core.Response;
+import jakarta.ws.rs.sse.Sse;
+import jakarta.ws.rs.sse.OutboundSseEvent;
+import io.smallrye.mutiny.Multi;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * {@code POST /api/chat {"text","conversationId"?}}: the whole turn as JSON, or with
+ * {@code Accept: text/event-stream} the same frames as the WebSocket, one Server-Sent Event each.
+ */
+@Path("/api/chat")
+public class ChatResource {
+
+    public record ChatAnswer(String conversationId, String reply, SentimentResource.SentimentAnswer sentiment, int tokens, long ms) {
+    }
+
+    private final ChatTurn turn;
+    private final FrameCodec codec;
+    private final InputCleaner cleaner;
+    private final Conversations conversations;
+
+    ChatResource(ChatTurn turn, FrameCodec codec, InputCleaner cleaner, Conversations conversations) {
+        this.turn = turn;
+        this.codec = codec;
+        this.cleaner = cleaner;
+        this.conversations = conversations;
+    }
+
+    private record ChatRequest(String text, String conversationId) {
+    }
+
+    private ChatRequest read(String body) {
+        JsonNode json = codec.parseObject(body);
+        String text = codec.requiredText(json);
+        cleaner.forChat(text); // reject bad text before anything is streamed
+        JsonNode id = json.get("conversationId");
+        if (id != null && !id.isNull() && (!id.isTextual() || id.asText().isBlank() || id.asText().length() > 128)) {
+            throw new FrameCodec.BadInput(Failure.badRequest("bad_type", "conversationId", "Field 'conversationId' must be a non-empty string of at most 128 characters"));
+        }
+        return new ChatRequest(text, conversations.touchRest(id == null || id.isNull() ? null : id.asText()));
+    }
+
+    @POST
+    @Consumes(MediaType.APPLICATION_JSON)
+    @Produces(MediaType.APPLICATION_JSON)
+    public Response chat(String body) {
+        ChatRequest request = read(body);
+        List<Frame> frames = new ArrayList<>();
+        turn.run(request.text(), request.conversationId(), frames::add, () -> false);
+        StringBuilder reply = new StringBuilder();
+        SentimentResource.SentimentAnswer sentiment = null;
+        for (Frame frame : frames) {
+            switch (frame) {
+                case Frame.Sentiment s -> sentiment = new SentimentResource.SentimentAnswer(s.label(), s.score());
+                case Frame.Token t -> reply.append(t.text());
+                case Frame.Error e -> {
+                    return Problems.response(new Failure(e.code(), statusOf(e.code()), e.message(), null,
+                            e.code().equals("busy") || e.code().equals("model_not_ready") ? Failure.RETRY_AFTER_SECONDS : 0));
+                }
+                case Frame.Done d -> {
+                    return Response.ok(new ChatAnswer(request.conversationId(), reply.toString(), sentiment, d.tokens(), d.ms())).build();
+                }
+            }
+        }
+        throw new IllegalStateException("The chat turn ended without a final frame");
+    }
+
+    @POST
+    @Consumes(MediaType.APPLICATION_JSON)
+    @Produces(MediaType.SERVER_SENT_EVENTS)
+    public Multi<OutboundSseEvent> stream(String body, @Context Sse sse) {
+        ChatRequest request = read(body);
+        return Multi.createFrom().emitter(emitter -> Thread.ofVirtual().name("sse-chat").start(() -> {
+            turn.run(request.text(), request.conversationId(),
+                    frame -> emitter.emit(sse.newEventBuilder().name(frame.type()).data(codec.write(frame)).build()),
+                    emitter::isCancelled);
+            emitter.complete();
+        }));
+    }
+
+    private static int statusOf(String code) {
+        return switch (code) {
+            case "busy", "model_not_ready" -> 503;
+            case "text_too_long", "prompt_too_long" -> 413;
+            case "timeout" -> 504;
+            case "internal" -> 500;
+            default -> 400;
+        };
+    }
+}

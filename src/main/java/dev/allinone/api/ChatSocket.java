@@ -1,0 +1,62 @@
+package dev.allinone.api;
+
+import dev.allinone.ai.Conversations;
+import dev.allinone.config.AllInOneConfig;
+import io.quarkus.websockets.next.OnBinaryMessage;
+import io.quarkus.websockets.next.OnClose;
+import io.quarkus.websockets.next.OnOpen;
+import io.quarkus.websockets.next.OnTextMessage;
+import io.quarkus.websockets.next.WebSocket;
+import io.quarkus.websockets.next.WebSocketConnection;
+import io.vertx.core.buffer.Buffer;
+
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * {@code /chat}: send text (or {@code {"text": "..."}}); receive {@code sentiment}, then {@code token}s, then
+ * {@code done} — or an {@code error} frame, after which the connection stays usable.
+ */
+@WebSocket(path = "/chat")
+public class ChatSocket {
+
+    private final ChatTurn turn;
+    private final FrameCodec codec;
+    private final Conversations conversations;
+    private final int maxQueuedTurns;
+    private final Map<String, ConnectionSession> sessions = new ConcurrentHashMap<>();
+
+    ChatSocket(ChatTurn turn, FrameCodec codec, Conversations conversations, AllInOneConfig config) {
+        this.turn = turn;
+        this.codec = codec;
+        this.conversations = conversations;
+        this.maxQueuedTurns = config.chat().maxQueuedTurns();
+    }
+
+    @OnOpen
+    void open(WebSocketConnection connection) {
+        sessions.put(connection.id(), new ConnectionSession(connection, turn, codec, maxQueuedTurns,
+                () -> conversations.forget(connection.id())));
+    }
+
+    @OnTextMessage
+    void message(String message, WebSocketConnection connection) {
+        ConnectionSession session = sessions.get(connection.id());
+        if (session != null) {
+            session.receive(message);
+        }
+    }
+
+    @OnBinaryMessage
+    String binary(Buffer data) {
+        return codec.write(new Frame.Error("unsupported_frame", "Binary frames are not supported; send UTF-8 text or {\"text\": ...}"));
+    }
+
+    @OnClose
+    void close(WebSocketConnection connection) {
+        ConnectionSession session = sessions.remove(connection.id());
+        if (session != null) {
+            session.close();
+        }
+    }
+}

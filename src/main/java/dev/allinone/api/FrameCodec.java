@@ -1,0 +1,78 @@
+package dev.allinone.api;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import jakarta.enterprise.context.ApplicationScoped;
+
+/** Reads client messages and writes frames as JSON text. */
+@ApplicationScoped
+public class FrameCodec {
+
+    private final ObjectMapper json;
+
+    FrameCodec(ObjectMapper json) {
+        this.json = json;
+    }
+
+    public String write(Frame frame) {
+        try {
+            ObjectNode node = json.createObjectNode().put("type", frame.type());
+            node.setAll((ObjectNode) json.valueToTree(frame));
+            return json.writeValueAsString(node);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("Frame not serialisable: " + frame, e);
+        }
+    }
+
+    /**
+     * The text of a chat message: a frame whose first non-blank character is '{' must be a JSON object with a
+     * string {@code text}; any other frame is the text itself.
+     */
+    public String chatText(String frame) {
+        if (!frame.stripLeading().startsWith("{")) {
+            return frame;
+        }
+        return requiredText(parseObject(frame));
+    }
+
+    /** Parses a JSON object body; anything else is a 400 naming what is wrong. */
+    public JsonNode parseObject(String body) {
+        JsonNode node;
+        try {
+            node = json.readTree(body == null ? "" : body);
+        } catch (JsonProcessingException e) {
+            throw new BadInput(Failure.badRequest("bad_json", null, "The body is not valid JSON: " + e.getOriginalMessage()));
+        }
+        if (node == null || !node.isObject()) {
+            throw new BadInput(Failure.badRequest("bad_json", null, "The body must be a JSON object"));
+        }
+        return node;
+    }
+
+    public String requiredText(JsonNode body) {
+        JsonNode text = body.get("text");
+        if (text == null || text.isNull()) {
+            throw new BadInput(Failure.badRequest("missing_text", "text", "The JSON object needs a string field 'text'"));
+        }
+        if (!text.isTextual()) {
+            throw new BadInput(Failure.badRequest("bad_type", "text", "Field 'text' must be a string, not " + text.getNodeType().name().toLowerCase()));
+        }
+        return text.asText();
+    }
+
+    /** A client error found while reading the request. */
+    public static final class BadInput extends RuntimeException {
+        private final Failure failure;
+
+        public BadInput(Failure failure) {
+            super(failure.message());
+            this.failure = failure;
+        }
+
+        public Failure failure() {
+            return failure;
+        }
+    }
+}

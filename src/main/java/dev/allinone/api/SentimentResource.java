@@ -1,0 +1,35 @@
+package dev.allinone.api;
+
+import dev.allinone.ai.SentimentService;
+import dev.allinone.ai.SentimentVerdict;
+import jakarta.ws.rs.Consumes;
+import jakarta.ws.rs.POST;
+import jakarta.ws.rs.Path;
+import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.core.MediaType;
+
+/** {@code POST /api/sentiment {"text"}} → {@code {"label":"POSITIVE","score":0.93}}. */
+@Path("/api/sentiment")
+public class SentimentResource {
+
+    public record SentimentAnswer(String label, double score) {
+        static SentimentAnswer of(SentimentVerdict v) {
+            return new SentimentAnswer(v.label().name(), v.score());
+        }
+    }
+
+    private final SentimentService sentiment;
+    private final FrameCodec codec;
+
+    SentimentResource(SentimentService sentiment, FrameCodec codec) {
+        this.sentiment = sentiment;
+        this.codec = codec;
+    }
+
+    @POST
+    @Consumes(MediaType.APPLICATION_JSON)
+    @Produces(MediaType.APPLICATION_JSON)
+    public SentimentAnswer sentiment(String body) {
+        return SentimentAnswer.of(sentiment.judge(codec.requiredText(codec.parseObject(body))));
+    }
+}

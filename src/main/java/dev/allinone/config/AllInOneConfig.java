@@ -1,0 +1,86 @@
+package dev.allinone.config;
+
+import dev.allinone.engine.WeightFormat;
+import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithDefault;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Optional;
+
+/** Every setting of the service, under the single prefix {@code allinone.} (documented in application.properties). */
+@ConfigMapping(prefix = "allinone")
+public interface AllInOneConfig {
+
+    Model model();
+
+    Generation generation();
+
+    Engine engine();
+
+    Input input();
+
+    Chat chat();
+
+    Prompts prompts();
+
+    interface Model {
+        @WithDefault("models/Qwen1.5-0.5B-Chat")
+        Path path();
+
+        @WithDefault("AS_STORED")
+        WeightFormat weights();
+
+        Optional<Path> quantizedPath();
+
+        @WithDefault("0")
+        int threads();
+
+        @WithDefault("2048")
+        int contextLength();
+    }
+
+    interface Generation {
+        Optional<Float> temperature();
+
+        Optional<Integer> topK();
+
+        Optional<Float> topP();
+
+        Optional<Float> repetitionPenalty();
+
+        @WithDefault("256")
+        int maxNewTokens();
+    }
+
+    interface Engine {
+        @WithDefault("64")
+        int maxQueued();
+
+        @WithDefault("120s")
+        Duration requestTimeout();
+
+        @WithDefault("8")
+        int prefixCacheEntries();
+    }
+
+    interface Input {
+        @WithDefault("2000")
+        int maxChars();
+    }
+
+    interface Chat {
+        @WithDefault("1024")
+        int memoryTokens();
+
+        @WithDefault("1000")
+        int maxRestConversations();
+
+        @WithDefault("4")
+        int maxQueuedTurns();
+    }
+
+    interface Prompts {
+        Optional<Path> path();
+    }
+}

@@ -1,0 +1,123 @@
+package dev.allinone.engine;
+
+import dev.allinone.config.AllInOneConfig;
+import io.quarkus.runtime.ShutdownEvent;
+import io.quarkus.runtime.StartupEvent;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import org.jboss.logging.Logger;
+
+/**
+ * Owns the process's single model: loads it once in the background at start-up (so probes can answer while it
+ * loads), warms it up, then hands out the one {@link InferenceEngine}. Everything that runs the model goes
+ * through here.
+ */
+@ApplicationScoped
+public class ModelRuntime {
+
+    private static final Logger LOG = Logger.getLogger(ModelRuntime.class);
+
+    public enum State { LOADING, READY, FAILED }
+
+    private final AllInOneConfig config;
+    private volatile State state = State.LOADING;
+    private volatile String problem = "The model is loading";
+    private volatile InferenceEngine engine;
+    private volatile long warmUpMillis;
+
+    ModelRuntime(AllInOneConfig config) {
+        this.config = config;
+    }
+
+    void onStart(@Observes StartupEvent event) {
+        Thread.ofPlatform().name("allinone-model-loader").daemon().start(this::loadAndWarmUp);
+    }
+
+    void onStop(@Observes ShutdownEvent event) {
+        InferenceEngine current = engine;
+        if (current != null) {
+            current.close();
+        }
+    }
+
+    private void loadAndWarmUp() {
+        try {
+            AllInOneConfig.Model m = config.model();
+            ModelOptions options = new ModelOptions(m.path(), m.weights(), m.threads(), m.contextLength(), m.quantizedPath().orElse(null));
+            AllInOneConfig.Generation g = config.generation();
+            LoadedModel model = ModelLoader.load(options, new SamplingOverrides(g.temperature(), g.topK(), g.topP(),
+                    g.repetitionPenalty(), java.util.Optional.of(g.maxNewTokens())));
+            InferenceEngine loaded = new InferenceEngine(model, new InferenceEngine.Limits(config.engine().maxQueued(),
+                    config.engine().requestTimeout().toMillis(), config.engine().prefixCacheEntries()));
+            long start = System.nanoTime();
+            warmUp(loaded);
+            warmUpMillis = (System.nanoTime() - start) / 1_000_000;
+            engine = loaded;
+            state = State.READY;
+            problem = null;
+            LOG.infof("Qwen All-in-One ready: model %s (%s weights) loaded in %d ms, warm-up %d ms", model.path(), model.weights(),
+                    model.loadMillis(), warmUpMillis);
+        } catch (ModelUnavailableException e) {
+            fail(e.getMessage());
+        } catch (Exception | Error e) {
+            LOG.error("Model start-up failed", e);
+            fail("Model start-up failed: " + e);
+        }
+    }
+
+    private void fail(String message) {
+        problem = message;
+        state = State.FAILED;
+        LOG.error(message + " The service stays up and reports not-ready.");
+    }
+
+    /** One label scoring and two generated tokens, so the first real request does not pay for JIT and page faults. */
+    private static void warmUp(InferenceEngine engine) throws Exception {
+        LoadedModel model = engine.model();
+        int[] prompt = model.template().encode(List.of(new ChatTemplate.Message("user", "你好")), true, model.tokenizer());
+        engine.scoreLabels(prompt, 0, List.of("正面", "负面")).get(5, TimeUnit.MINUTES);
+        var done = new java.util.concurrent.CompletableFuture<GenerationResult>();
+        engine.generate(prompt, 0, model.defaults().withMaxNewTokens(2), new GenerationListener() {
+            @Override
+            public void onText(String piece) {
+            }
+
+            @Override
+            public void onComplete(GenerationResult result) {
+                done.complete(result);
+            }
+
+            @Override
+            public void onError(Throwable error) {
+                done.completeExceptionally(error);
+            }
+        });
+        done.get(5, TimeUnit.MINUTES);
+    }
+
+    /** The engine, or {@link ModelNotReadyException} while loading or after a failed load. */
+    public InferenceEngine engine() {
+        InferenceEngine current = engine;
+        if (current == null) {
+            throw new ModelNotReadyException(state == State.FAILED ? "The model is not available: " + problem : "The model is still loading");
+        }
+        return current;
+    }
+
+    public State state() {
+        return state;
+    }
+
+    /** Why the model is not ready (null when ready). */
+    public String problem() {
+        return problem;
+    }
+
+    public long warmUpMillis() {
+        return warmUpMillis;
+    }
+}

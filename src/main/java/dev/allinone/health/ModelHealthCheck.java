@@ -1,0 +1,39 @@
+package dev.allinone.health;
+
+import dev.allinone.engine.InferenceEngine;
+import dev.allinone.engine.ModelRuntime;
+import jakarta.enterprise.context.ApplicationScoped;
+import org.eclipse.microprofile.health.HealthCheck;
+import org.eclipse.microprofile.health.HealthCheckResponse;
+import org.eclipse.microprofile.health.HealthCheckResponseBuilder;
+import org.eclipse.microprofile.health.Readiness;
+import org.eclipse.microprofile.health.Startup;
+
+/** Ready (and started) once the model is loaded and one warm-up pass has run; DOWN with the reason otherwise. */
+@Readiness
+@Startup
+@ApplicationScoped
+public class ModelHealthCheck implements HealthCheck {
+
+    private final ModelRuntime runtime;
+
+    ModelHealthCheck(ModelRuntime runtime) {
+        this.runtime = runtime;
+    }
+
+    @Override
+    public HealthCheckResponse call() {
+        HealthCheckResponseBuilder r = HealthCheckResponse.named("model").withData("state", runtime.state().name());
+        if (runtime.state() != ModelRuntime.State.READY) {
+            return r.down().withData("reason", runtime.problem()).build();
+        }
+        InferenceEngine engine = runtime.engine();
+        return r.up()
+                .withData("path", engine.model().path().toString())
+                .withData("weights", engine.model().weights().name())
+                .withData("loadMillis", engine.model().loadMillis())
+                .withData("warmUpMillis", runtime.warmUpMillis())
+                .withData("requestsInFlight", engine.load())
+                .build();
+    }
+}

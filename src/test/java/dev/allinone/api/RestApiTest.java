@@ -1,0 +1,126 @@
+package dev.allinone.api;
+
+import static io.restassured.RestAssured.given;
+import static org.hamcrest.Matchers.closeTo;
+import static org.hamcrest.Matchers.contains;
+import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.equalTo;
+import static org.hamcrest.Matchers.greaterThan;
+import static org.hamcrest.Matchers.notNullValue;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.allinone.ReadyService;
+import dev.allinone.ScriptedModelResource;
+import dev.allinone.engine.TestCheckpoints;
+import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+import io.restassured.http.ContentType;
+import java.util.List;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+@QuarkusTest
+@QuarkusTestResource(ScriptedModelResource.class)
+class RestApiTest {
+
+    @BeforeEach
+    void ready() {
+        ReadyService.await();
+    }
+
+    @Test
+    void sentimentAnswersALabelAndItsProbability() {
+        given().contentType(ContentType.JSON).body("{\"text\":\"刚拿到offer，超级开心！\"}")
+                .post("/api/sentiment")
+                .then().statusCode(200)
+                .body("label", equalTo("POSITIVE"))
+                .body("score", greaterThan(0.99f));
+    }
+
+    @Test
+    void sentimentRejectsBadInputNamingTheField() {
+        given().contentType(ContentType.JSON).body("{\"text\":\"   \"}").post("/api/sentiment")
+                .then().statusCode(400).contentType("application/problem+json")
+                .body("code", equalTo("empty_text")).body("field", equalTo("text"));
+        given().contentType(ContentType.JSON).body("{\"text\": 42}").post("/api/sentiment")
+                .then().statusCode(400).body("code", equalTo("bad_type")).body("field", equalTo("text"));
+        given().contentType(ContentType.JSON).body("{\"txt\":\"hi\"}").post("/api/sentiment")
+                .then().statusCode(400).body("code", equalTo("missing_text")).body("field", equalTo("text"));
+        given().contentType(ContentType.JSON).body("{not json").post("/api/sentiment")
+                .then().statusCode(400).body("code", equalTo("bad_json"));
+        given().contentType(ContentType.JSON).body("[1,2]").post("/api/sentiment")
+                .then().statusCode(400).body("code", equalTo("bad_json"));
+        given().contentType(ContentType.JSON).body("{\"text\":\"" + "好".repeat(2001) + "\"}").post("/api/sentiment")
+                .then().statusCode(413).body("code", equalTo("text_too_long")).body("field", equalTo("text"));
+    }
+
+    @Test
+    void chatReturnsTheReplyAndTheSentiment() {
+        given().contentType(ContentType.JSON).body("{\"text\":\"刚拿到offer，超级开心！\"}")
+                .post("/api/chat")
+                .then().statusCode(200)
+                .body("reply", equalTo(TestCheckpoints.SCRIPTED_REPLY))
+                .body("sentiment.label", equalTo("POSITIVE"))
+                .body("conversationId", notNullValue())
+                .body("tokens", greaterThan(0));
+    }
+
+    @Test
+    void chatKeepsAConversationById() {
+        String id = given().contentType(ContentType.JSON).body("{\"text\":\"你好\",\"conversationId\":\"rest-conv-1\"}")
+                .post("/api/chat").then().statusCode(200).extract().path("conversationId");
+        assertEquals("rest-conv-1", id);
+        given().contentType(ContentType.JSON).body("{\"text\":\"还在吗\",\"conversationId\":\"rest-conv-1\"}")
+                .post("/api/chat").then().statusCode(200).body("conversationId", equalTo("rest-conv-1"));
+        given().contentType(ContentType.JSON).body("{\"text\":\"x\",\"conversationId\":7}")
+                .post("/api/chat").then().statusCode(400).body("field", equalTo("conversationId"));
+    }
+
+    @Test
+    void chatAsServerSentEventsHasTheWebSocketFramesInOrder() {
+        String body = given().contentType(ContentType.JSON).accept("text/event-stream").body("{\"text\":\"今天好开心\"}")
+                .post("/api/chat").then().statusCode(200).extract().asString();
+        List<String> types = body.lines().filter(l -> l.startsWith("event:")).map(l -> l.substring(6).trim()).toList();
+        assertEquals("sentiment", types.getFirst(), body);
+        assertEquals("done", types.getLast(), body);
+        assertTrue(types.subList(1, types.size() - 1).stream().allMatch("token"::equals), body);
+        assertTrue(types.size() > 3, body);
+        assertTrue(body.contains("\"type\":\"sentiment\""), body);
+    }
+
+    @Test
+    void tokenizeAndDetokenize() {
+        given().contentType(ContentType.JSON).body("{\"text\":\"刚拿到offer，超级开心！\"}").post("/api/tokenize")
+                .then().statusCode(200).body("ids", contains(99900, 104981, 25077, 3837, 104453, 102313, 6313));
+        given().contentType(ContentType.JSON).body("{\"text\":\"<|im_start|>\",\"special\":true}").post("/api/tokenize")
+                .then().statusCode(200).body("ids", contains(151644));
+        given().contentType(ContentType.JSON).body("{\"text\":\"<|im_start|>\"}").post("/api/tokenize")
+                .then().statusCode(200).body("ids.size()", greaterThan(1));
+        given().contentType(ContentType.JSON).body("{\"ids\":[99900,104981,25077]}").post("/api/detokenize")
+                .then().statusCode(200).body("text", equalTo("刚拿到offer"));
+    }
+
+    @Test
+    void tokenizerEndpointsRejectBadInput() {
+        given().contentType(ContentType.JSON).body("{\"ids\":[1,-5]}").post("/api/detokenize")
+                .then().statusCode(400).body("code", equalTo("bad_id")).body("field", equalTo("ids"))
+                .body("detail", containsString("ids[1]"));
+        given().contentType(ContentType.JSON).body("{\"ids\":\"12\"}").post("/api/detokenize")
+                .then().statusCode(400).body("field", equalTo("ids"));
+        given().contentType(ContentType.JSON).body("{\"ids\":[1.5]}").post("/api/detokenize")
+                .then().statusCode(400).body("code", equalTo("bad_id"));
+        given().contentType(ContentType.JSON).body("{\"text\":\"a\",\"special\":\"yes\"}").post("/api/tokenize")
+                .then().statusCode(400).body("field", equalTo("special"));
+    }
+
+    @Test
+    void readinessReportsTheModel() {
+        given().get("/q/health/ready").then().statusCode(200)
+                .body("checks.find { it.name == 'model' }.data.weights", equalTo("AS_STORED"))
+                .body("checks.find { it.name == 'model' }.data.path", containsString("tiny-scripted"))
+                .body("checks.find { it.name == 'model' }.data.loadMillis", greaterThan(0));
+        given().get("/q/health/started").then().statusCode(200);
+        given().get("/q/health/live").then().statusCode(200);
+    }
+}
