@@ -48,8 +48,9 @@ public class ChatSocket {
     }
 
     @OnBinaryMessage
-    String binary(Buffer data) {
-        return codec.write(new Frame.Error("unsupported_frame", "Binary frames are not supported; send UTF-8 text or {\"text\": ...}"));
+    void binary(Buffer data, WebSocketConnection connection) {
+        connection.sendTextAndAwait(codec.write(
+                new Frame.Error("unsupported_frame", "Binary frames are not supported; send UTF-8 text or {\"text\": ...}")));
     }
 
     @OnClose

@@ -13,6 +13,7 @@ import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -42,6 +43,8 @@ public final class InferenceEngine implements AutoCloseable {
     private final Deque<Job> generations = new ArrayDeque<>();
     private final Thread modelThread;
     private int admitted;
+    private final AtomicLong scoringsDone = new AtomicLong();
+    private final AtomicLong generationsDone = new AtomicLong();
     private volatile boolean closed;
 
     public InferenceEngine(LoadedModel model, Limits limits) {
@@ -86,6 +89,15 @@ public final class InferenceEngine implements AutoCloseable {
         } finally {
             lock.unlock();
         }
+    }
+
+    /** Label scorings and generations this engine has finished (any outcome). */
+    public long scoringsDone() {
+        return scoringsDone.get();
+    }
+
+    public long generationsDone() {
+        return generationsDone.get();
     }
 
     public long prefixCacheHits() {
@@ -185,6 +197,7 @@ public final class InferenceEngine implements AutoCloseable {
                 } else {
                     job.release();
                     admitted--;
+                    (job instanceof ScoringJob ? scoringsDone : generationsDone).incrementAndGet();
                 }
             } finally {
                 lock.unlock();

@@ -28,6 +28,7 @@ public class ModelRuntime {
     private volatile String problem = "The model is loading";
     private volatile InferenceEngine engine;
     private volatile long warmUpMillis;
+    private final java.util.concurrent.atomic.AtomicInteger loads = new java.util.concurrent.atomic.AtomicInteger();
 
     ModelRuntime(AllInOneConfig config) {
         this.config = config;
@@ -49,6 +50,7 @@ public class ModelRuntime {
             AllInOneConfig.Model m = config.model();
             ModelOptions options = new ModelOptions(m.path(), m.weights(), m.threads(), m.contextLength(), m.quantizedPath().orElse(null));
             AllInOneConfig.Generation g = config.generation();
+            loads.incrementAndGet();
             LoadedModel model = ModelLoader.load(options, new SamplingOverrides(g.temperature(), g.topK(), g.topP(),
                     g.repetitionPenalty(), java.util.Optional.of(g.maxNewTokens())));
             InferenceEngine loaded = new InferenceEngine(model, new InferenceEngine.Limits(config.engine().maxQueued(),
@@ -115,6 +117,11 @@ public class ModelRuntime {
     /** Why the model is not ready (null when ready). */
     public String problem() {
         return problem;
+    }
+
+    /** How many times this process has loaded a model: one, whatever number of AI services use it. */
+    public int loads() {
+        return loads.get();
     }
 
     public long warmUpMillis() {

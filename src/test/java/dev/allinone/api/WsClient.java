@@ -1,0 +1,90 @@
+package dev.allinone.api;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.WebSocket;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+
+/** A real WebSocket client (the JDK's) that collects the server's JSON frames. */
+final class WsClient implements AutoCloseable {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final BlockingQueue<JsonNode> frames = new LinkedBlockingQueue<>();
+    private final CompletableFuture<Integer> closed = new CompletableFuture<>();
+    private final WebSocket socket;
+
+    WsClient(URI uri) throws Exception {
+        this.socket = HttpClient.newHttpClient().newWebSocketBuilder().buildAsync(uri, new WebSocket.Listener() {
+            private final StringBuilder partial = new StringBuilder();
+
+            @Override
+            public CompletionStage<?> onText(WebSocket ws, CharSequence data, boolean last) {
+                partial.append(data);
+                if (last) {
+                    try {
+                        frames.add(JSON.readTree(partial.toString()));
+                    } catch (Exception e) {
+                        frames.add(JSON.createObjectNode().put("type", "unparseable").put("raw", partial.toString()));
+                    }
+                    partial.setLength(0);
+                }
+                ws.request(1);
+                return null;
+            }
+
+            @Override
+            public CompletionStage<?> onClose(WebSocket ws, int status, String reason) {
+                closed.complete(status);
+                return null;
+            }
+        }).get(10, TimeUnit.SECONDS);
+    }
+
+    void send(String text) throws Exception {
+        socket.sendText(text, true).get(10, TimeUnit.SECONDS);
+    }
+
+    void sendBinary(byte[] data) throws Exception {
+        socket.sendBinary(ByteBuffer.wrap(data), true).get(10, TimeUnit.SECONDS);
+    }
+
+    JsonNode next() throws InterruptedException {
+        JsonNode frame = frames.poll(30, TimeUnit.SECONDS);
+        if (frame == null) {
+            throw new AssertionError("No frame within 30 s");
+        }
+        return frame;
+    }
+
+    /** Frames up to and including the next done or error frame. */
+    List<JsonNode> turn() throws InterruptedException {
+        List<JsonNode> out = new ArrayList<>();
+        while (true) {
+            JsonNode frame = next();
+            out.add(frame);
+            String type = frame.path("type").asText();
+            if (type.equals("done") || type.equals("error")) {
+                return out;
+            }
+        }
+    }
+
+    boolean isOpen() {
+        return !closed.isDone() && !socket.isInputClosed();
+    }
+
+    @Override
+    public void close() {
+        socket.sendClose(WebSocket.NORMAL_CLOSURE, "bye");
+    }
+}
