@@ -91,7 +91,7 @@ public final class InferenceEngine implements AutoCloseable {
         }
     }
 
-    /** Label scorings and generations this engine has finished (any outcome). */
+    /** Label scorings and generations this engine has finished (any outcome), counted before the caller hears of it. */
     public long scoringsDone() {
         return scoringsDone.get();
     }
@@ -197,7 +197,6 @@ public final class InferenceEngine implements AutoCloseable {
                 } else {
                     job.release();
                     admitted--;
-                    (job instanceof ScoringJob ? scoringsDone : generationsDone).incrementAndGet();
                 }
             } finally {
                 lock.unlock();
@@ -298,6 +297,7 @@ public final class InferenceEngine implements AutoCloseable {
                     scoreMultiTokenLabels(last, logProbs);
                 }
             }
+            scoringsDone.incrementAndGet();
             result.complete(new LabelScores(labels, softmax(logProbs), prompt.length, millisSinceSubmit()));
             return false;
         }
@@ -322,6 +322,7 @@ public final class InferenceEngine implements AutoCloseable {
 
         @Override
         void fail(Throwable error) {
+            scoringsDone.incrementAndGet();
             result.completeExceptionally(error);
         }
     }
@@ -401,6 +402,7 @@ public final class InferenceEngine implements AutoCloseable {
         private boolean finish(GenerationResult.FinishReason reason) {
             emit(decoder.flush());
             finished = true;
+            generationsDone.incrementAndGet();
             try {
                 listener.onComplete(new GenerationResult(text.toString(), prompt.length, generated, reason,
                         Math.max(firstTokenMillis, 0), millisSinceSubmit()));
@@ -421,6 +423,7 @@ public final class InferenceEngine implements AutoCloseable {
                 return;
             }
             finished = true;
+            generationsDone.incrementAndGet();
             try {
                 listener.onError(error);
             } catch (RuntimeException e) {

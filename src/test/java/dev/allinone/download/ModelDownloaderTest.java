@@ -1,0 +1,143 @@
+package dev.allinone.download;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Random;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The downloader against a local HTTP server that behaves like the hub (HEAD metadata, Range requests). */
+class ModelDownloaderTest {
+
+    private final Map<String, byte[]> files = new HashMap<>();
+    private final Map<String, String> advertisedSha = new HashMap<>();
+    private final List<String> requests = new ArrayList<>();
+    private HttpServer server;
+    private final ByteArrayOutputStream log = new ByteArrayOutputStream();
+
+    @BeforeEach
+    void start() throws IOException {
+        Random random = new Random(5);
+        for (String name : ModelDownloader.FILES) {
+            byte[] data = new byte[name.equals("model.safetensors") ? 300_000 : 1_000 + name.length()];
+            random.nextBytes(data);
+            files.put(name, data);
+        }
+        advertisedSha.put("model.safetensors", sha(files.get("model.safetensors")));
+        server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        server.createContext("/Org/Model/resolve/main/", this::serve);
+        server.start();
+    }
+
+    @AfterEach
+    void stop() {
+        server.stop(0);
+    }
+
+    private void serve(HttpExchange ex) throws IOException {
+        String name = ex.getRequestURI().getPath().substring("/Org/Model/resolve/main/".length());
+        String range = ex.getRequestHeaders().getFirst("Range");
+        synchronized (requests) {
+            requests.add(ex.getRequestMethod() + " " + name + (range == null ? "" : " " + range));
+        }
+        byte[] data = files.get(name);
+        if (data == null) {
+            ex.sendResponseHeaders(404, -1);
+            ex.close();
+            return;
+        }
+        if (advertisedSha.containsKey(name)) {
+            ex.getResponseHeaders().add("X-Linked-Etag", "\"" + advertisedSha.get(name) + "\"");
+            ex.getResponseHeaders().add("X-Linked-Size", String.valueOf(data.length));
+        }
+        if (ex.getRequestMethod().equals("HEAD")) {
+            ex.getResponseHeaders().add("Content-Length", String.valueOf(data.length));
+            ex.sendResponseHeaders(200, -1);
+            ex.close();
+            return;
+        }
+        int from = range == null ? 0 : Integer.parseInt(range.replace("bytes=", "").replace("-", ""));
+        if (from > 0) {
+            ex.getResponseHeaders().add("Content-Range", "bytes " + from + "-" + (data.length - 1) + "/" + data.length);
+        }
+        ex.sendResponseHeaders(from > 0 ? 206 : 200, data.length - from);
+        ex.getResponseBody().write(data, from, data.length - from);
+        ex.close();
+    }
+
+    private ModelDownloader downloader() {
+        return new ModelDownloader("http://127.0.0.1:" + server.getAddress().getPort(), "Org/Model", "main", Optional.empty(),
+                new PrintStream(log, true));
+    }
+
+    @Test
+    void downloadsEveryFileWithProgressAndVerifiesTheChecksum(@TempDir Path dir) throws Exception {
+        downloader().downloadAll(dir);
+        for (String name : ModelDownloader.FILES) {
+            assertArrayEquals(files.get(name), Files.readAllBytes(dir.resolve(name)), name);
+            assertFalse(Files.exists(dir.resolve(name + ".part")));
+        }
+        assertTrue(log.toString().contains("model.safetensors: SHA-256 verified"), log.toString());
+        assertTrue(log.toString().contains("100.0%"), log.toString());
+    }
+
+    @Test
+    void resumesAPartialDownloadWithARangeRequest(@TempDir Path dir) throws Exception {
+        byte[] model = files.get("model.safetensors");
+        Files.write(dir.resolve("model.safetensors.part"), java.util.Arrays.copyOf(model, 123_456));
+        downloader().download("model.safetensors", dir.resolve("model.safetensors"));
+        assertArrayEquals(model, Files.readAllBytes(dir.resolve("model.safetensors")));
+        assertTrue(requests.contains("GET model.safetensors bytes=123456-"), requests.toString());
+    }
+
+    @Test
+    void aChecksumMismatchFailsAndDiscardsTheBadFile(@TempDir Path dir) {
+        advertisedSha.put("model.safetensors", "0".repeat(64));
+        IOException e = assertThrows(IOException.class, () -> downloader().download("model.safetensors", dir.resolve("model.safetensors")));
+        assertTrue(e.getMessage().contains("does not match"), e.getMessage());
+        assertFalse(Files.exists(dir.resolve("model.safetensors")));
+        assertFalse(Files.exists(dir.resolve("model.safetensors.part")));
+    }
+
+    @Test
+    void aCompleteFileIsNotFetchedAgain(@TempDir Path dir) throws Exception {
+        Files.write(dir.resolve("config.json"), files.get("config.json"));
+        downloader().download("config.json", dir.resolve("config.json"));
+        assertEquals(List.of("HEAD config.json"), requests);
+    }
+
+    @Test
+    void aMissingFileIsAClearError(@TempDir Path dir) {
+        IOException e = assertThrows(IOException.class, () -> downloader().download("nope.bin", dir.resolve("nope.bin")));
+        assertTrue(e.getMessage().contains("HTTP 404"), e.getMessage());
+    }
+
+    private static String sha(byte[] data) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(data));
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}
