@@ -1,6 +1,6 @@
 package dev.allinone.ai;
 
-import dev.allinone.engine.GenerationListener;
+import dev.allinone.engine.GenerationFuture;
 import dev.allinone.engine.GenerationResult;
 import dev.allinone.engine.InferenceEngine;
 import dev.allinone.engine.LabelScores;
@@ -83,24 +83,9 @@ public class QwenChatModel implements ChatModel {
     }
 
     private ChatResponse generate(InferenceEngine engine, ChatMessages.Prompt prompt, ChatRequest request) {
-        CompletableFuture<GenerationResult> done = new CompletableFuture<>();
-        engine.generate(prompt.ids(), prompt.prefixLength(), ChatMessages.sampling(request.parameters(), engine.model().defaults()),
-                new GenerationListener() {
-                    @Override
-                    public void onText(String piece) {
-                    }
-
-                    @Override
-                    public void onComplete(GenerationResult result) {
-                        done.complete(result);
-                    }
-
-                    @Override
-                    public void onError(Throwable error) {
-                        done.completeExceptionally(error);
-                    }
-                });
-        GenerationResult result = await(done);
+        GenerationFuture done = new GenerationFuture();
+        engine.generate(prompt.ids(), prompt.prefixLength(), ChatMessages.sampling(request.parameters(), engine.model().defaults()), done);
+        GenerationResult result = await(done.result());
         return ChatResponse.builder()
                 .aiMessage(AiMessage.from(result.text()))
                 .metadata(GenerationMetadata.of(result))

@@ -82,23 +82,9 @@ public class ModelRuntime {
         LoadedModel model = engine.model();
         int[] prompt = model.template().encode(List.of(new ChatTemplate.Message("user", "你好")), true, model.tokenizer());
         engine.scoreLabels(prompt, 0, List.of("正面", "负面")).get(5, TimeUnit.MINUTES);
-        var done = new java.util.concurrent.CompletableFuture<GenerationResult>();
-        engine.generate(prompt, 0, model.defaults().withMaxNewTokens(2), new GenerationListener() {
-            @Override
-            public void onText(String piece) {
-            }
-
-            @Override
-            public void onComplete(GenerationResult result) {
-                done.complete(result);
-            }
-
-            @Override
-            public void onError(Throwable error) {
-                done.completeExceptionally(error);
-            }
-        });
-        done.get(5, TimeUnit.MINUTES);
+        GenerationFuture done = new GenerationFuture();
+        engine.generate(prompt, 0, model.defaults().withMaxNewTokens(2), done);
+        done.result().get(5, TimeUnit.MINUTES);
     }
 
     /** The engine, or {@link ModelNotReadyException} while loading or after a failed load. */

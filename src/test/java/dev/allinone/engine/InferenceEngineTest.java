@@ -153,23 +153,13 @@ class InferenceEngineTest {
         assertThrows(PromptTooLongException.class, () -> random.scoreLabels(new int[2000], 0, LABELS));
     }
 
-    static final class Collector implements GenerationListener {
+    static final class Collector extends GenerationFuture {
         final List<String> pieces = java.util.Collections.synchronizedList(new ArrayList<>());
-        final CompletableFuture<GenerationResult> done = new CompletableFuture<>();
+        final CompletableFuture<GenerationResult> done = result();
 
         @Override
         public void onText(String piece) {
             pieces.add(piece);
-        }
-
-        @Override
-        public void onComplete(GenerationResult result) {
-            done.complete(result);
-        }
-
-        @Override
-        public void onError(Throwable error) {
-            done.completeExceptionally(error);
         }
     }
 }

@@ -3,7 +3,7 @@ package dev.allinone.tools;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.allinone.engine.ChatTemplate;
-import dev.allinone.engine.GenerationListener;
+import dev.allinone.engine.GenerationFuture;
 import dev.allinone.engine.GenerationResult;
 import dev.allinone.engine.InferenceEngine;
 import dev.allinone.engine.LoadedModel;
@@ -23,7 +23,6 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -135,23 +134,9 @@ public final class Benchmark {
     }
 
     private static GenerationResult generate(InferenceEngine engine, int[] prompt, SamplingParams params) throws Exception {
-        CompletableFuture<GenerationResult> done = new CompletableFuture<>();
-        engine.generate(prompt, 0, params, new GenerationListener() {
-            @Override
-            public void onText(String piece) {
-            }
-
-            @Override
-            public void onComplete(GenerationResult result) {
-                done.complete(result);
-            }
-
-            @Override
-            public void onError(Throwable error) {
-                done.completeExceptionally(error);
-            }
-        });
-        return done.get(10, TimeUnit.MINUTES);
+        GenerationFuture done = new GenerationFuture();
+        engine.generate(prompt, 0, params, done);
+        return done.result().get(10, TimeUnit.MINUTES);
     }
 
     static double percentile(double[] sorted, double p) {
