@@ -26,6 +26,14 @@ public class GenerationMetadata extends ChatResponseMetadata {
         return result;
     }
 
+    /** Kept through LangChain4j's re-building of the final response (it sums token usage via toBuilder). */
+    @Override
+    public Builder toBuilder() {
+        Builder b = new Builder();
+        b.result = result;
+        return (Builder) toBuilder(b);
+    }
+
     static class Builder extends ChatResponseMetadata.Builder<Builder> {
         private GenerationResult result;
 

@@ -26,6 +26,11 @@ public class LabelScoresMetadata extends ChatResponseMetadata {
         return probabilities;
     }
 
+    @Override
+    public Builder toBuilder() {
+        return ((Builder) toBuilder(builder())).score(score).probabilities(probabilities);
+    }
+
     public static Builder builder() {
         return new Builder();
     }

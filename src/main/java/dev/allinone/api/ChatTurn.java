@@ -61,7 +61,7 @@ public class ChatTurn {
                         frames.add(new Frame.Done(g.result().generatedTokens(), g.result().totalMillis(),
                                 g.result().finishReason().name().toLowerCase(Locale.ROOT)));
                     } else {
-                        frames.add(new Frame.Done(response.tokenUsage().outputTokenCount(), 0, "stop"));
+                        frames.add(Failure.of(new IllegalStateException("The reply lost its generation metadata")).frame());
                     }
                 })
                 .onError(error -> frames.add(Failure.of(error).frame()))

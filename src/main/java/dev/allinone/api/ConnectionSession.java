@@ -10,7 +10,8 @@ import org.jboss.logging.Logger;
 /**
  * One WebSocket connection = one conversation. Messages are answered one at a time, in arrival order, by a
  * virtual thread of the connection's own; a message that arrives while a reply streams waits in a short queue
- * (full queue: an immediate {@code busy} error frame). Closing the connection stops the reply in progress.
+ * (full queue: an immediate {@code busy} error frame). {@code {"type":"stop"}} or closing the connection stops the
+ * reply in progress.
  */
 final class ConnectionSession {
 
@@ -23,6 +24,7 @@ final class ConnectionSession {
     private final Runnable onEnd;
     private final Thread worker;
     private volatile boolean closed;
+    private volatile boolean stopRequested;
 
     /** @param onEnd runs once the last turn has ended after {@link #close()} (forgets the conversation) */
     ConnectionSession(WebSocketConnection connection, ChatTurn turn, FrameCodec codec, int maxQueuedTurns, Runnable onEnd) {
@@ -39,6 +41,10 @@ final class ConnectionSession {
     }
 
     void receive(String message) {
+        if (codec.isStopCommand(message)) {
+            stopRequested = true; // handled at once, not queued: the reply in progress ends as "cancelled"
+            return;
+        }
         if (!inbox.offer(message)) {
             sendNow(new Failure("busy", 503, "Too many messages waiting on this connection; wait for the current reply",
                     null, Failure.RETRY_AFTER_SECONDS).frame());
@@ -59,9 +65,10 @@ final class ConnectionSession {
                 } catch (InterruptedException e) {
                     return;
                 }
+                stopRequested = false;
                 try {
                     String text = codec.chatText(message);
-                    turn.run(text, conversationId(), this::send, () -> closed);
+                    turn.run(text, conversationId(), this::send, () -> closed || stopRequested);
                 } catch (FrameCodec.BadInput e) {
                     send(e.failure().frame());
                 }

@@ -37,6 +37,20 @@ public class FrameCodec {
         return requiredText(parseObject(frame));
     }
 
+    /** True for {@code {"type":"stop"}}: stop the reply that is streaming on this connection. */
+    public boolean isStopCommand(String frame) {
+        String trimmed = frame.strip();
+        if (!trimmed.startsWith("{") || trimmed.length() > 200) {
+            return false;
+        }
+        try {
+            JsonNode node = json.readTree(trimmed);
+            return node != null && node.isObject() && "stop".equals(node.path("type").asText()) && !node.has("text");
+        } catch (JsonProcessingException e) {
+            return false;
+        }
+    }
+
     /** Parses a JSON object body; anything else is a 400 naming what is wrong. */
     public JsonNode parseObject(String body) {
         JsonNode node;

@@ -366,6 +366,8 @@ public final class InferenceEngine implements AutoCloseable {
             try (hidden) {
                 jlama.allLogits(hidden, logits);
             }
+            // The LM head is padded past the tokenizer's ids (151,936 rows for 151,646 ids): never pick padding.
+            Arrays.fill(logits, model.tokenizer().size(), logits.length, Float.NEGATIVE_INFINITY);
             int token = sampler.next(logits, seen);
             if (model.stopTokens().contains(token)) {
                 return finish(GenerationResult.FinishReason.STOP);

@@ -43,6 +43,13 @@ public final class TestCheckpoints {
         return ensure("tiny-scripted", spec);
     }
 
+    /** Tiny, untied, scripted to answer 正面 and then repeat 哈哈，好的 until a limit or a cancel stops it. */
+    public static synchronized Path tinyLooping() {
+        QwenTokenizer tokenizer = QwenTokenizer.load(TestModelFiles.qwenTokenizerDir());
+        int[] loop = IntStream.concat(IntStream.of(tokenizer.encode("正面")), IntStream.of(tokenizer.encode("哈哈，好的"))).toArray();
+        return ensure("tiny-looping", CheckpointSpec.tiny(13).untied().looping(tokenizer.encode("\n")[0], loop));
+    }
+
     private static int[] bytesAsTokens(QwenTokenizer tokenizer, String text) {
         byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
         int[] ids = new int[bytes.length];

@@ -52,20 +52,22 @@ public final class CheckpointGenerator {
         int h = s.hidden();
         int q = s.heads() * s.headDim();
         int kv = s.kvHeads() * s.headDim();
-        Map<Integer, Integer> inputDim = new HashMap<>();
-        Map<Integer, Integer> outputDim = new HashMap<>();
+        // Script step d uses hidden dimension d: the "from" token's embedding and the "to" token's LM-head row
+        // both get a spike there (a token may be the target of several steps, so this is per step, not per token).
+        int steps = s.nextToken().size();
+        int[] stepFrom = new int[steps];
+        int[] stepTo = new int[steps];
         int dim = 0;
         for (Map.Entry<Integer, Integer> step : s.nextToken().entrySet()) {
-            inputDim.put(step.getKey(), dim);
-            outputDim.put(step.getValue(), dim);
+            stepFrom[dim] = step.getKey();
+            stepTo[dim] = step.getValue();
             dim++;
         }
         long seed = s.seed();
         Values.Random embed = new Values.Random(seed++);
         w.add("model.embed_tokens.weight", i -> {
-            int token = (int) (i / h);
-            Integer d = inputDim.get(token);
-            return embed.at(i) + (d != null && d == i % h ? SCRIPT_INPUT : 0f);
+            int d = (int) (i % h);
+            return embed.at(i) + (d < steps && stepFrom[d] == i / h ? SCRIPT_INPUT : 0f);
         }, s.vocab(), h);
         for (int layer = 0; layer < s.layers(); layer++) {
             String p = "model.layers." + layer + ".";
@@ -86,9 +88,8 @@ public final class CheckpointGenerator {
         if (!s.tied()) {
             Values.Random head = new Values.Random(seed);
             w.add("lm_head.weight", i -> {
-                int token = (int) (i / h);
-                Integer d = outputDim.get(token);
-                return head.at(i) + (d != null && d == i % h ? SCRIPT_OUTPUT : 0f);
+                int d = (int) (i % h);
+                return head.at(i) + (d < steps && stepTo[d] == i / h ? SCRIPT_OUTPUT : 0f);
             }, s.vocab(), h);
         }
         return w;

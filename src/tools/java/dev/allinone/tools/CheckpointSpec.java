@@ -80,6 +80,18 @@ public record CheckpointSpec(
         return new CheckpointSpec(hidden, intermediate, layers, heads, kvHeads, vocab, maxPositions, false, dtype, seed, script);
     }
 
+    /** Makes {@code start → ids[0] → … → ids[n-1] → ids[0] → …} likely: a reply that never ends by itself. */
+    public CheckpointSpec looping(int start, int[] ids) {
+        Map<Integer, Integer> script = new LinkedHashMap<>(nextToken);
+        int from = start;
+        for (int id : ids) {
+            putOnce(script, from, id);
+            from = id;
+        }
+        putOnce(script, from, ids[0]);
+        return new CheckpointSpec(hidden, intermediate, layers, heads, kvHeads, vocab, maxPositions, false, dtype, seed, script);
+    }
+
     private static void putOnce(Map<Integer, Integer> script, int from, int to) {
         Integer previous = script.putIfAbsent(from, to);
         if (previous != null && previous != to) {

@@ -1,0 +1,201 @@
+// Qwen All-in-One chat page: talks to the WebSocket /chat, shows the sentiment badge, then the streamed reply.
+// All model and user text is inserted with textContent, never as HTML.
+(() => {
+  "use strict";
+
+  const TEXT = {
+    zh: {
+      tagline: "一个模型，两位专家：情感判断 + 温暖对话",
+      inputLabel: "输入消息",
+      placeholder: "说点什么…（Enter 发送，Shift+Enter 换行）",
+      send: "发送", stop: "停止",
+      POSITIVE: "😄 LLM 情感判断: 正面", NEGATIVE: "😞 LLM 情感判断: 负面",
+      loading: "模型加载中…", ready: "模型已就绪", error: "模型不可用", offline: "服务不可达",
+      reconnecting: "连接已断开，正在重连…（新连接是新的对话）", reconnected: "已重新连接：这是一段新的对话。",
+      stopped: "（已停止）", errorPrefix: "出错了：",
+    },
+    en: {
+      tagline: "One model, two experts: sentiment + warm chat",
+      inputLabel: "Your message",
+      placeholder: "Say something… (Enter to send, Shift+Enter for a new line)",
+      send: "Send", stop: "Stop",
+      POSITIVE: "😄 LLM sentiment: positive", NEGATIVE: "😞 LLM sentiment: negative",
+      loading: "Model loading…", ready: "Model ready", error: "Model unavailable", offline: "Service unreachable",
+      reconnecting: "Connection lost, reconnecting… (a new connection is a new conversation)",
+      reconnected: "Reconnected: this is a new conversation.",
+      stopped: "(stopped)", errorPrefix: "Error: ",
+    },
+  };
+
+  const $ = (id) => document.getElementById(id);
+  const transcript = $("transcript"), input = $("input"), sendButton = $("send"), stopButton = $("stop");
+  const statusLine = $("status"), notice = $("notice"), langButton = $("lang"), composer = $("composer");
+
+  let lang = localStorage.getItem("allinone.lang") === "en" ? "en" : "zh";
+  let socket = null, current = null, retryDelay = 500, everConnected = false, statusKey = "loading", statusDetail = "";
+
+  const t = (key) => TEXT[lang][key];
+
+  function applyLanguage() {
+    document.documentElement.lang = lang === "zh" ? "zh-CN" : "en";
+    document.querySelectorAll("[data-i18n]").forEach((el) => { el.textContent = t(el.dataset.i18n); });
+    document.querySelectorAll("[data-i18n-placeholder]").forEach((el) => { el.placeholder = t(el.dataset.i18nPlaceholder); });
+    document.querySelectorAll(".badge[data-label]").forEach((el) => { el.textContent = badgeText(el.dataset.label, el.dataset.score); });
+    langButton.textContent = lang === "zh" ? "EN" : "中文";
+    renderStatus();
+  }
+
+  function badgeText(label, score) {
+    return `${t(label)} (${Math.round(Number(score) * 100)}%)`;
+  }
+
+  function renderStatus() {
+    statusLine.textContent = t(statusKey) + (statusDetail ? ` — ${statusDetail}` : "");
+    statusLine.className = "status " + (statusKey === "ready" ? "ready" : statusKey === "loading" ? "loading" : "error");
+  }
+
+  async function pollHealth() {
+    try {
+      const response = await fetch("/q/health/ready", { cache: "no-store" });
+      const body = await response.json();
+      const model = (body.checks || []).find((c) => c.name === "model");
+      const state = model && model.data ? model.data.state : null;
+      statusKey = response.ok ? "ready" : state === "LOADING" ? "loading" : "error";
+      statusDetail = !response.ok && state !== "LOADING" && model && model.data ? (model.data.reason || "") : "";
+    } catch (e) {
+      statusKey = "offline";
+      statusDetail = "";
+    }
+    renderStatus();
+    setTimeout(pollHealth, statusKey === "ready" ? 10000 : 2000);
+  }
+
+  function scrollDown() {
+    transcript.scrollTop = transcript.scrollHeight;
+  }
+
+  function add(parent, className, text) {
+    const el = document.createElement("div");
+    el.className = className;
+    el.textContent = text;
+    parent.appendChild(el);
+    scrollDown();
+    return el;
+  }
+
+  function setStreaming(streaming) {
+    sendButton.disabled = streaming || !socket || socket.readyState !== WebSocket.OPEN;
+    stopButton.hidden = !streaming;
+  }
+
+  function finishTurn() {
+    if (current && current.reply) current.reply.classList.remove("typing");
+    if (current && current.typing) current.typing.remove();
+    current = null;
+    setStreaming(false);
+    input.focus();
+  }
+
+  function onFrame(frame) {
+    if (!current) {
+      if (frame.type === "error") add(transcript, "msg error", t("errorPrefix") + frame.message);
+      return;
+    }
+    switch (frame.type) {
+      case "sentiment": {
+        const badge = add(current.turn, "badge " + frame.label, badgeText(frame.label, frame.score));
+        badge.dataset.label = frame.label;
+        badge.dataset.score = frame.score;
+        current.turn.insertBefore(badge, current.typing);
+        break;
+      }
+      case "token":
+        if (!current.reply) {
+          current.reply = add(current.turn, "msg assistant typing", "");
+          current.typing.remove();
+          current.typing = null;
+        }
+        current.reply.textContent += frame.text;
+        scrollDown();
+        break;
+      case "done":
+        if (frame.finish === "cancelled") add(current.turn, "stopped", t("stopped"));
+        finishTurn();
+        break;
+      case "error":
+        add(current.turn, "msg error", t("errorPrefix") + frame.message);
+        finishTurn();
+        break;
+    }
+  }
+
+  function connect() {
+    const url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/chat";
+    socket = new WebSocket(url);
+    socket.onopen = () => {
+      retryDelay = 500;
+      if (everConnected) {
+        notice.textContent = t("reconnected");
+        setTimeout(() => { notice.hidden = true; }, 4000);
+      } else {
+        notice.hidden = true;
+      }
+      everConnected = true;
+      setStreaming(false);
+    };
+    socket.onmessage = (event) => {
+      try {
+        onFrame(JSON.parse(event.data));
+      } catch (e) {
+        console.error("bad frame", event.data, e);
+      }
+    };
+    socket.onclose = () => {
+      if (current) {
+        add(current.turn, "msg error", t("reconnecting"));
+        finishTurn();
+      }
+      notice.textContent = t("reconnecting");
+      notice.hidden = false;
+      setStreaming(false);
+      setTimeout(connect, retryDelay);
+      retryDelay = Math.min(retryDelay * 2, 8000);
+    };
+  }
+
+  function send() {
+    const text = input.value;
+    if (!text.trim() || current || !socket || socket.readyState !== WebSocket.OPEN) return;
+    const turn = document.createElement("section");
+    turn.className = "turn";
+    transcript.appendChild(turn);
+    add(turn, "msg user", text);
+    current = { turn, reply: null, typing: add(turn, "msg assistant typing", "") };
+    socket.send(JSON.stringify({ text }));
+    input.value = "";
+    setStreaming(true);
+  }
+
+  composer.addEventListener("submit", (e) => { e.preventDefault(); send(); });
+  input.addEventListener("keydown", (e) => {
+    // Enter sends; Shift+Enter is a newline; Enter that confirms an IME composition (Chinese input) is not a send.
+    if (e.key === "Enter" && !e.shiftKey && !e.isComposing && e.keyCode !== 229) {
+      e.preventDefault();
+      send();
+    }
+  });
+  stopButton.addEventListener("click", () => {
+    if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ type: "stop" }));
+  });
+  langButton.addEventListener("click", () => {
+    lang = lang === "zh" ? "en" : "zh";
+    localStorage.setItem("allinone.lang", lang);
+    applyLanguage();
+  });
+
+  applyLanguage();
+  setStreaming(false);
+  pollHealth();
+  connect();
+  input.focus();
+})();

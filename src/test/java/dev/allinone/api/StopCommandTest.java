@@ -1,0 +1,53 @@
+package dev.allinone.api;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.allinone.ReadyService;
+import dev.allinone.engine.TestCheckpoints;
+import io.quarkus.test.common.http.TestHTTPResource;
+import io.quarkus.test.junit.QuarkusTest;
+import io.quarkus.test.junit.QuarkusTestProfile;
+import io.quarkus.test.junit.TestProfile;
+import java.net.URI;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** {"type":"stop"} ends the reply in progress; the conversation goes on. The looping model never ends by itself. */
+@QuarkusTest
+@TestProfile(StopCommandTest.LongReplies.class)
+class StopCommandTest {
+
+    public static class LongReplies implements QuarkusTestProfile {
+        @Override
+        public Map<String, String> getConfigOverrides() {
+            return Map.of("allinone.model.path", TestCheckpoints.tinyLooping().toString(), "allinone.generation.max-new-tokens", "1500");
+        }
+    }
+
+    @TestHTTPResource("/chat")
+    URI chat;
+
+    @Test
+    void stopEndsTheReplyAsCancelledAndTheConnectionGoesOn() throws Exception {
+        ReadyService.await();
+        try (WsClient ws = new WsClient(URI.create(chat.toString().replaceFirst("^http", "ws")))) {
+            ws.send("讲一个很长的故事");
+            assertEquals("sentiment", ws.next().path("type").asText());
+            assertEquals("token", ws.next().path("type").asText());
+            ws.send("{\"type\":\"stop\"}");
+            List<JsonNode> rest = ws.turn();
+            JsonNode done = rest.getLast();
+            assertEquals("done", done.path("type").asText(), rest.toString());
+            assertEquals("cancelled", done.path("finish").asText(), rest.toString());
+            assertTrue(done.path("tokens").asInt() < 1500, done.toString());
+
+            ws.send("{\"text\":\"还在吗\"}");
+            assertEquals("sentiment", ws.next().path("type").asText());
+            ws.send("{\"type\":\"stop\"}");
+            assertEquals("done", ws.turn().getLast().path("type").asText());
+        }
+    }
+}

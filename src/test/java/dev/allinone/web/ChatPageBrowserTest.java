@@ -1,0 +1,170 @@
+package dev.allinone.web;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.allinone.ReadyService;
+import dev.allinone.ScriptedModelResource;
+import dev.allinone.engine.TestCheckpoints;
+import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.common.http.TestHTTPResource;
+import io.quarkus.test.junit.QuarkusTest;
+import java.io.File;
+import java.net.URL;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.openqa.selenium.By;
+import org.openqa.selenium.JavascriptExecutor;
+import org.openqa.selenium.Keys;
+import org.openqa.selenium.OutputType;
+import org.openqa.selenium.TakesScreenshot;
+import org.openqa.selenium.WebElement;
+import org.openqa.selenium.chrome.ChromeDriver;
+import org.openqa.selenium.chrome.ChromeDriverService;
+import org.openqa.selenium.chrome.ChromeOptions;
+import org.openqa.selenium.support.ui.WebDriverWait;
+
+/** The page at / in Debian's headless Chromium, against the service running on the scripted checkpoint. */
+@QuarkusTest
+@QuarkusTestResource(ScriptedModelResource.class)
+class ChatPageBrowserTest {
+
+    private static final String CHROMIUM = System.getProperty("chromium.binary", "/usr/bin/chromium");
+    private static final String CHROMEDRIVER = System.getProperty("chromedriver.binary", "/usr/bin/chromedriver");
+
+    private static ChromeDriver browser;
+
+    @TestHTTPResource("/")
+    URL page;
+
+    @BeforeAll
+    static void startBrowser() throws Exception {
+        ChromeOptions options = new ChromeOptions();
+        options.setBinary(CHROMIUM);
+        options.addArguments("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
+                "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--window-size=412,860", "--user-data-dir=" + Files.createTempDirectory("chromium"));
+        ChromeDriverService service = new ChromeDriverService.Builder().usingDriverExecutable(new File(CHROMEDRIVER)).build();
+        browser = new ChromeDriver(service, options);
+        System.out.println("Browser: " + browser.getCapabilities().getBrowserName() + " " + browser.getCapabilities().getBrowserVersion()
+                + ", driver " + browser.getCapabilities().getCapability("chrome"));
+    }
+
+    @AfterAll
+    static void stopBrowser() {
+        if (browser != null) {
+            browser.quit();
+        }
+    }
+
+    @BeforeEach
+    void openPage() {
+        ReadyService.await();
+        browser.get(page.toString());
+        waitUntil(() -> browser.findElement(By.id("status")).getText().contains("已就绪")
+                && browser.findElement(By.id("send")).isEnabled());
+    }
+
+    private static void waitUntil(java.util.function.BooleanSupplier condition) {
+        new WebDriverWait(browser, Duration.ofSeconds(30)).until(d -> condition.getAsBoolean());
+    }
+
+    private static Object js(String script, Object... args) {
+        return ((JavascriptExecutor) browser).executeScript(script, args);
+    }
+
+    private static List<WebElement> turns() {
+        return browser.findElements(By.cssSelector("#transcript .turn"));
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void badgeAppearsBeforeTheReplyWhichStreamsIn() throws Exception {
+        js("""
+                window.__events = [];
+                new MutationObserver(() => {
+                  const turn = document.querySelector('#transcript .turn:last-child');
+                  if (!turn) return;
+                  const reply = turn.querySelector('.msg.assistant:not(:empty)');
+                  const e = { badge: !!turn.querySelector('.badge'), reply: reply ? reply.textContent.length : 0 };
+                  const last = window.__events[window.__events.length - 1];
+                  if (!last || last.badge !== e.badge || last.reply !== e.reply) window.__events.push(e);
+                }).observe(document.getElementById('transcript'), { childList: true, subtree: true, characterData: true });
+                """);
+        WebElement input = browser.findElement(By.id("input"));
+        input.sendKeys("刚拿到offer，超级开心！");
+        input.sendKeys(Keys.ENTER);
+
+        waitUntil(() -> browser.findElement(By.id("send")).isEnabled() && !turns().isEmpty()
+                && !turns().getLast().findElements(By.cssSelector(".msg.assistant")).isEmpty()
+                && !turns().getLast().findElement(By.cssSelector(".msg.assistant")).getAttribute("class").contains("typing"));
+
+        WebElement turn = turns().getLast();
+        assertEquals("刚拿到offer，超级开心！", turn.findElement(By.cssSelector(".msg.user")).getText());
+        String badge = turn.findElement(By.cssSelector(".badge")).getText();
+        assertTrue(badge.startsWith("😄 LLM 情感判断: 正面"), badge);
+        assertEquals(TestCheckpoints.SCRIPTED_REPLY, turn.findElement(By.cssSelector(".msg.assistant")).getText());
+
+        List<Map<String, Object>> events = (List<Map<String, Object>>) js("return window.__events;");
+        Map<String, Object> firstReply = events.stream().filter(e -> ((Number) e.get("reply")).intValue() > 0).findFirst().orElseThrow();
+        assertEquals(Boolean.TRUE, firstReply.get("badge"), "badge before the first reply text: " + events);
+        long growthSteps = events.stream().map(e -> ((Number) e.get("reply")).intValue()).filter(n -> n > 0).distinct().count();
+        assertTrue(growthSteps >= 3, "the reply grows piece by piece: " + events);
+
+        Path shot = Path.of("target", "web-page.png");
+        Files.copy(((TakesScreenshot) browser).getScreenshotAs(OutputType.FILE).toPath(), shot, StandardCopyOption.REPLACE_EXISTING);
+        assertTrue(Files.size(shot) > 1000);
+    }
+
+    @Test
+    void userTextAndModelTextAreShownLiterallyNeverAsHtml() {
+        String attack = "<script>window.__xss=1</script><b>bold</b><img src=x onerror=\"window.__xss=2\">";
+        WebElement input = browser.findElement(By.id("input"));
+        input.sendKeys(attack);
+        browser.findElement(By.id("send")).click();
+        waitUntil(() -> !turns().isEmpty() && browser.findElement(By.id("send")).isEnabled());
+        WebElement turn = turns().getLast();
+        assertEquals(attack, turn.findElement(By.cssSelector(".msg.user")).getText());
+        assertTrue(browser.findElements(By.cssSelector("#transcript b, #transcript img, #transcript script")).isEmpty());
+        assertNull(js("return window.__xss;"));
+    }
+
+    @Test
+    void shiftEnterInsertsANewlineInsteadOfSending() {
+        WebElement input = browser.findElement(By.id("input"));
+        input.sendKeys("第一行");
+        input.sendKeys(Keys.chord(Keys.SHIFT, Keys.ENTER));
+        input.sendKeys("第二行");
+        assertEquals("第一行\n第二行", input.getAttribute("value"));
+        assertTrue(turns().isEmpty());
+    }
+
+    @Test
+    void languageSwitchesToEnglishAndBack() {
+        browser.findElement(By.id("lang")).click();
+        assertEquals("Send", browser.findElement(By.id("send")).getText());
+        assertTrue(browser.findElement(By.id("status")).getText().contains("Model ready"));
+        browser.findElement(By.id("lang")).click();
+        assertEquals("发送", browser.findElement(By.id("send")).getText());
+    }
+
+    @Test
+    void errorFramesAreShownInline() {
+        WebElement input = browser.findElement(By.id("input"));
+        js("arguments[0].value = '好'.repeat(2001);", input); // over the server's limit (maxlength only stops typing)
+        input.sendKeys(Keys.ENTER);
+        waitUntil(() -> !turns().isEmpty() && !turns().getLast().findElements(By.cssSelector(".msg.error")).isEmpty());
+        assertFalse(turns().getLast().findElement(By.cssSelector(".msg.error")).getText().isBlank());
+        waitUntil(() -> browser.findElement(By.id("send")).isEnabled());
+    }
+}
