@@ -26,8 +26,9 @@ import org.jboss.logging.Logger;
 /**
  * A Q4 copy of a checkpoint, written once and reused by later starts. Jlama's load-time quantization leaves
  * the sharded projections in full precision and then fails on them, so the weight matrices are quantized here,
- * tensor by tensor, into a plain safetensors file that Jlama loads as Q4. Embeddings, norms and biases stay as
- * they are (the embedding is a lookup table, and tied checkpoints reuse it as the LM head).
+ * tensor by tensor, into a plain safetensors file that Jlama loads as Q4. The LM head is written as a Q4
+ * {@code lm_head.weight} even for tied checkpoints (it is read whole for every generated token); the embedding
+ * table, norms and biases stay as stored (the table is only looked up row by row).
  */
 final class Q4Checkpoint {
 
@@ -71,12 +72,15 @@ final class Q4Checkpoint {
             for (String name : weights.tensorInfoMap().keySet().stream().sorted().toList()) {
                 try (AbstractTensor tensor = weights.load(name)) {
                     if (quantizes(name, tensor)) {
-                        Q4ByteBufferTensor q4 = (Q4ByteBufferTensor) tensor.quantize(DType.Q4, true);
-                        header.put(name, q4.save(out));
-                        header.put(name + ".qb", q4.getBlockF().save(out));
+                        writeQ4(name, tensor, header, out);
                     } else {
                         header.put(name, tensor.save(out));
                     }
+                }
+            }
+            if (!weights.isWeightPresent("lm_head.weight")) {
+                try (AbstractTensor tied = weights.load("model.embed_tokens.weight")) {
+                    writeQ4("lm_head.weight", tied, header, out);
                 }
             }
         }
@@ -94,14 +98,21 @@ final class Q4Checkpoint {
         }
     }
 
+    private static void writeQ4(String name, AbstractTensor tensor, Map<String, TensorInfo> header, FileChannel out) throws IOException {
+        try (Q4ByteBufferTensor q4 = (Q4ByteBufferTensor) tensor.quantize(DType.Q4, true)) {
+            header.put(name, q4.save(out));
+            header.put(name + ".qb", q4.getBlockF().save(out));
+        }
+    }
+
     private static boolean quantizes(String name, AbstractTensor tensor) {
-        return tensor.dims() == 2 && !name.contains("embed_tokens") && !name.startsWith("lm_head");
+        return tensor.dims() == 2 && !name.contains("embed_tokens");
     }
 
     /** Identifies the source weights by file names, sizes and modification times. */
     private static String stampOf(Path source) {
         try (Stream<Path> files = Files.list(source)) {
-            StringBuilder stamp = new StringBuilder("v1\n");
+            StringBuilder stamp = new StringBuilder("v2\n");
             for (Path f : files.filter(p -> p.getFileName().toString().startsWith("model")).sorted().toList()) {
                 stamp.append(f.getFileName()).append(' ').append(Files.size(f)).append(' ').append(Files.getLastModifiedTime(f).toMillis()).append('\n');
             }

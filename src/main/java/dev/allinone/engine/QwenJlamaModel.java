@@ -1,6 +1,10 @@
 package dev.allinone.engine;
 
 import com.github.tjake.jlama.math.VectorMath;
+import com.github.tjake.jlama.model.LayerNorm;
+import com.github.tjake.jlama.model.RMSNorm;
+import com.github.tjake.jlama.model.functions.EmbedInput;
+import com.github.tjake.jlama.model.functions.SampleOutput;
 import com.github.tjake.jlama.model.qwen2.Qwen2Model;
 import com.github.tjake.jlama.safetensors.Config;
 import com.github.tjake.jlama.safetensors.DType;
@@ -15,13 +19,52 @@ import java.util.Optional;
 /**
  * Jlama's Qwen2 model with the few operations we need and Jlama does not expose: the last position's hidden
  * state after a prefill, logits for only chosen vocabulary rows, and full logits into a caller's array.
- * Not thread-safe (Jlama's layers keep scratch state): only the engine's model thread calls it.
+ *
+ * <p>It also keeps the embedding table and the LM head in their stored format: stock Jlama widens the
+ * 151,936 × 1,024 table to F32 (622 MB, read whole for every generated token). Here the table stays BF16 (rows
+ * widened one at a time on lookup) and the head is that table, {@code lm_head.weight}, or its Q4 copy.
+ *
+ * <p>Not thread-safe (Jlama's layers keep scratch state): only the engine's model thread calls it.
  */
 final class QwenJlamaModel extends Qwen2Model {
 
     QwenJlamaModel(Config config, WeightLoader weights, Tokenizer tokenizer, DType workingDType, DType workingQType,
             Optional<DType> modelQType) {
         super(InferenceType.FULL_GENERATION, config, weights, tokenizer, workingDType, workingQType, modelQType);
+    }
+
+    @Override
+    protected EmbedInput loadInputWeights() {
+        AbstractTensor table = weights.load("model.embed_tokens.weight");
+        return (token, position) -> {
+            AbstractTensor embedding = makeDenseTensor(1, c.embeddingLength);
+            AbstractTensor row = table.slice(true, token);
+            if (row.dType() != embedding.dType()) {
+                try (AbstractTensor widened = TensorOperationsProvider.get().quantize(row, embedding.dType(), 0, c.embeddingLength)) {
+                    embedding.copyFrom(widened, 0, 0, c.embeddingLength);
+                }
+            } else {
+                embedding.copyFrom(row, 0, 0, c.embeddingLength);
+            }
+            return embedding;
+        };
+    }
+
+    @Override
+    protected SampleOutput loadOutputWeights() {
+        LayerNorm norm = new RMSNorm(this, weights.load("model.norm.weight"));
+        AbstractTensor head = weights.load(weights.isWeightPresent("lm_head.weight") ? "lm_head.weight" : "model.embed_tokens.weight");
+        return new SampleOutput() {
+            @Override
+            public LayerNorm getOutputLayerNorm() {
+                return norm;
+            }
+
+            @Override
+            public AbstractTensor getOutputLogitsWeights() {
+                return head;
+            }
+        };
     }
 
     KvBufferCache.KvBuffer newKvBuffer() {
