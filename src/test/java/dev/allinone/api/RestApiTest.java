@@ -117,7 +117,7 @@ class RestApiTest {
     @Test
     void readinessReportsTheModel() {
         given().get("/q/health/ready").then().statusCode(200)
-                .body("checks.find { it.name == 'model' }.data.weights", equalTo("AS_STORED"))
+                .body("checks.find { it.name == 'model' }.data.weights", equalTo("Q4"))
                 .body("checks.find { it.name == 'model' }.data.path", containsString("tiny-scripted"))
                 .body("checks.find { it.name == 'model' }.data.loadMillis", greaterThan(0));
         given().get("/q/health/started").then().statusCode(200);

@@ -3,6 +3,7 @@ package dev.allinone.tools;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.allinone.engine.ChatTemplate;
+import dev.allinone.engine.Generation;
 import dev.allinone.engine.GenerationFuture;
 import dev.allinone.engine.GenerationResult;
 import dev.allinone.engine.InferenceEngine;
@@ -86,23 +87,35 @@ public final class Benchmark {
             report.put("sentimentNoPrefixCacheMillis", latencies(engine, prompts, 0, runs));
             report.put("sentimentPrefixCacheMillis", latencies(engine, prompts, prefix, runs));
 
-            int[] chatPrompt = loaded.template().encode(List.of(new ChatTemplate.Message("system", resource("prompts/chat.txt")),
+            String chatSystem = resource("prompts/chat.txt");
+            int[] chatPrompt = loaded.template().encode(List.of(new ChatTemplate.Message("system", chatSystem),
                     new ChatTemplate.Message("user", SENTENCES.getFirst())), true, loaded.tokenizer());
+            int chatPrefix = loaded.template().encode(List.of(new ChatTemplate.Message("system", chatSystem)), false, loaded.tokenizer()).length;
             SamplingParams greedy = new SamplingParams(0f, 1, 1f, 1f, decodeTokens);
             List<Double> ttft = new ArrayList<>();
+            List<Double> ttftCached = new ArrayList<>();
             List<Double> decode = new ArrayList<>();
+            generate(engine, chatPrompt, chatPrefix, greedy.withMaxNewTokens(1)); // computes the chat prompt's prefix entry
             for (int i = 0; i < Math.max(1, runs / 2); i++) {
-                GenerationResult r = generate(engine, chatPrompt, greedy);
+                GenerationResult r = generate(engine, chatPrompt, 0, greedy);
                 ttft.add((double) r.firstTokenMillis());
                 if (r.generatedTokens() > 1) {
                     decode.add((r.generatedTokens() - 1) * 1000.0 / Math.max(1, r.totalMillis() - r.firstTokenMillis()));
                 }
+                ttftCached.add((double) generate(engine, chatPrompt, chatPrefix, greedy.withMaxNewTokens(1)).firstTokenMillis());
             }
             report.put("chatPromptTokens", chatPrompt.length);
             report.put("chatTimeToFirstTokenMillisMedian", median(ttft));
+            report.put("chatTimeToFirstTokenPrefixCacheMillisMedian", median(ttftCached));
             report.put("decodeTokensPerSecondMedian", median(decode));
+            report.put("decodeTokens", decodeTokens);
+            report.put("sentimentPrefixCacheUnderChatLoadMillis", underChatLoad(engine, prompts, prefix, chatPrompt, chatPrefix));
+            int requests = 2 * runs * prompts.size() + 3 * Math.max(1, runs / 2) + 4 * 5 + 2;
+            for (; requests < 100; requests++) {
+                score(engine, prompts.get(requests % prompts.size()), prefix);
+            }
+            report.put("rssAfter100RequestsMiB", rssMiB());
         }
-        report.put("rssAfterRunMiB", rssMiB());
         print(report);
         Path out = Path.of("target", "benchmark.json");
         Files.createDirectories(out.getParent());
@@ -129,13 +142,51 @@ public final class Benchmark {
         return m;
     }
 
+    /** 4 clients scoring sentences back to back (5 each) while one chat reply streams. */
+    private static Map<String, Object> underChatLoad(InferenceEngine engine, List<int[]> prompts, int prefix, int[] chatPrompt,
+            int chatPrefix) throws Exception {
+        GenerationFuture chat = new GenerationFuture();
+        Generation reply = engine.generate(chatPrompt, chatPrefix, new SamplingParams(0f, 1, 1f, 1f, 1500), chat);
+        List<Double> millis = java.util.Collections.synchronizedList(new ArrayList<>());
+        List<Thread> clients = new ArrayList<>();
+        for (int c = 0; c < 4; c++) {
+            int client = c;
+            clients.add(Thread.ofPlatform().start(() -> {
+                for (int i = 0; i < 5; i++) {
+                    long t = System.nanoTime();
+                    try {
+                        score(engine, prompts.get((client + i) % prompts.size()), prefix);
+                    } catch (Exception e) {
+                        throw new IllegalStateException(e);
+                    }
+                    millis.add((System.nanoTime() - t) / 1e6);
+                }
+            }));
+        }
+        for (Thread t : clients) {
+            t.join();
+        }
+        boolean chatStillStreaming = !chat.result().isDone();
+        reply.cancel();
+        chat.result().get(10, TimeUnit.MINUTES);
+        double[] sorted = millis.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("clients", 4);
+        m.put("chatStreamedThroughout", chatStillStreaming);
+        m.put("n", sorted.length);
+        m.put("p50", round(percentile(sorted, 0.50)));
+        m.put("p95", round(percentile(sorted, 0.95)));
+        m.put("max", round(sorted[sorted.length - 1]));
+        return m;
+    }
+
     private static void score(InferenceEngine engine, int[] prompt, int prefix) throws Exception {
         engine.scoreLabels(prompt, prefix, List.of("正面", "负面")).get(10, TimeUnit.MINUTES);
     }
 
-    private static GenerationResult generate(InferenceEngine engine, int[] prompt, SamplingParams params) throws Exception {
+    private static GenerationResult generate(InferenceEngine engine, int[] prompt, int prefix, SamplingParams params) throws Exception {
         GenerationFuture done = new GenerationFuture();
-        engine.generate(prompt, 0, params, done);
+        engine.generate(prompt, prefix, params, done);
         return done.result().get(10, TimeUnit.MINUTES);
     }
 
