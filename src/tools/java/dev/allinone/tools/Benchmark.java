@@ -109,8 +109,9 @@ public final class Benchmark {
             report.put("chatTimeToFirstTokenPrefixCacheMillisMedian", median(ttftCached));
             report.put("decodeTokensPerSecondMedian", median(decode));
             report.put("decodeTokens", decodeTokens);
-            report.put("sentimentPrefixCacheUnderChatLoadMillis", underChatLoad(engine, prompts, prefix, chatPrompt, chatPrefix));
-            int requests = 2 * runs * prompts.size() + 3 * Math.max(1, runs / 2) + 4 * 5 + 2;
+            report.put("sentimentPrefixCache4ClientsNoChatMillis", fourClients(engine, prompts, prefix, null, 0));
+            report.put("sentimentPrefixCacheUnderChatLoadMillis", fourClients(engine, prompts, prefix, chatPrompt, chatPrefix));
+            int requests = 2 * runs * prompts.size() + 3 * Math.max(1, runs / 2) + 2 * 4 * 5 + 2;
             for (; requests < 100; requests++) {
                 score(engine, prompts.get(requests % prompts.size()), prefix);
             }
@@ -142,11 +143,12 @@ public final class Benchmark {
         return m;
     }
 
-    /** 4 clients scoring sentences back to back (5 each) while one chat reply streams. */
-    private static Map<String, Object> underChatLoad(InferenceEngine engine, List<int[]> prompts, int prefix, int[] chatPrompt,
+    /** 4 clients scoring sentences back to back (5 each), while one chat reply streams if {@code chatPrompt} is given. */
+    private static Map<String, Object> fourClients(InferenceEngine engine, List<int[]> prompts, int prefix, int[] chatPrompt,
             int chatPrefix) throws Exception {
         GenerationFuture chat = new GenerationFuture();
-        Generation reply = engine.generate(chatPrompt, chatPrefix, new SamplingParams(0f, 1, 1f, 1f, 1500), chat);
+        Generation reply = chatPrompt == null ? null
+                : engine.generate(chatPrompt, chatPrefix, new SamplingParams(0f, 1, 1f, 1f, 1500), chat);
         List<Double> millis = java.util.Collections.synchronizedList(new ArrayList<>());
         List<Thread> clients = new ArrayList<>();
         for (int c = 0; c < 4; c++) {
@@ -166,9 +168,11 @@ public final class Benchmark {
         for (Thread t : clients) {
             t.join();
         }
-        boolean chatStillStreaming = !chat.result().isDone();
-        reply.cancel();
-        chat.result().get(10, TimeUnit.MINUTES);
+        boolean chatStillStreaming = reply != null && !chat.result().isDone();
+        if (reply != null) {
+            reply.cancel();
+            chat.result().get(10, TimeUnit.MINUTES);
+        }
         double[] sorted = millis.stream().mapToDouble(Double::doubleValue).sorted().toArray();
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("clients", 4);
