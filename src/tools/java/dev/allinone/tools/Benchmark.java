@@ -31,7 +31,8 @@ import java.util.concurrent.TimeUnit;
  * sentiment latency with and without the system-prompt prefix cache, chat time-to-first-token and decode speed.
  * Prints a table and writes target/benchmark.json. Figures are medians over warm runs.
  *
- * <pre>usage: Benchmark [--model DIR] [--weights AS_STORED|Q4] [--threads N] [--runs N] [--decode-tokens N]</pre>
+ * <pre>usage: Benchmark [--model DIR] [--weights AS_STORED|Q4] [--threads N] [--runs N] [--decode-tokens N]
+ *                  [--soak-requests N]   (continue to N requests and report RSS again)</pre>
  */
 public final class Benchmark {
 
@@ -53,6 +54,7 @@ public final class Benchmark {
         int threads = Integer.parseInt(opts.getOrDefault("--threads", "0"));
         int runs = Integer.parseInt(opts.getOrDefault("--runs", "5"));
         int decodeTokens = Integer.parseInt(opts.getOrDefault("--decode-tokens", "128"));
+        int soakRequests = Integer.parseInt(opts.getOrDefault("--soak-requests", "0"));
 
         if (!Files.exists(model.resolve("model.safetensors"))) {
             System.out.println("Generating a full-size Qwen1.5-0.5B-shaped checkpoint in " + model + " ...");
@@ -116,6 +118,17 @@ public final class Benchmark {
                 score(engine, prompts.get(requests % prompts.size()), prefix);
             }
             report.put("rssAfter100RequestsMiB", rssMiB());
+            if (soakRequests > 100) {
+                // Mixed traffic: every tenth request is a 32-token chat reply, the rest are scorings.
+                for (; requests < soakRequests; requests++) {
+                    if (requests % 10 == 0) {
+                        generate(engine, chatPrompt, chatPrefix, greedy.withMaxNewTokens(32));
+                    } else {
+                        score(engine, prompts.get(requests % prompts.size()), prefix);
+                    }
+                }
+                report.put("rssAfter" + soakRequests + "RequestsMiB", rssMiB());
+            }
         }
         print(report);
         Path out = Path.of("target", "benchmark.json");
