@@ -21,8 +21,9 @@ import org.jboss.logging.Logger;
 
 /**
  * The only code that runs the model. One model thread takes work in small steps: a whole label scoring (one
- * prefill) or one token of a generation. Scorings go first; generations take turns token by token, so a long
- * reply never blocks a short classification for more than one token step, and one reply cannot starve another.
+ * prefill) or one token of a generation. Scorings go first (up to two in a row while a reply waits); generations
+ * take turns token by token, so a long reply never blocks a short classification for more than one token step,
+ * one reply cannot starve another, and a stream of classifications cannot starve the replies.
  * Every request owns its key/value buffer, released as soon as it ends, fails or is cancelled.
  */
 public final class InferenceEngine implements AutoCloseable {
@@ -42,7 +43,10 @@ public final class InferenceEngine implements AutoCloseable {
     private final Deque<Job> scorings = new ArrayDeque<>();
     private final Deque<Job> generations = new ArrayDeque<>();
     private final Thread modelThread;
+    private static final int SCORINGS_PER_TOKEN_STEP = 2;
+
     private int admitted;
+    private int scoringsInARow;
     private final AtomicLong scoringsDone = new AtomicLong();
     private final AtomicLong generationsDone = new AtomicLong();
     private volatile boolean closed;
@@ -156,13 +160,19 @@ public final class InferenceEngine implements AutoCloseable {
         }
     }
 
+    /**
+     * Scorings first, but never more than {@link #SCORINGS_PER_TOKEN_STEP} in a row while a reply waits: a flood of
+     * classifications slows replies down instead of stopping them.
+     */
     private Job nextJob() throws InterruptedException {
         lock.lock();
         try {
             while (scorings.isEmpty() && generations.isEmpty()) {
                 workAvailable.await();
             }
-            return !scorings.isEmpty() ? scorings.pollFirst() : generations.pollFirst();
+            boolean scoringTurn = !scorings.isEmpty() && (generations.isEmpty() || scoringsInARow < SCORINGS_PER_TOKEN_STEP);
+            scoringsInARow = scoringTurn ? scoringsInARow + 1 : 0;
+            return scoringTurn ? scorings.pollFirst() : generations.pollFirst();
         } finally {
             lock.unlock();
         }

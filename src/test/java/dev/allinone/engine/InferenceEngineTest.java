@@ -153,6 +153,23 @@ class InferenceEngineTest {
     }
 
     @Test
+    void aFloodOfScoringsDoesNotStopAReply() throws Exception {
+        Collector reply = new Collector();
+        random.generate(chatPrompt(random, "s", "回答"), 0, GREEDY.withMaxNewTokens(3), reply);
+        List<CompletableFuture<LabelScores>> flood = new ArrayList<>();
+        for (int i = 0; i < 12; i++) {
+            flood.add(random.scoreLabels(chatPrompt(random, "s", "句子" + i), 0, LABELS));
+        }
+        GenerationResult result = reply.done.get(30, TimeUnit.SECONDS);
+        long scoringsDoneWhenReplyEnded = flood.stream().filter(CompletableFuture::isDone).count();
+        assertTrue(scoringsDoneWhenReplyEnded < flood.size(),
+                "the reply (" + result.generatedTokens() + " tokens) finished while scorings were still queued");
+        for (CompletableFuture<LabelScores> s : flood) {
+            s.get(30, TimeUnit.SECONDS);
+        }
+    }
+
+    @Test
     void promptLongerThanTheContextIsRefused() {
         assertThrows(PromptTooLongException.class, () -> random.scoreLabels(new int[2000], 0, LABELS));
     }
