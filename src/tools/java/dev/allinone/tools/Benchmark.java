@@ -225,8 +225,16 @@ public final class Benchmark {
     }
 
     static long rssMiB() {
+        return rssMiB("self");
+    }
+
+    /** Resident set size of a process ("self" or a pid) in MiB, -1 if unknown. */
+    static long rssMiB(String pid) {
+        if (pid == null) {
+            return -1;
+        }
         try {
-            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+            for (String line : Files.readAllLines(Path.of("/proc", pid, "status"))) {
                 if (line.startsWith("VmRSS:")) {
                     return Long.parseLong(line.replaceAll("\\D", "")) / 1024;
                 }

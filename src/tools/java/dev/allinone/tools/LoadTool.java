@@ -105,7 +105,7 @@ public final class LoadTool {
         report.put("conversations", conversations);
         report.put("restClients", restClients);
         report.put("seconds", seconds);
-        report.put("rssBeforeMiB", rssMiB(pid));
+        report.put("rssBeforeMiB", Benchmark.rssMiB(pid));
         List<Thread> threads = new ArrayList<>();
         for (int i = 0; i < conversations; i++) {
             int id = i;
@@ -123,9 +123,9 @@ public final class LoadTool {
         report.put("wsSentimentFrameMillis", percentiles(tool.wsFirstFrameMillis));
         report.put("wsTurnMillis", percentiles(tool.wsTurnMillis));
         report.put("restSentimentMillis", percentiles(tool.restMillis));
-        report.put("rssAfterMiB", rssMiB(pid));
+        report.put("rssAfterMiB", Benchmark.rssMiB(pid));
         Thread.sleep(5_000);
-        report.put("rssAfter5sIdleMiB", rssMiB(pid));
+        report.put("rssAfter5sIdleMiB", Benchmark.rssMiB(pid));
 
         System.out.println("| metric | value |");
         System.out.println("|---|---|");
@@ -283,21 +283,5 @@ public final class LoadTool {
             m.put("p95", Math.round(Benchmark.percentile(sorted, 0.95)));
         }
         return m;
-    }
-
-    private static long rssMiB(String pid) {
-        if (pid == null) {
-            return -1;
-        }
-        try {
-            for (String line : Files.readAllLines(Path.of("/proc", pid, "status"))) {
-                if (line.startsWith("VmRSS:")) {
-                    return Long.parseLong(line.replaceAll("\\D", "")) / 1024;
-                }
-            }
-        } catch (Exception e) {
-            return -1;
-        }
-        return -1;
     }
 }
