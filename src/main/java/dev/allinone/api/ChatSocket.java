@@ -23,19 +23,21 @@ public class ChatSocket {
     private final ChatTurn turn;
     private final FrameCodec codec;
     private final Conversations conversations;
+    private final ClientQuota quota;
     private final int maxQueuedTurns;
     private final Map<String, ConnectionSession> sessions = new ConcurrentHashMap<>();
 
-    ChatSocket(ChatTurn turn, FrameCodec codec, Conversations conversations, AllInOneConfig config) {
+    ChatSocket(ChatTurn turn, FrameCodec codec, Conversations conversations, ClientQuota quota, AllInOneConfig config) {
         this.turn = turn;
         this.codec = codec;
         this.conversations = conversations;
+        this.quota = quota;
         this.maxQueuedTurns = config.chat().maxQueuedTurns();
     }
 
     @OnOpen
     void open(WebSocketConnection connection) {
-        sessions.put(connection.id(), new ConnectionSession(connection, turn, codec, maxQueuedTurns,
+        sessions.put(connection.id(), new ConnectionSession(connection, turn, codec, maxQueuedTurns, quota,
                 () -> conversations.forget(connection.id())));
     }
 

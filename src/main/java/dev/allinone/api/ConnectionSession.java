@@ -22,13 +22,18 @@ final class ConnectionSession {
     private final FrameCodec codec;
     private final BlockingQueue<String> inbox;
     private final Runnable onEnd;
+    private final ClientQuota quota;
+    private final String client;
     private final Thread worker;
     private volatile boolean closed;
     private volatile boolean stopRequested;
 
     /** @param onEnd runs once the last turn has ended after {@link #close()} (forgets the conversation) */
-    ConnectionSession(WebSocketConnection connection, ChatTurn turn, FrameCodec codec, int maxQueuedTurns, Runnable onEnd) {
+    ConnectionSession(WebSocketConnection connection, ChatTurn turn, FrameCodec codec, int maxQueuedTurns, ClientQuota quota,
+            Runnable onEnd) {
         this.connection = connection;
+        this.quota = quota;
+        this.client = ClientQuota.clientOf(connection.handshakeRequest().remoteAddress());
         this.turn = turn;
         this.codec = codec;
         this.onEnd = onEnd;
@@ -66,11 +71,18 @@ final class ConnectionSession {
                     return;
                 }
                 stopRequested = false;
+                if (!quota.tryAcquire(client)) {
+                    send(new Failure("busy", 503, "This client already has " + quota.maxActive()
+                            + " replies in progress; wait for one to finish", null, Failure.RETRY_AFTER_SECONDS).frame());
+                    continue;
+                }
                 try {
                     String text = codec.chatText(message);
                     turn.run(text, conversationId(), this::send, () -> closed || stopRequested);
                 } catch (FrameCodec.BadInput e) {
                     send(e.failure().frame());
+                } finally {
+                    quota.release(client);
                 }
             }
         } finally {

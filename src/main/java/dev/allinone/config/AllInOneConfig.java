@@ -78,6 +78,9 @@ public interface AllInOneConfig {
 
         @WithDefault("4")
         int maxQueuedTurns();
+
+        @WithDefault("4")
+        int maxActivePerClient();
     }
 
     interface Prompts {

@@ -23,7 +23,8 @@ class StopCommandTest {
     public static class LongReplies implements QuarkusTestProfile {
         @Override
         public Map<String, String> getConfigOverrides() {
-            return Map.of("allinone.model.path", TestCheckpoints.tinyLooping().toString(), "allinone.generation.max-new-tokens", "1500");
+            return Map.of("allinone.model.path", TestCheckpoints.tinyLooping().toString(), "allinone.generation.max-new-tokens", "1500",
+                    "allinone.chat.max-active-per-client", "2");
         }
     }
 
@@ -48,6 +49,38 @@ class StopCommandTest {
             assertEquals("sentiment", ws.next().path("type").asText());
             ws.send("{\"type\":\"stop\"}");
             assertEquals("done", ws.turn().getLast().path("type").asText());
+        }
+    }
+
+    @Test
+    void oneClientCannotTakeMoreThanItsShareWithManySockets() throws Exception {
+        ReadyService.await();
+        URI uri = URI.create(chat.toString().replaceFirst("^http", "ws"));
+        try (WsClient a = new WsClient(uri); WsClient b = new WsClient(uri); WsClient c = new WsClient(uri)) {
+            a.send("一");
+            assertEquals("sentiment", a.next().path("type").asText());
+            b.send("二");
+            assertEquals("sentiment", b.next().path("type").asText());
+            c.send("三");
+            JsonNode refused = c.next();
+            assertEquals("busy", refused.path("code").asText(), refused.toString());
+
+            a.send("{\"type\":\"stop\"}");
+            assertEquals("cancelled", a.turn().getLast().path("finish").asText());
+            JsonNode retried = null;
+            for (int attempt = 0; attempt < 40; attempt++) { // the slot is released just after the done frame is sent
+                c.send("三");
+                retried = c.next();
+                if (!"busy".equals(retried.path("code").asText())) {
+                    break;
+                }
+                Thread.sleep(50);
+            }
+            assertEquals("sentiment", retried.path("type").asText(), "a slot is free again after a reply ends");
+            b.send("{\"type\":\"stop\"}");
+            c.send("{\"type\":\"stop\"}");
+            assertEquals("done", b.turn().getLast().path("type").asText());
+            assertEquals("done", c.turn().getLast().path("type").asText());
         }
     }
 }
