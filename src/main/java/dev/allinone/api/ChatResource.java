@@ -68,7 +68,7 @@ public class ChatResource {
                 case Frame.Token t -> reply.append(t.text());
                 case Frame.Error e -> {
                     return Problems.response(new Failure(e.code(), statusOf(e.code()), e.message(), null,
-                            e.code().equals("busy") || e.code().equals("model_not_ready") ? Failure.RETRY_AFTER_SECONDS : 0));
+                            statusOf(e.code()) == 503 ? Failure.RETRY_AFTER_SECONDS : 0));
                 }
                 case Frame.Done d -> {
                     return Response.ok(new ChatAnswer(request.conversationId(), reply.toString(), sentiment, d.tokens(), d.ms())).build();
@@ -93,7 +93,7 @@ public class ChatResource {
 
     private static int statusOf(String code) {
         return switch (code) {
-            case "busy", "model_not_ready" -> 503;
+            case "busy", "model_not_ready", "shutting_down" -> 503;
             case "text_too_long", "prompt_too_long" -> 413;
             case "timeout" -> 504;
             case "internal" -> 500;

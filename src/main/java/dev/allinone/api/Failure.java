@@ -4,6 +4,7 @@ import dev.allinone.ai.InvalidInputException;
 import dev.allinone.engine.EngineBusyException;
 import dev.allinone.engine.ModelNotReadyException;
 import dev.allinone.engine.PromptTooLongException;
+import dev.allinone.engine.ShuttingDownException;
 
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
@@ -27,6 +28,7 @@ public record Failure(String code, int status, String message, String field, int
             case PromptTooLongException p -> new Failure("prompt_too_long", 413, p.getMessage(), "text", 0);
             case ModelNotReadyException m -> new Failure("model_not_ready", 503, m.getMessage(), null, RETRY_AFTER_SECONDS);
             case EngineBusyException b -> new Failure("busy", 503, b.getMessage(), null, RETRY_AFTER_SECONDS);
+            case ShuttingDownException s -> new Failure("shutting_down", 503, s.getMessage(), null, RETRY_AFTER_SECONDS);
             case TimeoutException t -> new Failure("timeout", 504, t.getMessage(), null, 0);
             default -> new Failure("internal", 500, "The request failed inside the service: " + e.getClass().getSimpleName(), null, 0);
         };

@@ -62,6 +62,9 @@ public interface AllInOneConfig {
 
         @WithDefault("8")
         int prefixCacheEntries();
+
+        @WithDefault("10s")
+        Duration drainTimeout();
     }
 
     interface Input {

@@ -11,7 +11,6 @@ import java.util.Deque;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CancellationException;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.Condition;
@@ -47,6 +46,8 @@ public final class InferenceEngine implements AutoCloseable {
 
     private int admitted;
     private int scoringsInARow;
+    private final Condition idle = lock.newCondition();
+    private volatile boolean draining;
     private final AtomicLong scoringsDone = new AtomicLong();
     private final AtomicLong generationsDone = new AtomicLong();
     private volatile boolean closed;
@@ -146,8 +147,8 @@ public final class InferenceEngine implements AutoCloseable {
     private void admit(Job job, Deque<Job> queue) {
         lock.lock();
         try {
-            if (closed) {
-                throw new IllegalStateException("The inference engine is shut down");
+            if (closed || draining) {
+                throw new ShuttingDownException("The service is shutting down and takes no new requests");
             }
             if (admitted >= limits.maxQueued()) {
                 throw new EngineBusyException("The model is busy: " + admitted + " requests are already waiting or running");
@@ -206,7 +207,9 @@ public final class InferenceEngine implements AutoCloseable {
                     generations.addLast(job);
                 } else {
                     job.release();
-                    admitted--;
+                    if (--admitted == 0) {
+                        idle.signalAll();
+                    }
                 }
             } finally {
                 lock.unlock();
@@ -214,9 +217,41 @@ public final class InferenceEngine implements AutoCloseable {
         }
     }
 
+    /**
+     * Stops taking new requests and waits up to {@code grace} for those in progress to finish.
+     *
+     * @return true if everything finished in time
+     */
+    public boolean drain(java.time.Duration grace) throws InterruptedException {
+        draining = true;
+        long deadline = System.nanoTime() + grace.toNanos();
+        lock.lock();
+        try {
+            while (admitted > 0) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    return false;
+                }
+                idle.awaitNanos(left);
+            }
+            return true;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Ends the engine; requests still waiting or running fail with {@link ShuttingDownException}. */
     @Override
     public void close() {
-        closed = true;
+        lock.lock();
+        try {
+            if (closed) {
+                return;
+            }
+            closed = true;
+        } finally {
+            lock.unlock();
+        }
         modelThread.interrupt();
         try {
             modelThread.join(10_000);
@@ -227,11 +262,13 @@ public final class InferenceEngine implements AutoCloseable {
         try {
             for (Deque<Job> queue : List.of(scorings, generations)) {
                 for (Job job : queue) {
-                    job.fail(new CancellationException("The inference engine shut down"));
+                    job.fail(new ShuttingDownException("The service shut down before this request finished"));
                     job.release();
                 }
                 queue.clear();
             }
+            admitted = 0;
+            idle.signalAll();
         } finally {
             lock.unlock();
         }

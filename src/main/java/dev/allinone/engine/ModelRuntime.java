@@ -1,6 +1,7 @@
 package dev.allinone.engine;
 
 import dev.allinone.config.AllInOneConfig;
+import io.quarkus.runtime.ShutdownDelayInitiatedEvent;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -21,7 +22,7 @@ public class ModelRuntime {
 
     private static final Logger LOG = Logger.getLogger(ModelRuntime.class);
 
-    public enum State { LOADING, READY, FAILED }
+    public enum State { LOADING, READY, FAILED, STOPPING }
 
     private final AllInOneConfig config;
     private volatile State state = State.LOADING;
@@ -38,11 +39,46 @@ public class ModelRuntime {
         Thread.ofPlatform().name("allinone-model-loader").daemon().start(this::loadAndWarmUp);
     }
 
-    void onStop(@Observes ShutdownEvent event) {
+    /**
+     * SIGTERM with {@code quarkus.shutdown.delay} set: readiness goes DOWN and new work is refused at once, while the
+     * HTTP server keeps serving the replies in progress; those still running after {@code allinone.engine.drain-timeout}
+     * (shorter than the delay) end with a {@code shutting_down} error frame before the server closes.
+     */
+    void onShutdownDelay(@Observes ShutdownDelayInitiatedEvent event) {
+        state = State.STOPPING;
+        problem = "The service is shutting down";
         InferenceEngine current = engine;
         if (current != null) {
-            current.close();
+            Thread.ofVirtual().start(() -> {
+                try {
+                    if (!current.drain(config.engine().drainTimeout())) {
+                        // End what is left while connections are still open, so each gets its final error frame.
+                        LOG.warnf("Ending requests still running after the %s drain timeout", config.engine().drainTimeout());
+                        current.close();
+                    }
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            });
         }
+    }
+
+    /** Replies still running get the rest of the drain timeout, then end with a "shutting_down" error. */
+    void onStop(@Observes ShutdownEvent event) {
+        state = State.STOPPING;
+        problem = "The service is shutting down";
+        InferenceEngine current = engine;
+        if (current == null) {
+            return;
+        }
+        try {
+            if (!current.drain(config.engine().drainTimeout())) {
+                LOG.warnf("Requests still running after the %s drain timeout are being ended", config.engine().drainTimeout());
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        current.close();
     }
 
     private void loadAndWarmUp() {
@@ -90,6 +126,9 @@ public class ModelRuntime {
     /** The engine, or {@link ModelNotReadyException} while loading or after a failed load. */
     public InferenceEngine engine() {
         InferenceEngine current = engine;
+        if (state == State.STOPPING) {
+            throw new ShuttingDownException("The service is shutting down and takes no new requests");
+        }
         if (current == null) {
             throw new ModelNotReadyException(state == State.FAILED ? "The model is not available: " + problem : "The model is still loading");
         }

@@ -1,0 +1,42 @@
+package dev.allinone.engine;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/** Graceful shutdown at the engine: no new work once draining, running work finishes, or ends when time is up. */
+class EngineDrainTest {
+
+    private static int[] prompt(InferenceEngine engine) {
+        return engine.model().template().encode(List.of(new ChatTemplate.Message("user", "讲个故事")), true, engine.model().tokenizer());
+    }
+
+    @Test
+    void drainLetsRunningRepliesFinishAndRefusesNewOnes() throws Exception {
+        InferenceEngine engine = InferenceEngineTest.engine(TestCheckpoints.tinyLooping(), 0);
+        GenerationFuture reply = new GenerationFuture();
+        engine.generate(prompt(engine), 0, new SamplingParams(0f, 1, 1f, 1f, 200), reply);
+        assertTrue(engine.drain(Duration.ofSeconds(30)));
+        assertEquals(GenerationResult.FinishReason.LENGTH, reply.result().get(1, TimeUnit.SECONDS).finishReason());
+        assertThrows(ShuttingDownException.class, () -> engine.scoreLabels(prompt(engine), 0, List.of("正面", "负面")));
+        engine.close();
+    }
+
+    @Test
+    void repliesStillRunningWhenTheGraceEndsFailWithShuttingDown() throws Exception {
+        InferenceEngine engine = InferenceEngineTest.engine(TestCheckpoints.tinyLooping(), 0);
+        GenerationFuture reply = new GenerationFuture();
+        engine.generate(prompt(engine), 0, new SamplingParams(0f, 1, 1f, 1f, 1_000), reply);
+        assertFalse(engine.drain(Duration.ofMillis(50)));
+        engine.close();
+        ExecutionException e = assertThrows(ExecutionException.class, () -> reply.result().get(10, TimeUnit.SECONDS));
+        assertTrue(e.getCause() instanceof ShuttingDownException, e.toString());
+    }
+}
