@@ -1,5 +1,6 @@
 package dev.allinone.health;
 
+import dev.allinone.config.AllInOneConfig;
 import dev.allinone.engine.InferenceEngine;
 import dev.allinone.engine.ModelRuntime;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -9,16 +10,21 @@ import org.eclipse.microprofile.health.HealthCheckResponseBuilder;
 import org.eclipse.microprofile.health.Readiness;
 import org.eclipse.microprofile.health.Startup;
 
-/** Ready (and started) once the model is loaded and one warm-up pass has run; DOWN with the reason otherwise. */
+/**
+ * Ready (and started) once the model is loaded and one warm-up pass has run; DOWN with the reason otherwise
+ * (loading, failed, shutting down). When up, the data also reports the limits in force.
+ */
 @Readiness
 @Startup
 @ApplicationScoped
 public class ModelHealthCheck implements HealthCheck {
 
     private final ModelRuntime runtime;
+    private final AllInOneConfig config;
 
-    ModelHealthCheck(ModelRuntime runtime) {
+    ModelHealthCheck(ModelRuntime runtime, AllInOneConfig config) {
         this.runtime = runtime;
+        this.config = config;
     }
 
     @Override
@@ -34,6 +40,14 @@ public class ModelHealthCheck implements HealthCheck {
                 .withData("loadMillis", engine.model().loadMillis())
                 .withData("warmUpMillis", runtime.warmUpMillis())
                 .withData("requestsInFlight", engine.load())
+                .withData("maxQueued", config.engine().maxQueued())
+                .withData("requestTimeout", config.engine().requestTimeout().toString())
+                .withData("drainTimeout", config.engine().drainTimeout().toString())
+                .withData("maxInputChars", config.input().maxChars())
+                .withData("maxNewTokens", engine.model().defaults().maxNewTokens())
+                .withData("contextLength", config.model().contextLength())
+                .withData("maxQueuedTurnsPerConnection", config.chat().maxQueuedTurns())
+                .withData("maxActiveRepliesPerClient", config.chat().maxActivePerClient())
                 .build();
     }
 }

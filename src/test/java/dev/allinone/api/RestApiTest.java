@@ -119,7 +119,10 @@ class RestApiTest {
         given().get("/q/health/ready").then().statusCode(200)
                 .body("checks.find { it.name == 'model' }.data.weights", equalTo("Q4"))
                 .body("checks.find { it.name == 'model' }.data.path", containsString("tiny-scripted"))
-                .body("checks.find { it.name == 'model' }.data.loadMillis", greaterThan(0));
+                .body("checks.find { it.name == 'model' }.data.loadMillis", greaterThan(0))
+                .body("checks.find { it.name == 'model' }.data.maxQueued", equalTo(64))
+                .body("checks.find { it.name == 'model' }.data.maxInputChars", equalTo(2000))
+                .body("checks.find { it.name == 'model' }.data.maxActiveRepliesPerClient", equalTo(4));
         given().get("/q/health/started").then().statusCode(200);
         given().get("/q/health/live").then().statusCode(200);
     }
