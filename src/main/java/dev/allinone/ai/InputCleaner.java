@@ -2,6 +2,7 @@ package dev.allinone.ai;
 
 import dev.allinone.config.AllInOneConfig;
 import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
 
 /**
  * Checks and cleans user text before it reaches a prompt. For chat, only characters that carry no meaning are
@@ -14,8 +15,13 @@ public class InputCleaner {
 
     private final int maxChars;
 
+    @Inject
     InputCleaner(AllInOneConfig config) {
-        this.maxChars = config.input().maxChars();
+        this(config.input().maxChars());
+    }
+
+    InputCleaner(int maxChars) {
+        this.maxChars = maxChars;
     }
 
     /** Text for the chat assistant. */

@@ -25,6 +25,7 @@ public class ChatSocket {
     private final Conversations conversations;
     private final ClientQuota quota;
     private final int maxQueuedTurns;
+    private final int maxFrameChars;
     private final Map<String, ConnectionSession> sessions = new ConcurrentHashMap<>();
 
     ChatSocket(ChatTurn turn, FrameCodec codec, Conversations conversations, ClientQuota quota, AllInOneConfig config) {
@@ -33,6 +34,7 @@ public class ChatSocket {
         this.conversations = conversations;
         this.quota = quota;
         this.maxQueuedTurns = config.chat().maxQueuedTurns();
+        this.maxFrameChars = config.input().maxFrameChars();
     }
 
     @OnOpen
@@ -43,6 +45,11 @@ public class ChatSocket {
 
     @OnTextMessage
     void message(String message, WebSocketConnection connection) {
+        if (message.length() > maxFrameChars) {
+            connection.sendTextAndAwait(codec.write(new Frame.Error("frame_too_large",
+                    "The frame has " + message.length() + " characters; frames over " + maxFrameChars + " are not read")));
+            return;
+        }
         ConnectionSession session = sessions.get(connection.id());
         if (session != null) {
             session.receive(message);

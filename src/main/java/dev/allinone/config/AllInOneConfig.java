@@ -70,6 +70,9 @@ public interface AllInOneConfig {
     interface Input {
         @WithDefault("2000")
         int maxChars();
+
+        @WithDefault("65536")
+        int maxFrameChars();
     }
 
     interface Chat {

@@ -4,25 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.allinone.config.AllInOneConfig;
-import java.lang.reflect.Proxy;
 import org.junit.jupiter.api.Test;
 
 class InputCleanerTest {
 
-    private final InputCleaner cleaner = new InputCleaner(configWithMaxChars(20));
-
-    /** A config whose only answer that matters here is input.max-chars. */
-    static AllInOneConfig configWithMaxChars(int maxChars) {
-        AllInOneConfig.Input input = () -> maxChars;
-        return (AllInOneConfig) Proxy.newProxyInstance(AllInOneConfig.class.getClassLoader(), new Class<?>[] {AllInOneConfig.class},
-                (proxy, method, args) -> {
-                    if (method.getName().equals("input")) {
-                        return input;
-                    }
-                    throw new UnsupportedOperationException(method.getName());
-                });
-    }
+    private final InputCleaner cleaner = new InputCleaner(20);
 
     @Test
     void classificationTextIsFlattenedAndDecorationCollapsed() {

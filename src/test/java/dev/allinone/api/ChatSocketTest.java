@@ -73,6 +73,7 @@ class ChatSocketTest {
             assertError(ws, "{\"message\":\"hi\"}", "missing_text");
             assertError(ws, " \t\n ", "empty_text");
             assertError(ws, "好".repeat(2001), "text_too_long");
+            assertError(ws, "{\"text\":\"" + "x".repeat(70_000) + "\"}", "frame_too_large");
             ws.sendBinary(new byte[] {1, 2, 3});
             JsonNode binary = ws.next();
             assertEquals("unsupported_frame", binary.path("code").asText(), binary.toString());
