@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
@@ -49,6 +50,7 @@ public final class InferenceEngine implements AutoCloseable {
     private final Condition idle = lock.newCondition();
     private volatile boolean draining;
     private final AtomicLong scoringsDone = new AtomicLong();
+    private final AtomicInteger requestKvBuffers = new AtomicInteger();
     private final AtomicLong generationsDone = new AtomicLong();
     private volatile boolean closed;
 
@@ -103,6 +105,11 @@ public final class InferenceEngine implements AutoCloseable {
 
     public long generationsDone() {
         return generationsDone.get();
+    }
+
+    /** Key/value buffers held by requests right now (the prefix cache's own entries not counted). */
+    public int requestKvBuffers() {
+        return requestKvBuffers.get();
     }
 
     public long prefixCacheHits() {
@@ -303,6 +310,7 @@ public final class InferenceEngine implements AutoCloseable {
 
         AbstractTensor prefill() {
             kv = jlama.newKvBuffer();
+            requestKvBuffers.incrementAndGet();
             return prefixCache.prefill(prompt, prefixLength, kv);
         }
 
@@ -310,6 +318,7 @@ public final class InferenceEngine implements AutoCloseable {
             if (kv != null) {
                 kv.close();
                 kv = null;
+                requestKvBuffers.decrementAndGet();
             }
         }
 

@@ -39,4 +39,34 @@ class EngineDrainTest {
         ExecutionException e = assertThrows(ExecutionException.class, () -> reply.result().get(10, TimeUnit.SECONDS));
         assertTrue(e.getCause() instanceof ShuttingDownException, e.toString());
     }
+
+    @Test
+    void manyCancelledStreamsLeaveNoKeyValueMemoryBehind() throws Exception {
+        InferenceEngine engine = InferenceEngineTest.engine(TestCheckpoints.tinyLooping(), 4);
+        int prefix = engine.model().template().encode(List.of(new ChatTemplate.Message("system", "s")), false,
+                engine.model().tokenizer()).length;
+        int[] prompt = engine.model().template().encode(List.of(new ChatTemplate.Message("system", "s"),
+                new ChatTemplate.Message("user", "讲个故事")), true, engine.model().tokenizer());
+        for (int round = 0; round < 20; round++) {
+            List<GenerationFuture> replies = new java.util.ArrayList<>();
+            List<Generation> running = new java.util.ArrayList<>();
+            for (int i = 0; i < 10; i++) {
+                GenerationFuture reply = new GenerationFuture();
+                replies.add(reply);
+                running.add(engine.generate(prompt, prefix, new SamplingParams(0f, 1, 1f, 1f, 10_000), reply));
+            }
+            Thread.sleep(5);
+            running.forEach(Generation::cancel);
+            for (GenerationFuture reply : replies) {
+                assertEquals(GenerationResult.FinishReason.CANCELLED, reply.result().get(30, TimeUnit.SECONDS).finishReason());
+            }
+        }
+        long deadline = System.currentTimeMillis() + 5_000;
+        while (engine.requestKvBuffers() > 0 && System.currentTimeMillis() < deadline) {
+            Thread.sleep(5);
+        }
+        assertEquals(0, engine.requestKvBuffers(), "every cancelled stream released its key/value buffer");
+        assertEquals(0, engine.load());
+        engine.close();
+    }
 }
