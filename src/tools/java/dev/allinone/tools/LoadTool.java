@@ -201,6 +201,7 @@ public final class LoadTool {
                 case "error" -> {
                     if (frame.path("code").asText().equals("busy")) {
                         ws.refused.incrementAndGet();
+                        backOff();
                     } else {
                         ws.failure(frame.path("code").asText());
                     }
@@ -233,6 +234,7 @@ public final class LoadTool {
                     restMillis.add((System.nanoTime() - start) / 1e6);
                 } else if (r.statusCode() == 503) {
                     rest.refused.incrementAndGet();
+                    backOff();
                 } else {
                     rest.failure("http_" + r.statusCode());
                 }
@@ -241,6 +243,15 @@ public final class LoadTool {
             } catch (Exception e) {
                 rest.failure(e.getClass().getSimpleName());
             }
+        }
+    }
+
+    /** A refused client waits before trying again, as Retry-After asks (shorter, to keep the pressure on). */
+    private static void backOff() {
+        try {
+            Thread.sleep(1_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 
