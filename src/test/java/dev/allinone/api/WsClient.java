@@ -1,7 +1,7 @@
 package dev.allinone.api;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.allinone.tools.JsonFrameListener;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.WebSocket;
@@ -9,45 +9,18 @@ import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionStage;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
 /** A real WebSocket client (the JDK's) that collects the server's JSON frames. */
 final class WsClient implements AutoCloseable {
 
-    private static final ObjectMapper JSON = new ObjectMapper();
-
     private final BlockingQueue<JsonNode> frames = new LinkedBlockingQueue<>();
-    private final CompletableFuture<Integer> closed = new CompletableFuture<>();
     private final WebSocket socket;
 
     WsClient(URI uri) throws Exception {
-        this.socket = HttpClient.newHttpClient().newWebSocketBuilder().buildAsync(uri, new WebSocket.Listener() {
-            private final StringBuilder partial = new StringBuilder();
-
-            @Override
-            public CompletionStage<?> onText(WebSocket ws, CharSequence data, boolean last) {
-                partial.append(data);
-                if (last) {
-                    try {
-                        frames.add(JSON.readTree(partial.toString()));
-                    } catch (Exception e) {
-                        frames.add(JSON.createObjectNode().put("type", "unparseable").put("raw", partial.toString()));
-                    }
-                    partial.setLength(0);
-                }
-                ws.request(1);
-                return null;
-            }
-
-            @Override
-            public CompletionStage<?> onClose(WebSocket ws, int status, String reason) {
-                closed.complete(status);
-                return null;
-            }
-        }).get(10, TimeUnit.SECONDS);
+        this.socket = HttpClient.newHttpClient().newWebSocketBuilder().buildAsync(uri, new JsonFrameListener(frames))
+                .get(10, TimeUnit.SECONDS);
     }
 
     void send(String text) throws Exception {
@@ -80,7 +53,7 @@ final class WsClient implements AutoCloseable {
     }
 
     boolean isOpen() {
-        return !closed.isDone() && !socket.isInputClosed();
+        return !socket.isInputClosed() && frames.stream().noneMatch(f -> f.path("type").asText().equals("closed"));
     }
 
     @Override

@@ -4,8 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.allinone.engine.TestCheckpoints;
+import dev.allinone.tools.JsonFrameListener;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -16,7 +16,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.CompletionStage;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -28,7 +27,6 @@ import org.junit.jupiter.api.Test;
  */
 class GracefulShutdownIT {
 
-    private static final ObjectMapper JSON = new ObjectMapper();
     private static final int PORT = 18283;
 
     @Test
@@ -47,24 +45,9 @@ class GracefulShutdownIT {
         try {
             awaitStatus(http, "/q/health/ready", 200, 60);
             BlockingQueue<JsonNode> frames = new LinkedBlockingQueue<>();
-            WebSocket ws = http.newWebSocketBuilder().buildAsync(URI.create("ws://127.0.0.1:" + PORT + "/chat"), new WebSocket.Listener() {
-                private final StringBuilder partial = new StringBuilder();
-
-                @Override
-                public CompletionStage<?> onText(WebSocket socket, CharSequence data, boolean last) {
-                    partial.append(data);
-                    if (last) {
-                        try {
-                            frames.add(JSON.readTree(partial.toString()));
-                        } catch (Exception e) {
-                            throw new IllegalStateException(e);
-                        }
-                        partial.setLength(0);
-                    }
-                    socket.request(1);
-                    return null;
-                }
-            }).get(10, TimeUnit.SECONDS);
+            WebSocket ws = http.newWebSocketBuilder()
+                    .buildAsync(URI.create("ws://127.0.0.1:" + PORT + "/chat"), new JsonFrameListener(frames))
+                    .get(10, TimeUnit.SECONDS);
             ws.sendText("讲一个很长的故事", true).get(10, TimeUnit.SECONDS);
             assertEquals("sentiment", frames.poll(30, TimeUnit.SECONDS).path("type").asText());
             assertEquals("token", frames.poll(30, TimeUnit.SECONDS).path("type").asText());

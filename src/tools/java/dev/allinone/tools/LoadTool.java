@@ -18,7 +18,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.CompletionStage;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -146,7 +145,7 @@ public final class LoadTool {
         WebSocket socket;
         try {
             socket = HttpClient.newHttpClient().newWebSocketBuilder()
-                    .buildAsync(URI.create(base.toString().replaceFirst("^http", "ws") + "/chat"), new Collector(frames))
+                    .buildAsync(URI.create(base.toString().replaceFirst("^http", "ws") + "/chat"), new JsonFrameListener(frames))
                     .get(30, TimeUnit.SECONDS);
         } catch (Exception e) {
             ws.failure("connect");
@@ -252,36 +251,6 @@ public final class LoadTool {
             Thread.sleep(1_000);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-        }
-    }
-
-    private static final class Collector implements WebSocket.Listener {
-        private final BlockingQueue<JsonNode> frames;
-        private final StringBuilder partial = new StringBuilder();
-
-        Collector(BlockingQueue<JsonNode> frames) {
-            this.frames = frames;
-        }
-
-        @Override
-        public CompletionStage<?> onText(WebSocket socket, CharSequence data, boolean last) {
-            partial.append(data);
-            if (last) {
-                try {
-                    frames.add(JSON.readTree(partial.toString()));
-                } catch (Exception e) {
-                    frames.add(JSON.createObjectNode().put("type", "error").put("code", "unparseable_frame"));
-                }
-                partial.setLength(0);
-            }
-            socket.request(1);
-            return null;
-        }
-
-        @Override
-        public CompletionStage<?> onClose(WebSocket socket, int status, String reason) {
-            frames.add(JSON.createObjectNode().put("type", "closed"));
-            return null;
         }
     }
 
