@@ -106,14 +106,7 @@ public final class ChatTemplate {
         }
         String skeleton = render(slotted, addGenerationPrompt);
         List<Integer> ids = new ArrayList<>();
-        Matcher special = specialTokenPattern(tokenizer).matcher(skeleton);
-        int last = 0;
-        while (special.find()) {
-            appendText(skeleton.substring(last, special.start()), messages, tokenizer, ids);
-            ids.add(tokenizer.specialTokenId(special.group()));
-            last = special.end();
-        }
-        appendText(skeleton.substring(last), messages, tokenizer, ids);
+        tokenizer.splitOnSpecialTokens(skeleton, part -> appendText(part, messages, tokenizer, ids), ids::add);
         return ids.stream().mapToInt(Integer::intValue).toArray();
     }
 
@@ -130,12 +123,5 @@ public final class ChatTemplate {
         for (int id : tokenizer.encode(text.toString())) {
             ids.add(id);
         }
-    }
-
-    private static Pattern specialTokenPattern(QwenTokenizer tokenizer) {
-        return Pattern.compile(String.join("|", tokenizer.specialTokens().keySet().stream()
-                .sorted((a, b) -> b.length() - a.length())
-                .map(Pattern::quote)
-                .toList()));
     }
 }

@@ -47,12 +47,13 @@ final class PrefixCache implements AutoCloseable {
         if (p <= 0 || capacity == 0) {
             return model.prefill(prompt, 0, kv);
         }
-        KvBufferCache.KvBuffer prefix = entries.get(new Key(Arrays.copyOf(prompt, p)));
+        Key key = new Key(Arrays.copyOf(prompt, p));
+        KvBufferCache.KvBuffer prefix = entries.get(key);
         if (prefix == null) {
             misses.incrementAndGet();
             prefix = model.newKvBuffer();
-            model.prefill(Arrays.copyOf(prompt, p), 0, prefix).close();
-            entries.put(new Key(Arrays.copyOf(prompt, p)), prefix);
+            model.prefill(key.tokens(), 0, prefix).close();
+            entries.put(key, prefix);
             evictBeyondCapacity();
         } else {
             hits.incrementAndGet();

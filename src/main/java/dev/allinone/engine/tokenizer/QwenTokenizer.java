@@ -18,6 +18,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Consumer;
+import java.util.function.IntConsumer;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -124,19 +126,27 @@ public final class QwenTokenizer {
     /** Encodes text in which special-token strings ({@code <|im_start|>} …) become their control ids. */
     public int[] encodeWithSpecialTokens(String text) {
         IntList out = new IntList(text.length());
+        splitOnSpecialTokens(text, part -> encodeOrdinary(part, out), out::add);
+        return out.toArray();
+    }
+
+    /**
+     * Walks text in order, handing each run of ordinary text (possibly empty) to {@code onText} and the id of each
+     * special-token string to {@code onSpecial}.
+     */
+    public void splitOnSpecialTokens(String text, Consumer<String> onText, IntConsumer onSpecial) {
         if (specialTokenPattern == null) {
-            encodeOrdinary(text, out);
-            return out.toArray();
+            onText.accept(text);
+            return;
         }
         Matcher m = specialTokenPattern.matcher(text);
         int last = 0;
         while (m.find()) {
-            encodeOrdinary(text.substring(last, m.start()), out);
-            out.add(specialTokens.get(m.group()));
+            onText.accept(text.substring(last, m.start()));
+            onSpecial.accept(specialTokens.get(m.group()));
             last = m.end();
         }
-        encodeOrdinary(text.substring(last), out);
-        return out.toArray();
+        onText.accept(text.substring(last));
     }
 
     private void encodeOrdinary(String text, IntList out) {
