@@ -42,7 +42,7 @@ public class ClientQuota {
             return "unknown";
         }
         int colon = remoteAddress.lastIndexOf(':');
-        return colon > 0 && remoteAddress.indexOf(':') == colon || remoteAddress.startsWith("[")
-                ? remoteAddress.substring(0, colon) : remoteAddress;
+        boolean hostThenPort = colon > 0 && (remoteAddress.indexOf(':') == colon || remoteAddress.startsWith("["));
+        return hostThenPort ? remoteAddress.substring(0, colon) : remoteAddress;
     }
 }
