@@ -65,6 +65,9 @@ public interface AllInOneConfig {
 
         @WithDefault("10s")
         Duration drainTimeout();
+
+        @WithDefault("5s")
+        Duration idleCompaction();
     }
 
     interface Input {

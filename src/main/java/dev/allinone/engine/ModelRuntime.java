@@ -90,7 +90,8 @@ public class ModelRuntime {
             LoadedModel model = ModelLoader.load(options, new SamplingOverrides(g.temperature(), g.topK(), g.topP(),
                     g.repetitionPenalty(), java.util.Optional.of(g.maxNewTokens())));
             InferenceEngine loaded = new InferenceEngine(model, new InferenceEngine.Limits(config.engine().maxQueued(),
-                    config.engine().requestTimeout().toMillis(), config.engine().prefixCacheEntries()));
+                    config.engine().requestTimeout().toMillis(), config.engine().prefixCacheEntries(),
+                    config.engine().idleCompaction().toMillis()));
             long start = System.nanoTime();
             warmUp(loaded);
             warmUpMillis = (System.nanoTime() - start) / 1_000_000;

@@ -19,6 +19,7 @@ import java.nio.file.StandardOpenOption;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 import org.jboss.logging.Logger;
@@ -109,12 +110,16 @@ final class Q4Checkpoint {
         return tensor.dims() == 2 && !name.contains("embed_tokens");
     }
 
-    /** Identifies the source weights by file names, sizes and modification times. */
+    /**
+     * Identifies the source weights by file names, sizes and modification times. Whole seconds: image layers and
+     * tar archives keep no more, and a model copied into a container image must still match its Q4 copy.
+     */
     private static String stampOf(Path source) {
         try (Stream<Path> files = Files.list(source)) {
-            StringBuilder stamp = new StringBuilder("v2\n");
+            StringBuilder stamp = new StringBuilder("v3\n");
             for (Path f : files.filter(p -> p.getFileName().toString().startsWith("model")).sorted().toList()) {
-                stamp.append(f.getFileName()).append(' ').append(Files.size(f)).append(' ').append(Files.getLastModifiedTime(f).toMillis()).append('\n');
+                stamp.append(f.getFileName()).append(' ').append(Files.size(f)).append(' ')
+                        .append(Files.getLastModifiedTime(f).to(TimeUnit.SECONDS)).append('\n');
             }
             return stamp.toString();
         } catch (IOException e) {

@@ -36,7 +36,7 @@ class InferenceEngineTest {
 
     static InferenceEngine engine(Path dir, int prefixCacheEntries) {
         LoadedModel model = ModelLoader.load(new ModelOptions(dir, WeightFormat.AS_STORED, 0, 1024), SamplingOverrides.none());
-        return new InferenceEngine(model, new InferenceEngine.Limits(16, 60_000, prefixCacheEntries));
+        return new InferenceEngine(model, new InferenceEngine.Limits(16, 60_000, prefixCacheEntries, 0));
     }
 
     private static int[] chatPrompt(InferenceEngine engine, String system, String user) {

@@ -6,9 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.allinone.engine.TestCheckpoints;
 import dev.allinone.tools.JsonFrameListener;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.net.http.WebSocket;
 import java.nio.file.Path;
@@ -34,19 +31,19 @@ class GracefulShutdownIT {
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         command.addAll(Arrays.asList(System.getProperty("jlama.jvm.flags", "--add-modules jdk.incubator.vector").split(" ")));
-        command.addAll(List.of("-XX:AOTCache=target/quarkus-app/app.aot", "-Xmx384m",
+        command.addAll(List.of("-XX:AOTCache=target/quarkus-app/app.aot", "-XX:+UseSerialGC", "-Xms384m", "-Xmx384m",
                 "-Dquarkus.http.port=" + PORT, "-Dallinone.model.path=" + TestCheckpoints.tinyLooping(),
                 "-Dallinone.generation.max-new-tokens=100000", "-Dallinone.model.context-length=32768",
                 "-Dallinone.engine.drain-timeout=1s", "-Dquarkus.shutdown.delay=3s",
                 "-jar", "target/quarkus-app/quarkus-run.jar"));
         Process service = new ProcessBuilder(command).redirectErrorStream(true)
                 .redirectOutput(Path.of("target", "graceful-shutdown-it.log").toFile()).start();
-        HttpClient http = HttpClient.newHttpClient();
+        ServiceProbe probe = new ServiceProbe(PORT);
         try {
-            awaitStatus(http, "/q/health/ready", 200, 60);
+            probe.awaitStatus("/q/health/ready", 200, 60, service::isAlive);
             BlockingQueue<JsonNode> frames = new LinkedBlockingQueue<>();
-            WebSocket ws = http.newWebSocketBuilder()
-                    .buildAsync(URI.create("ws://127.0.0.1:" + PORT + "/chat"), new JsonFrameListener(frames))
+            WebSocket ws = probe.http.newWebSocketBuilder()
+                    .buildAsync(probe.webSocket("/chat"), new JsonFrameListener(frames))
                     .get(10, TimeUnit.SECONDS);
             ws.sendText("讲一个很长的故事", true).get(10, TimeUnit.SECONDS);
             assertEquals("sentiment", frames.poll(30, TimeUnit.SECONDS).path("type").asText());
@@ -54,10 +51,8 @@ class GracefulShutdownIT {
 
             long signalled = System.nanoTime();
             service.destroy(); // SIGTERM
-            awaitStatus(http, "/q/health/ready", 503, 2);
-            HttpResponse<String> refused = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + PORT + "/api/sentiment"))
-                    .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString("{\"text\":\"你好\"}")).build(),
-                    HttpResponse.BodyHandlers.ofString());
+            probe.awaitStatus("/q/health/ready", 503, 2, service::isAlive);
+            HttpResponse<String> refused = probe.postJson("/api/sentiment", "{\"text\":\"你好\"}");
             assertEquals(503, refused.statusCode(), refused.body());
             assertTrue(refused.body().contains("shutting_down"), refused.body());
 
@@ -79,23 +74,5 @@ class GracefulShutdownIT {
         } finally {
             service.destroyForcibly();
         }
-    }
-
-    private static void awaitStatus(HttpClient http, String path, int status, int seconds) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
-        int last = -1;
-        while (System.nanoTime() < deadline) {
-            try {
-                last = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + PORT + path)).build(),
-                        HttpResponse.BodyHandlers.discarding()).statusCode();
-                if (last == status) {
-                    return;
-                }
-            } catch (java.io.IOException notYet) {
-                last = -1;
-            }
-            Thread.sleep(50);
-        }
-        throw new AssertionError(path + " did not answer " + status + " within " + seconds + " s (last: " + last + ")");
     }
 }

@@ -72,7 +72,7 @@ public final class Benchmark {
         report.put("loadMillis", (System.nanoTime() - start) / 1_000_000);
         report.put("rssAfterLoadMiB", rssMiB());
 
-        try (InferenceEngine engine = new InferenceEngine(loaded, new InferenceEngine.Limits(64, 600_000, 8))) {
+        try (InferenceEngine engine = new InferenceEngine(loaded, new InferenceEngine.Limits(64, 600_000, 8, 0))) {
             String system = resource("prompts/sentiment.txt");
             int prefix = loaded.template().encode(List.of(new ChatTemplate.Message("system", system)), false, loaded.tokenizer()).length;
             List<int[]> prompts = new ArrayList<>();

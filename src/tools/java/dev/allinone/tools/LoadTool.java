@@ -4,11 +4,13 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 
+import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.net.http.WebSocket;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -22,6 +24,8 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * Drives N concurrent WebSocket conversations and M REST sentiment clients against a running service on this
@@ -29,7 +33,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * refused (busy), failed, or lost (sent but never answered — must be 0). Exits 1 if anything was lost.
  *
  * <pre>usage: LoadTool [--url http://127.0.0.1:8080] [--conversations 32] [--rest-clients 4] [--seconds 120]
- *                 [--max-requests 20000] [--turn-timeout-seconds 120] [--pid SERVER_PID]</pre>
+ *                 [--max-requests 20000] [--turn-timeout-seconds 120] [--pid SERVER_PID] [--live-heap true]</pre>
  */
 public final class LoadTool {
 
@@ -99,12 +103,15 @@ public final class LoadTool {
         LoadTool tool = new LoadTool(base, Integer.parseInt(o.getOrDefault("--max-requests", "20000")), seconds,
                 Duration.ofSeconds(Long.parseLong(o.getOrDefault("--turn-timeout-seconds", "120"))));
         String pid = o.get("--pid");
+        // A full GC in the server (to read its live heap) would also compact the heap, so only when asked for.
+        String liveHeapPid = Boolean.parseBoolean(o.getOrDefault("--live-heap", "false")) ? pid : null;
 
         Map<String, Object> report = new LinkedHashMap<>();
         report.put("conversations", conversations);
         report.put("restClients", restClients);
         report.put("seconds", seconds);
         report.put("rssBeforeMiB", Benchmark.rssMiB(pid));
+        report.put("liveHeapBeforeMiB", liveHeapMiB(liveHeapPid));
         List<Thread> threads = new ArrayList<>();
         for (int i = 0; i < conversations; i++) {
             int id = i;
@@ -125,6 +132,7 @@ public final class LoadTool {
         report.put("rssAfterMiB", Benchmark.rssMiB(pid));
         Thread.sleep(5_000);
         report.put("rssAfter5sIdleMiB", Benchmark.rssMiB(pid));
+        report.put("liveHeapAfterMiB", liveHeapMiB(liveHeapPid));
 
         System.out.println("| metric | value |");
         System.out.println("|---|---|");
@@ -134,6 +142,39 @@ public final class LoadTool {
         JSON.enable(SerializationFeature.INDENT_OUTPUT).writeValue(out.toFile(), report);
         System.out.println("written " + out.toAbsolutePath());
         System.exit(tool.ws.lost.get() + tool.rest.lost.get() == 0 ? 0 : 1);
+    }
+
+    private static final Pattern HEAP_USED = Pattern.compile("total \\d+K, used (\\d+)K");
+
+    /**
+     * Java heap in use right after a full collection of the server (jcmd GC.run, then GC.heap_info): what the
+     * server really holds, as opposed to RSS, which keeps every heap page the collector has ever touched.
+     * -1 without a pid or jcmd.
+     */
+    static long liveHeapMiB(String pid) {
+        if (pid == null) {
+            return -1;
+        }
+        String jcmd = Path.of(System.getProperty("java.home"), "bin", "jcmd").toString();
+        try {
+            new ProcessBuilder(jcmd, pid, "GC.run").redirectErrorStream(true).start().waitFor();
+            Process info = new ProcessBuilder(jcmd, pid, "GC.heap_info").redirectErrorStream(true).start();
+            String text = new String(info.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            info.waitFor();
+            long usedKiB = 0;
+            Matcher m = HEAP_USED.matcher(text);
+            boolean found = false;
+            while (m.find()) {
+                usedKiB += Long.parseLong(m.group(1));
+                found = true;
+            }
+            return found ? usedKiB / 1024 : -1;
+        } catch (IOException e) {
+            return -1;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return -1;
+        }
     }
 
     private boolean mayContinue() {
