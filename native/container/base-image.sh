@@ -10,6 +10,11 @@ out=$(realpath -m "${1:?usage: base-image.sh OUTPUT_DIR}")
 here=$(cd "$(dirname "$0")" && pwd)
 image=${ALLINONE_BASE_IMAGE:-localhost/allinone-jre:25}
 java_home=${JAVA_HOME:?set JAVA_HOME to a JDK 21+ (Jlama needs the Vector API)}
+command -v podman > /dev/null || {
+  echo "base-image.sh: podman is needed for the container image (Debian: apt-get install podman runc iptables" \
+       "uidmap slirp4netns fuse-overlayfs netavark; .ci/run does this), or build without -Pcontainer" >&2
+  exit 1
+}
 # What the service needs (jdeps over the packaged jars), plus jdk.jcmd so operators can run jcmd in the container.
 modules=java.base,java.compiler,java.desktop,java.logging,java.management,java.naming,java.net.http,java.sql,java.xml,jdk.incubator.vector,jdk.jcmd,jdk.management,jdk.unsupported,jdk.zipfs
 
