@@ -19,7 +19,7 @@ import java.util.Map;
  * "scripted" so tests can predict what the model says. Compute cost depends only on the shape, so a full-size
  * random checkpoint is a faithful benchmark subject.
  *
- * <pre>usage: CheckpointGenerator --out DIR [--shape tiny|qwen1.5-0.5b] [--dtype F32|BF16] [--seed N] [--untied]</pre>
+ * <pre>usage: CheckpointGenerator --out DIR [--shape tiny|qwen1.5-0.5b] [--dtype F32|BF16] [--seed N] [--untied] [--if-absent]</pre>
  */
 public final class CheckpointGenerator {
 
@@ -158,7 +158,7 @@ public final class CheckpointGenerator {
         Map<String, String> opts = new HashMap<>();
         List<String> flags = new ArrayList<>();
         for (int i = 0; i < args.length; i++) {
-            if (args[i].equals("--untied")) {
+            if (args[i].equals("--untied") || args[i].equals("--if-absent")) {
                 flags.add(args[i]);
             } else if (args[i].startsWith("--") && i + 1 < args.length) {
                 opts.put(args[i], args[++i]);
@@ -181,15 +181,20 @@ public final class CheckpointGenerator {
         if (flags.contains("--untied")) {
             spec = spec.untied();
         }
+        Path out = Path.of(opts.get("--out"));
+        if (flags.contains("--if-absent") && Files.isRegularFile(out.resolve("model.safetensors"))) {
+            System.out.printf("%s exists, left as it is%n", out);
+            return;
+        }
         long start = System.nanoTime();
-        Path dir = write(spec, Path.of(opts.get("--out")));
+        Path dir = write(spec, out);
         System.out.printf("wrote %s (%s, %d layers, hidden %d) in %.1f s%n", dir, spec.dtype(), spec.layers(), spec.hidden(),
                 (System.nanoTime() - start) / 1e9);
     }
 
     private static IllegalArgumentException usage(String problem) {
         System.err.println(problem);
-        System.err.println("usage: CheckpointGenerator --out DIR [--shape tiny|qwen1.5-0.5b] [--dtype F32|BF16] [--seed N] [--untied]");
+        System.err.println("usage: CheckpointGenerator --out DIR [--shape tiny|qwen1.5-0.5b] [--dtype F32|BF16] [--seed N] [--untied] [--if-absent]");
         System.exit(2);
         return new IllegalArgumentException(problem);
     }
