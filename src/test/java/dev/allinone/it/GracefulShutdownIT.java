@@ -10,7 +10,6 @@ import java.net.http.HttpResponse;
 import java.net.http.WebSocket;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -30,8 +29,7 @@ class GracefulShutdownIT {
     void sigtermDrainsThenEndsRepliesWithAFinalFrame() throws Exception {
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        command.addAll(Arrays.asList(System.getProperty("jlama.jvm.flags", "--add-modules jdk.incubator.vector").split(" ")));
-        command.addAll(List.of("-XX:AOTCache=target/quarkus-app/app.aot", "-XX:+UseSerialGC", "-Xms384m", "-Xmx384m",
+        command.addAll(List.of("@native/jvm.options", "-XX:AOTCache=target/quarkus-app/app.aot",
                 "-Dquarkus.http.port=" + PORT, "-Dallinone.model.path=" + TestCheckpoints.tinyLooping(),
                 "-Dallinone.generation.max-new-tokens=100000", "-Dallinone.model.context-length=32768",
                 "-Dallinone.engine.drain-timeout=1s", "-Dquarkus.shutdown.delay=3s",
