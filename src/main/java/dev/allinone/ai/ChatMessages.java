@@ -13,19 +13,13 @@ import dev.langchain4j.model.chat.request.ChatRequestParameters;
 import java.util.ArrayList;
 import java.util.List;
 
-/** Turns a LangChain4j request into what the engine runs: prompt ids, the reusable prefix, sampling settings. */
+/** Turns a LangChain4j request into what the engine runs: prompt ids and sampling settings. */
 final class ChatMessages {
-
-    /**
-     * @param prefixLength tokens of the leading system message (what the prefix cache keeps), 0 if there is none
-     */
-    record Prompt(int[] ids, int prefixLength) {
-    }
 
     private ChatMessages() {
     }
 
-    static Prompt prompt(ChatRequest request, LoadedModel model) {
+    static int[] prompt(ChatRequest request, LoadedModel model) {
         List<ChatTemplate.Message> messages = new ArrayList<>();
         for (ChatMessage m : request.messages()) {
             messages.add(switch (m) {
@@ -35,12 +29,7 @@ final class ChatMessages {
                 default -> throw new IllegalArgumentException("Unsupported message type " + m.type());
             });
         }
-        int[] ids = model.template().encode(messages, true, model.tokenizer());
-        int prefix = 0;
-        if (!messages.isEmpty() && messages.getFirst().role().equals("system")) {
-            prefix = model.template().encode(messages.subList(0, 1), false, model.tokenizer()).length;
-        }
-        return new Prompt(ids, prefix);
+        return model.template().encode(messages, true, model.tokenizer());
     }
 
     /** The model's defaults, with whatever the request sets. */

@@ -53,17 +53,17 @@ public class QwenChatModel implements ChatModel {
     @Override
     public ChatResponse doChat(ChatRequest request) {
         InferenceEngine engine = runtime.engine();
-        ChatMessages.Prompt prompt = ChatMessages.prompt(request, engine.model());
+        int[] prompt = ChatMessages.prompt(request, engine.model());
         Optional<ClosedSet> closedSet = ClosedSet.of(request.parameters().responseFormat());
         return closedSet.isPresent() ? classify(engine, prompt, closedSet.get()) : generate(engine, prompt, request);
     }
 
-    private ChatResponse classify(InferenceEngine engine, ChatMessages.Prompt prompt, ClosedSet set) {
+    private ChatResponse classify(InferenceEngine engine, int[] prompt, ClosedSet set) {
         List<String> verbalised = new ArrayList<>();
         for (String value : set.values()) {
             verbalised.add(prompts.label(set.schemaName(), value));
         }
-        LabelScores scores = await(engine.scoreLabels(prompt.ids(), prompt.prefixLength(), verbalised));
+        LabelScores scores = await(engine.scoreLabels(prompt, verbalised));
         String chosen = set.values().get(scores.bestIndex());
         Map<String, Double> probabilities = new LinkedHashMap<>();
         for (int i = 0; i < set.values().size(); i++) {
@@ -82,9 +82,9 @@ public class QwenChatModel implements ChatModel {
                 .build();
     }
 
-    private ChatResponse generate(InferenceEngine engine, ChatMessages.Prompt prompt, ChatRequest request) {
+    private ChatResponse generate(InferenceEngine engine, int[] prompt, ChatRequest request) {
         GenerationFuture done = new GenerationFuture();
-        engine.generate(prompt.ids(), prompt.prefixLength(), ChatMessages.sampling(request.parameters(), engine.model().defaults()), done);
+        engine.generate(prompt, ChatMessages.sampling(request.parameters(), engine.model().defaults()), done);
         GenerationResult result = await(done.result());
         return ChatResponse.builder()
                 .aiMessage(AiMessage.from(result.text()))

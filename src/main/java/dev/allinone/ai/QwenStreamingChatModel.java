@@ -33,9 +33,9 @@ public class QwenStreamingChatModel implements StreamingChatModel {
     @Override
     public void doChat(ChatRequest request, StreamingChatResponseHandler handler) {
         InferenceEngine engine = runtime.engine();
-        ChatMessages.Prompt prompt = ChatMessages.prompt(request, engine.model());
+        int[] prompt = ChatMessages.prompt(request, engine.model());
         HandleRef handle = new HandleRef();
-        handle.attach(engine.generate(prompt.ids(), prompt.prefixLength(),
+        handle.attach(engine.generate(prompt,
                 ChatMessages.sampling(request.parameters(), engine.model().defaults()), new GenerationListener() {
                     @Override
                     public void onText(String piece) {

@@ -1,6 +1,7 @@
 package dev.allinone.config;
 
 import dev.allinone.engine.WeightFormat;
+import io.quarkus.runtime.configuration.MemorySize;
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
 
@@ -60,8 +61,8 @@ public interface AllInOneConfig {
         @WithDefault("120s")
         Duration requestTimeout();
 
-        @WithDefault("8")
-        int prefixCacheEntries();
+        @WithDefault("192M")
+        MemorySize kvCacheMemory();
 
         @WithDefault("10s")
         Duration drainTimeout();

@@ -1,11 +1,12 @@
 package dev.allinone.engine;
 
-import com.github.tjake.jlama.tensor.AbstractTensor;
-import com.github.tjake.jlama.tensor.KvBufferCache;
+import dev.allinone.engine.kv.KvBlockPool;
+import dev.allinone.engine.kv.KvLayout;
+import dev.allinone.engine.kv.PrefixCache;
+import dev.allinone.engine.kv.SequenceKv;
 import dev.allinone.engine.tokenizer.StreamingDecoder;
 
 import java.util.ArrayDeque;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Deque;
 import java.util.List;
@@ -25,7 +26,13 @@ import org.jboss.logging.Logger;
  * prefill) or one token of a generation. Scorings go first (up to two in a row while a reply waits); generations
  * take turns token by token, so a long reply never blocks a short classification for more than one token step,
  * one reply cannot starve another, and a stream of classifications cannot starve the replies.
- * Every request owns its key/value buffer, released as soon as it ends, fails or is cancelled.
+ *
+ * <p>Key/value memory has one budget ({@link KvBlockPool}). A request starts from the longest prefix of its prompt
+ * that the {@link PrefixCache} holds — the task's system prompt, the same conversation's previous turn including
+ * the reply written then, a text classified before — and prefills only the rest. Before it starts it reserves the
+ * blocks it can need (prompt + longest reply); when the budget has no room, cached prefixes are evicted least
+ * recently used first, and if that is not enough the request waits its turn until running ones finish. A request
+ * that ends normally leaves its KV in the cache; a cancelled or failed one frees it at once.
  */
 public final class InferenceEngine implements AutoCloseable {
 
@@ -36,11 +43,16 @@ public final class InferenceEngine implements AutoCloseable {
      *
      * @param idleCompactionMillis after this long without work (following some), compact the heap once; 0 = never
      */
-    public record Limits(int maxQueued, long requestTimeoutMillis, int prefixCacheEntries, long idleCompactionMillis) {
+    public record Limits(int maxQueued, long requestTimeoutMillis, long kvCacheBytes, long idleCompactionMillis) {
     }
+
+    /** Positions per KV block: the unit of sharing between prefixes and of the budget. */
+    static final int KV_BLOCK_TOKENS = 16;
 
     private final LoadedModel model;
     private final QwenJlamaModel jlama;
+    private final Transformer transformer;
+    private final KvBlockPool kvPool;
     private final PrefixCache prefixCache;
     private final Limits limits;
     private final ReentrantLock lock = new ReentrantLock();
@@ -55,7 +67,8 @@ public final class InferenceEngine implements AutoCloseable {
     private final Condition idle = lock.newCondition();
     private volatile boolean draining;
     private final AtomicLong scoringsDone = new AtomicLong();
-    private final AtomicInteger requestKvBuffers = new AtomicInteger();
+    private final AtomicInteger activeSequences = new AtomicInteger();
+    private volatile KvStats kvStats;
     private final AtomicLong generationsDone = new AtomicLong();
     private final AtomicLong idleCompactions = new AtomicLong();
     private boolean workSinceCompaction;
@@ -65,7 +78,10 @@ public final class InferenceEngine implements AutoCloseable {
         this.model = model;
         this.jlama = model.jlama();
         this.limits = limits;
-        this.prefixCache = new PrefixCache(jlama, limits.prefixCacheEntries());
+        this.transformer = new Transformer(jlama);
+        this.kvPool = new KvBlockPool(new KvLayout(transformer.layers(), transformer.kvDim(), KV_BLOCK_TOKENS), limits.kvCacheBytes());
+        this.prefixCache = new PrefixCache(kvPool);
+        publishKvStats();
         this.modelThread = Thread.ofPlatform().name("allinone-model").daemon().start(this::runLoop);
     }
 
@@ -76,21 +92,20 @@ public final class InferenceEngine implements AutoCloseable {
     /**
      * Scores each label as the continuation of {@code prompt} in one prefill and returns probabilities
      * normalised over the labels. Labels of several tokens are scored by the product of their token probabilities.
-     *
-     * @param prefixLength how many leading prompt tokens are a reusable prefix (0 = none)
      */
-    public CompletableFuture<LabelScores> scoreLabels(int[] prompt, int prefixLength, List<String> labels) {
+    public CompletableFuture<LabelScores> scoreLabels(int[] prompt, List<String> labels) {
         int[][] labelIds = labelTokens(labels);
-        checkFits(prompt, Arrays.stream(labelIds).mapToInt(ids -> ids.length).max().orElse(1));
-        ScoringJob job = new ScoringJob(prompt, prefixLength, labels, labelIds);
+        int extra = Arrays.stream(labelIds).mapToInt(ids -> ids.length).max().orElse(1) - 1;
+        checkFits(prompt, extra + 1);
+        ScoringJob job = new ScoringJob(prompt, extra, labels, labelIds);
         admit(job, scorings);
         return job.result;
     }
 
     /** Starts generating a reply to {@code prompt}; text arrives through the listener on the model thread. */
-    public Generation generate(int[] prompt, int prefixLength, SamplingParams params, GenerationListener listener) {
+    public Generation generate(int[] prompt, SamplingParams params, GenerationListener listener) {
         checkFits(prompt, 1);
-        GenerationJob job = new GenerationJob(prompt, prefixLength, params, listener);
+        GenerationJob job = new GenerationJob(prompt, params, listener);
         admit(job, generations);
         return job;
     }
@@ -119,17 +134,37 @@ public final class InferenceEngine implements AutoCloseable {
         return idleCompactions.get();
     }
 
-    /** Key/value buffers held by requests right now (the prefix cache's own entries not counted). */
-    public int requestKvBuffers() {
-        return requestKvBuffers.get();
+    /** Requests holding key/value memory right now (the prefix cache's own entries not counted). */
+    public int activeSequences() {
+        return activeSequences.get();
     }
 
-    public long prefixCacheHits() {
-        return prefixCache.hits();
+    /** Key/value memory and prefix reuse, as of the last finished model step. */
+    public KvStats kvStats() {
+        return kvStats;
     }
 
-    public long prefixCacheMisses() {
-        return prefixCache.misses();
+    /**
+     * Computes the KV of {@code tokens} (a task's system prompt) and keeps it in the prefix cache for good, so every
+     * request of that task starts after it.
+     */
+    public CompletableFuture<Void> pinPrefix(int[] tokens) {
+        checkFits(tokens, 0);
+        PinJob job = new PinJob(tokens);
+        admit(job, scorings);
+        return job.result;
+    }
+
+    /** Drops every unpinned prefix from the cache (the next requests prefill in full). */
+    public CompletableFuture<Void> clearPrefixCache() {
+        ClearJob job = new ClearJob();
+        admit(job, scorings);
+        return job.result;
+    }
+
+    private void publishKvStats() {
+        kvStats = new KvStats(kvPool.bytesInUse(), kvPool.budgetBytes(), prefixCache.entries(), prefixCache.hits(),
+                prefixCache.reusedTokens(), prefixCache.evictions());
     }
 
     private int[][] labelTokens(List<String> labels) {
@@ -160,6 +195,10 @@ public final class InferenceEngine implements AutoCloseable {
         }
         if (prompt.length + extra > jlama.contextLength()) {
             throw new PromptTooLongException(prompt.length, jlama.contextLength());
+        }
+        int fitsInMemory = kvPool.capacity() * KV_BLOCK_TOKENS;
+        if (prompt.length + extra > fitsInMemory) {
+            throw new PromptTooLongException(prompt.length, fitsInMemory);
         }
     }
 
@@ -234,11 +273,14 @@ public final class InferenceEngine implements AutoCloseable {
                 continue;
             }
             boolean more = false;
+            boolean blocked = false;
             try {
                 if (job.isCancelled()) {
                     job.finishCancelled();
                 } else if (System.nanoTime() > job.deadline) {
                     job.fail(new TimeoutException("Request exceeded " + limits.requestTimeoutMillis() + " ms"));
+                } else if (job.kv == null && !job.start()) {
+                    blocked = true;
                 } else {
                     more = job.step();
                 }
@@ -247,12 +289,18 @@ public final class InferenceEngine implements AutoCloseable {
                 job.fail(t);
                 more = false;
             }
+            if (!more && !blocked) {
+                job.release();
+            }
+            publishKvStats();
             lock.lock();
             try {
-                if (more) {
+                if (blocked) {
+                    // Not enough KV memory until a running request finishes: wait behind the others.
+                    (job instanceof GenerationJob ? generations : scorings).addLast(job);
+                } else if (more) {
                     generations.addLast(job);
                 } else {
-                    job.release();
                     if (--admitted == 0) {
                         idle.signalAll();
                     }
@@ -309,7 +357,7 @@ public final class InferenceEngine implements AutoCloseable {
             for (Deque<Job> queue : List.of(scorings, generations)) {
                 for (Job job : queue) {
                     job.fail(new ShuttingDownException("The service shut down before this request finished"));
-                    job.release();
+                    job.releaseQuietly();
                 }
                 queue.clear();
             }
@@ -319,20 +367,36 @@ public final class InferenceEngine implements AutoCloseable {
             lock.unlock();
         }
         prefixCache.close();
+        publishKvStats();
         jlama.close();
     }
 
     /** One request's work, done in steps on the model thread. */
     private abstract class Job {
         final int[] prompt;
-        final int prefixLength;
+        /** Positions the request may write after its prompt. */
+        final int extraTokens;
         final long submitted = System.nanoTime();
         final long deadline = submitted + limits.requestTimeoutMillis() * 1_000_000;
-        KvBufferCache.KvBuffer kv;
+        SequenceKv kv;
+        int reused;
+        boolean keepKv;
 
-        Job(int[] prompt, int prefixLength) {
+        Job(int[] prompt, int extraTokens) {
             this.prompt = prompt;
-            this.prefixLength = prefixLength;
+            this.extraTokens = extraTokens;
+        }
+
+        /** Takes KV memory for the request, reusing the longest cached prefix; false if the budget has no room now. */
+        boolean start() {
+            PrefixCache.Start start = prefixCache.start(prompt, extraTokens);
+            if (start == null) {
+                return false;
+            }
+            kv = start.sequence();
+            reused = start.reused();
+            activeSequences.incrementAndGet();
+            return true;
         }
 
         /** Does one step; returns true if more steps remain. */
@@ -347,18 +411,32 @@ public final class InferenceEngine implements AutoCloseable {
         void finishCancelled() {
         }
 
-        AbstractTensor prefill() {
-            kv = jlama.newKvBuffer();
-            requestKvBuffers.incrementAndGet();
-            return prefixCache.prefill(prompt, prefixLength, kv);
+        /** The prompt's positions not taken from the cache; returns the last one's final-norm hidden state. */
+        float[] prefill() {
+            return transformer.forward(prompt, reused, kv);
         }
 
+        boolean pinned() {
+            return false;
+        }
+
+        /** A request that ended normally leaves its KV to the prefix cache; any other frees it. */
         void release() {
             if (kv != null) {
-                kv.close();
+                if (keepKv) {
+                    prefixCache.offer(kv, pinned());
+                } else {
+                    kv.close();
+                }
                 kv = null;
-                requestKvBuffers.decrementAndGet();
+                activeSequences.decrementAndGet();
             }
+        }
+
+        /** From a thread other than the model thread, after it stopped: nothing is kept. */
+        void releaseQuietly() {
+            keepKv = false;
+            release();
         }
 
         long millisSinceSubmit() {
@@ -371,8 +449,8 @@ public final class InferenceEngine implements AutoCloseable {
         final int[][] labelIds;
         final CompletableFuture<LabelScores> result = new CompletableFuture<>();
 
-        ScoringJob(int[] prompt, int prefixLength, List<String> labels, int[][] labelIds) {
-            super(prompt, prefixLength);
+        ScoringJob(int[] prompt, int extraTokens, List<String> labels, int[][] labelIds) {
+            super(prompt, extraTokens);
             this.labels = List.copyOf(labels);
             this.labelIds = labelIds;
         }
@@ -380,36 +458,35 @@ public final class InferenceEngine implements AutoCloseable {
         @Override
         boolean step() {
             double[] logProbs = new double[labelIds.length];
-            try (AbstractTensor last = prefill()) {
-                if (Arrays.stream(labelIds).allMatch(ids -> ids.length == 1)) {
-                    // The softmax normaliser cancels out between labels: only their own LM-head rows are needed.
-                    int[] firsts = Arrays.stream(labelIds).mapToInt(ids -> ids[0]).toArray();
-                    float[] logits = jlama.logitsOf(last, firsts);
-                    for (int i = 0; i < logits.length; i++) {
-                        logProbs[i] = logits[i];
-                    }
-                } else {
-                    scoreMultiTokenLabels(last, logProbs);
+            float[] last = prefill();
+            if (Arrays.stream(labelIds).allMatch(ids -> ids.length == 1)) {
+                // The softmax normaliser cancels out between labels: only their own LM-head rows are needed.
+                int[] firsts = Arrays.stream(labelIds).mapToInt(ids -> ids[0]).toArray();
+                float[] logits = jlama.logitsOf(last, firsts);
+                for (int i = 0; i < logits.length; i++) {
+                    logProbs[i] = logits[i];
                 }
+            } else {
+                scoreMultiTokenLabels(last, logProbs);
             }
+            kv.truncate(prompt.length);
+            keepKv = true;
             scoringsDone.incrementAndGet();
             result.complete(new LabelScores(labels, softmax(logProbs), prompt.length, millisSinceSubmit()));
             return false;
         }
 
-        private void scoreMultiTokenLabels(AbstractTensor last, double[] logProbs) {
+        private void scoreMultiTokenLabels(float[] last, double[] logProbs) {
             float[] logits = new float[jlama.vocabularySize()];
             jlama.allLogits(last, logits);
             double[] firstLogSoftmax = logSoftmax(logits);
             for (int i = 0; i < labelIds.length; i++) {
                 int[] ids = labelIds[i];
                 logProbs[i] = firstLogSoftmax[ids[0]];
+                // Each label continues the prompt in the same positions: it sees exactly prompt + its own tokens.
+                kv.truncate(prompt.length);
                 for (int j = 1; j < ids.length; j++) {
-                    // Label continuations overwrite the same positions after the prompt: attention at a position
-                    // only reads earlier ones, so each label sees exactly prompt + its own tokens.
-                    try (AbstractTensor hidden = jlama.step(ids[j - 1], prompt.length + j - 1, kv)) {
-                        jlama.allLogits(hidden, logits);
-                    }
+                    jlama.allLogits(transformer.forward(new int[] {ids[j - 1]}, 0, kv), logits);
                     logProbs[i] += logSoftmax(logits)[ids[j]];
                 }
             }
@@ -418,6 +495,59 @@ public final class InferenceEngine implements AutoCloseable {
         @Override
         void fail(Throwable error) {
             scoringsDone.incrementAndGet();
+            result.completeExceptionally(error);
+        }
+    }
+
+    /** Computes a task prompt's KV and pins it in the prefix cache. */
+    private final class PinJob extends Job {
+        final CompletableFuture<Void> result = new CompletableFuture<>();
+
+        PinJob(int[] tokens) {
+            super(tokens, 0);
+        }
+
+        @Override
+        boolean step() {
+            prefill();
+            keepKv = true;
+            result.complete(null);
+            return false;
+        }
+
+        @Override
+        boolean pinned() {
+            return true;
+        }
+
+        @Override
+        void fail(Throwable error) {
+            result.completeExceptionally(error);
+        }
+    }
+
+    /** Empties the prefix cache of everything not pinned. */
+    private final class ClearJob extends Job {
+        final CompletableFuture<Void> result = new CompletableFuture<>();
+
+        ClearJob() {
+            super(new int[0], 0);
+        }
+
+        @Override
+        boolean start() {
+            return true;
+        }
+
+        @Override
+        boolean step() {
+            prefixCache.evictAll();
+            result.complete(null);
+            return false;
+        }
+
+        @Override
+        void fail(Throwable error) {
             result.completeExceptionally(error);
         }
     }
@@ -437,8 +567,8 @@ public final class InferenceEngine implements AutoCloseable {
         long firstTokenMillis = -1;
         boolean finished;
 
-        GenerationJob(int[] prompt, int prefixLength, SamplingParams params, GenerationListener listener) {
-            super(prompt, prefixLength);
+        GenerationJob(int[] prompt, SamplingParams params, GenerationListener listener) {
+            super(prompt, Math.min(params.maxNewTokens(), jlama.contextLength() - prompt.length));
             this.params = params;
             this.listener = listener;
             this.sampler = new Sampler(params, new SplittableRandom());
@@ -449,18 +579,16 @@ public final class InferenceEngine implements AutoCloseable {
 
         @Override
         boolean step() {
-            AbstractTensor hidden;
+            float[] hidden;
             if (lastToken < 0) {
                 logits = new float[jlama.vocabularySize()];
                 hidden = prefill();
                 position = prompt.length;
             } else {
-                hidden = jlama.step(lastToken, position, kv);
+                hidden = transformer.forward(new int[] {lastToken}, 0, kv);
                 position++;
             }
-            try (hidden) {
-                jlama.allLogits(hidden, logits);
-            }
+            jlama.allLogits(hidden, logits);
             // The LM head is padded past the tokenizer's ids (151,936 rows for 151,646 ids): never pick padding.
             Arrays.fill(logits, model.tokenizer().size(), logits.length, Float.NEGATIVE_INFINITY);
             int token = sampler.next(logits, seen);
@@ -499,6 +627,7 @@ public final class InferenceEngine implements AutoCloseable {
         private boolean finish(GenerationResult.FinishReason reason) {
             emit(decoder.flush());
             finished = true;
+            keepKv = reason != GenerationResult.FinishReason.CANCELLED;
             generationsDone.incrementAndGet();
             try {
                 listener.onComplete(new GenerationResult(text.toString(), prompt.length, generated, reason,

@@ -15,7 +15,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashSet;
-import java.util.Optional;
 import java.util.Set;
 
 import org.jboss.logging.Logger;
@@ -59,7 +58,7 @@ public final class ModelLoader {
             // I8 activations let Jlama use its integer Q4 kernels; it falls back to F32 where they do not apply.
             DType workingQuant = options.weights() == WeightFormat.Q4 ? DType.I8 : DType.F32;
             jlama = new QwenJlamaModel(jlamaConfig, weights, new JlamaTokenizerAdapter(tokenizer), DType.F32, workingQuant,
-                    Optional.empty());
+                    rawConfig.path("rope_theta").asDouble(10000.0));
         } catch (ModelUnavailableException e) {
             throw e;
         } catch (IOException | RuntimeException e) {

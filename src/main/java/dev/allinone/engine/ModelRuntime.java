@@ -5,6 +5,7 @@ import io.quarkus.runtime.ShutdownDelayInitiatedEvent;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
 import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Event;
 import jakarta.enterprise.event.Observes;
 
 import java.util.List;
@@ -25,14 +26,16 @@ public class ModelRuntime {
     public enum State { LOADING, READY, FAILED, STOPPING }
 
     private final AllInOneConfig config;
+    private final Event<EngineStarting> starting;
     private volatile State state = State.LOADING;
     private volatile String problem = "The model is loading";
     private volatile InferenceEngine engine;
     private volatile long warmUpMillis;
     private final java.util.concurrent.atomic.AtomicInteger loads = new java.util.concurrent.atomic.AtomicInteger();
 
-    ModelRuntime(AllInOneConfig config) {
+    ModelRuntime(AllInOneConfig config, Event<EngineStarting> starting) {
         this.config = config;
+        this.starting = starting;
     }
 
     void onStart(@Observes StartupEvent event) {
@@ -90,10 +93,11 @@ public class ModelRuntime {
             LoadedModel model = ModelLoader.load(options, new SamplingOverrides(g.temperature(), g.topK(), g.topP(),
                     g.repetitionPenalty(), java.util.Optional.of(g.maxNewTokens())));
             InferenceEngine loaded = new InferenceEngine(model, new InferenceEngine.Limits(config.engine().maxQueued(),
-                    config.engine().requestTimeout().toMillis(), config.engine().prefixCacheEntries(),
+                    config.engine().requestTimeout().toMillis(), config.engine().kvCacheMemory().asLongValue(),
                     config.engine().idleCompaction().toMillis()));
             long start = System.nanoTime();
             warmUp(loaded);
+            starting.fire(new EngineStarting(loaded));
             warmUpMillis = (System.nanoTime() - start) / 1_000_000;
             engine = loaded;
             state = State.READY;
@@ -114,14 +118,21 @@ public class ModelRuntime {
         LOG.error(message + " The service stays up and reports not-ready.");
     }
 
-    /** One label scoring and two generated tokens, so the first real request does not pay for JIT and page faults. */
+    /**
+     * Label scorings and a short reply on prompts long enough to run every kernel path many times, so the first real
+     * request does not pay for JIT compilation and page faults; then the cache is emptied of them.
+     */
     private static void warmUp(InferenceEngine engine) throws Exception {
         LoadedModel model = engine.model();
-        int[] prompt = model.template().encode(List.of(new ChatTemplate.Message("user", "你好")), true, model.tokenizer());
-        engine.scoreLabels(prompt, 0, List.of("正面", "负面")).get(5, TimeUnit.MINUTES);
-        GenerationFuture done = new GenerationFuture();
-        engine.generate(prompt, 0, model.defaults().withMaxNewTokens(2), done);
-        done.result().get(5, TimeUnit.MINUTES);
+        String text = "今天天气很好，我们去公园散步吧。The weather is lovely today, let's take a walk in the park. ".repeat(6);
+        for (int round = 0; round < 3; round++) {
+            int[] prompt = model.template().encode(List.of(new ChatTemplate.Message("user", round + text)), true, model.tokenizer());
+            engine.scoreLabels(prompt, List.of("正面", "负面")).get(5, TimeUnit.MINUTES);
+            GenerationFuture done = new GenerationFuture();
+            engine.generate(prompt, model.defaults().withMaxNewTokens(8), done);
+            done.result().get(5, TimeUnit.MINUTES);
+        }
+        engine.clearPrefixCache().get(1, TimeUnit.MINUTES);
     }
 
     /** The engine, or {@link ModelNotReadyException} while loading or after a failed load. */

@@ -20,20 +20,20 @@ class EngineDrainTest {
 
     @Test
     void drainLetsRunningRepliesFinishAndRefusesNewOnes() throws Exception {
-        InferenceEngine engine = InferenceEngineTest.engine(TestCheckpoints.tinyLooping(), 0);
+        InferenceEngine engine = InferenceEngineTest.engine(TestCheckpoints.tinyLooping(), InferenceEngineTest.KV_BYTES);
         GenerationFuture reply = new GenerationFuture();
-        engine.generate(prompt(engine), 0, new SamplingParams(0f, 1, 1f, 1f, 200), reply);
+        engine.generate(prompt(engine), new SamplingParams(0f, 1, 1f, 1f, 200), reply);
         assertTrue(engine.drain(Duration.ofSeconds(30)));
         assertEquals(GenerationResult.FinishReason.LENGTH, reply.result().get(1, TimeUnit.SECONDS).finishReason());
-        assertThrows(ShuttingDownException.class, () -> engine.scoreLabels(prompt(engine), 0, List.of("正面", "负面")));
+        assertThrows(ShuttingDownException.class, () -> engine.scoreLabels(prompt(engine), List.of("正面", "负面")));
         engine.close();
     }
 
     @Test
     void repliesStillRunningWhenTheGraceEndsFailWithShuttingDown() throws Exception {
-        InferenceEngine engine = InferenceEngineTest.engine(TestCheckpoints.tinyLooping(), 0);
+        InferenceEngine engine = InferenceEngineTest.engine(TestCheckpoints.tinyLooping(), InferenceEngineTest.KV_BYTES);
         GenerationFuture reply = new GenerationFuture();
-        engine.generate(prompt(engine), 0, new SamplingParams(0f, 1, 1f, 1f, 1_000), reply);
+        engine.generate(prompt(engine), new SamplingParams(0f, 1, 1f, 1f, 1_000), reply);
         assertFalse(engine.drain(Duration.ofMillis(50)));
         engine.close();
         ExecutionException e = assertThrows(ExecutionException.class, () -> reply.result().get(10, TimeUnit.SECONDS));
@@ -42,7 +42,7 @@ class EngineDrainTest {
 
     @Test
     void manyCancelledStreamsLeaveNoKeyValueMemoryBehind() throws Exception {
-        InferenceEngine engine = InferenceEngineTest.engine(TestCheckpoints.tinyLooping(), 4);
+        InferenceEngine engine = InferenceEngineTest.engine(TestCheckpoints.tinyLooping(), InferenceEngineTest.KV_BYTES);
         int prefix = engine.model().template().encode(List.of(new ChatTemplate.Message("system", "s")), false,
                 engine.model().tokenizer()).length;
         int[] prompt = engine.model().template().encode(List.of(new ChatTemplate.Message("system", "s"),
@@ -53,7 +53,7 @@ class EngineDrainTest {
             for (int i = 0; i < 10; i++) {
                 GenerationFuture reply = new GenerationFuture();
                 replies.add(reply);
-                running.add(engine.generate(prompt, prefix, new SamplingParams(0f, 1, 1f, 1f, 10_000), reply));
+                running.add(engine.generate(prompt, new SamplingParams(0f, 1, 1f, 1f, 10_000), reply));
             }
             Thread.sleep(5);
             running.forEach(Generation::cancel);
@@ -62,10 +62,10 @@ class EngineDrainTest {
             }
         }
         long deadline = System.currentTimeMillis() + 5_000;
-        while (engine.requestKvBuffers() > 0 && System.currentTimeMillis() < deadline) {
+        while (engine.activeSequences() > 0 && System.currentTimeMillis() < deadline) {
             Thread.sleep(5);
         }
-        assertEquals(0, engine.requestKvBuffers(), "every cancelled stream released its key/value buffer");
+        assertEquals(0, engine.activeSequences(), "every cancelled stream released its key/value buffer");
         assertEquals(0, engine.load());
         engine.close();
     }

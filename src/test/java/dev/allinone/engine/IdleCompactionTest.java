@@ -14,19 +14,19 @@ class IdleCompactionTest {
     void compactsOncePerIdlePeriodAfterWork() throws Exception {
         LoadedModel model = ModelLoader.load(new ModelOptions(TestCheckpoints.tinyRandom(), WeightFormat.AS_STORED, 0, 1024),
                 SamplingOverrides.none());
-        try (InferenceEngine engine = new InferenceEngine(model, new InferenceEngine.Limits(16, 60_000, 0, 200))) {
+        try (InferenceEngine engine = new InferenceEngine(model, new InferenceEngine.Limits(16, 60_000, InferenceEngineTest.KV_BYTES, 200))) {
             int[] prompt = engine.model().template().encode(List.of(new ChatTemplate.Message("user", "今天天气不错")), true,
                     engine.model().tokenizer());
             Thread.sleep(600);
             assertEquals(0, engine.idleCompactions(), "no work yet, nothing to compact");
 
-            engine.scoreLabels(prompt, 0, List.of("正面", "负面")).get(30, TimeUnit.SECONDS);
+            engine.scoreLabels(prompt, List.of("正面", "负面")).get(30, TimeUnit.SECONDS);
             awaitValue(engine::idleCompactions, 1);
             Thread.sleep(600);
             assertEquals(1, engine.idleCompactions(), "once per idle period, not again and again");
 
             for (int i = 0; i < 3; i++) {
-                engine.scoreLabels(prompt, 0, List.of("正面", "负面")).get(30, TimeUnit.SECONDS);
+                engine.scoreLabels(prompt, List.of("正面", "负面")).get(30, TimeUnit.SECONDS);
             }
             awaitValue(engine::idleCompactions, 2);
         }

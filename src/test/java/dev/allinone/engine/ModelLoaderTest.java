@@ -52,8 +52,8 @@ class ModelLoaderTest {
     void tiedAndUntiedCheckpointsBothLoadAndScore() throws Exception {
         for (Path dir : List.of(TestCheckpoints.tinyRandom(), TestCheckpoints.tinyScripted())) {
             LoadedModel model = load(dir, WeightFormat.AS_STORED);
-            try (InferenceEngine engine = new InferenceEngine(model, new InferenceEngine.Limits(4, 30_000, 0, 0))) {
-                LabelScores s = engine.scoreLabels(model.tokenizer().encode("你好"), 0, List.of("正面", "负面")).get(30, TimeUnit.SECONDS);
+            try (InferenceEngine engine = new InferenceEngine(model, new InferenceEngine.Limits(4, 30_000, InferenceEngineTest.KV_BYTES, 0))) {
+                LabelScores s = engine.scoreLabels(model.tokenizer().encode("你好"), List.of("正面", "负面")).get(30, TimeUnit.SECONDS);
                 assertEquals(2, s.probabilities().length);
             }
         }
@@ -62,9 +62,9 @@ class ModelLoaderTest {
     @Test
     void q4WeightsLoadAndScoreLikeTheFullPrecisionModel() throws Exception {
         LoadedModel q4 = load(TestCheckpoints.tinyScripted(), WeightFormat.Q4);
-        try (InferenceEngine engine = new InferenceEngine(q4, new InferenceEngine.Limits(4, 30_000, 0, 0))) {
+        try (InferenceEngine engine = new InferenceEngine(q4, new InferenceEngine.Limits(4, 30_000, InferenceEngineTest.KV_BYTES, 0))) {
             int[] prompt = q4.template().encode(List.of(new ChatTemplate.Message("user", "今天天气不错")), true, q4.tokenizer());
-            LabelScores s = engine.scoreLabels(prompt, 0, List.of("正面", "负面")).get(30, TimeUnit.SECONDS);
+            LabelScores s = engine.scoreLabels(prompt, List.of("正面", "负面")).get(30, TimeUnit.SECONDS);
             assertEquals("正面", s.best());
             assertEquals(WeightFormat.Q4, q4.weights());
         }

@@ -72,7 +72,7 @@ public final class Benchmark {
         report.put("loadMillis", (System.nanoTime() - start) / 1_000_000);
         report.put("rssAfterLoadMiB", rssMiB());
 
-        try (InferenceEngine engine = new InferenceEngine(loaded, new InferenceEngine.Limits(64, 600_000, 8, 0))) {
+        try (InferenceEngine engine = new InferenceEngine(loaded, new InferenceEngine.Limits(64, 600_000, 192L << 20, 0))) {
             String system = resource("prompts/sentiment.txt");
             int prefix = loaded.template().encode(List.of(new ChatTemplate.Message("system", system)), false, loaded.tokenizer()).length;
             List<int[]> prompts = new ArrayList<>();
@@ -161,7 +161,7 @@ public final class Benchmark {
             int chatPrefix) throws Exception {
         GenerationFuture chat = new GenerationFuture();
         Generation reply = chatPrompt == null ? null
-                : engine.generate(chatPrompt, chatPrefix, new SamplingParams(0f, 1, 1f, 1f, 1500), chat);
+                : engine.generate(chatPrompt, new SamplingParams(0f, 1, 1f, 1f, 1500), chat);
         List<Double> millis = java.util.Collections.synchronizedList(new ArrayList<>());
         List<Thread> clients = new ArrayList<>();
         for (int c = 0; c < 4; c++) {
@@ -198,12 +198,12 @@ public final class Benchmark {
     }
 
     private static void score(InferenceEngine engine, int[] prompt, int prefix) throws Exception {
-        engine.scoreLabels(prompt, prefix, List.of("正面", "负面")).get(10, TimeUnit.MINUTES);
+        engine.scoreLabels(prompt, List.of("正面", "负面")).get(10, TimeUnit.MINUTES);
     }
 
     private static GenerationResult generate(InferenceEngine engine, int[] prompt, int prefix, SamplingParams params) throws Exception {
         GenerationFuture done = new GenerationFuture();
-        engine.generate(prompt, prefix, params, done);
+        engine.generate(prompt, params, done);
         return done.result().get(10, TimeUnit.MINUTES);
     }
 

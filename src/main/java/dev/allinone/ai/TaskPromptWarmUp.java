@@ -1,0 +1,62 @@
+package dev.allinone.ai;
+
+import dev.allinone.engine.ChatTemplate;
+import dev.allinone.engine.EngineStarting;
+import dev.allinone.engine.GenerationFuture;
+import dev.allinone.engine.InferenceEngine;
+import dev.allinone.engine.LoadedModel;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * Before readiness: pins each task's system prompt in the engine's prefix cache and runs one request of each task
+ * through it, so the first user after start gets the warm latency.
+ */
+@ApplicationScoped
+class TaskPromptWarmUp {
+
+    private final PromptLibrary prompts;
+
+    TaskPromptWarmUp(PromptLibrary prompts) {
+        this.prompts = prompts;
+    }
+
+    void warmUp(@Observes EngineStarting event) throws InterruptedException, ExecutionException, TimeoutException {
+        InferenceEngine engine = event.engine();
+        LoadedModel model = engine.model();
+        String sentiment = prompts.systemMessage("sentiment.txt", packaged("sentiment.txt"));
+        String chat = prompts.systemMessage("chat.txt", packaged("chat.txt"));
+        for (String system : List.of(sentiment, chat)) {
+            int[] ids = model.template().encode(List.of(new ChatTemplate.Message("system", system)), false, model.tokenizer());
+            engine.pinPrefix(ids).get(5, TimeUnit.MINUTES);
+        }
+        String text = "刚拿到offer，超级开心！";
+        engine.scoreLabels(encode(model, sentiment, text), List.of(prompts.label("Sentiment", "POSITIVE"),
+                prompts.label("Sentiment", "NEGATIVE"))).get(5, TimeUnit.MINUTES);
+        GenerationFuture reply = new GenerationFuture();
+        engine.generate(encode(model, chat, text), model.defaults().withMaxNewTokens(4), reply);
+        reply.result().get(5, TimeUnit.MINUTES);
+    }
+
+    private static int[] encode(LoadedModel model, String system, String user) {
+        return model.template().encode(List.of(new ChatTemplate.Message("system", system), new ChatTemplate.Message("user", user)),
+                true, model.tokenizer());
+    }
+
+    private static String packaged(String file) {
+        try (InputStream in = TaskPromptWarmUp.class.getResourceAsStream("/prompts/" + file)) {
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}

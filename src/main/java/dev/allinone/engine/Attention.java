@@ -1,0 +1,128 @@
+package dev.allinone.engine;
+
+import com.github.tjake.jlama.math.VectorMath;
+import dev.allinone.engine.kv.SequenceKv;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Causal self-attention of a chunk of new positions over everything a sequence holds, one layer at a time. Keys and
+ * values are read block by block and widened from half precision once per block for all queries of the chunk;
+ * the softmax is computed online (running maximum and sum), so memory stays linear in the prompt length.
+ * Heads are split over the kernel threads.
+ */
+final class Attention {
+
+    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+
+    private final int heads;
+    private final int headSize;
+    private final int groupSize;
+    private final int kvDim;
+    private final float scale;
+
+    Attention(int heads, int kvHeads, int headSize) {
+        this.heads = heads;
+        this.headSize = headSize;
+        this.groupSize = heads / kvHeads;
+        this.kvDim = kvHeads * headSize;
+        this.scale = (float) (1.0 / Math.sqrt(headSize));
+    }
+
+    /**
+     * @param q   the chunk's queries, {@code n × heads·headSize}, already rotated
+     * @param out the attention output, same shape
+     * @param pos0 position of the chunk's first query; the sequence already holds keys/values up to {@code pos0+n-1}
+     */
+    void forward(SequenceKv kv, int layer, float[] q, int n, int pos0, float[] out) {
+        int qDim = heads * headSize;
+        int blockTokens = kv.layout().blockTokens();
+        VectorMath.pfor(0, heads, h -> {
+            int kvCol = (h / groupSize) * headSize;
+            float[] keys = new float[blockTokens * headSize];
+            float[] values = new float[blockTokens * headSize];
+            float[] max = new float[n];
+            float[] sum = new float[n];
+            float[] acc = new float[n * headSize];
+            float[] scores = new float[blockTokens];
+            java.util.Arrays.fill(max, Float.NEGATIVE_INFINITY);
+            int last = pos0 + n - 1;
+            for (int start = 0; start <= last; start += blockTokens) {
+                int count = Math.min(blockTokens, last + 1 - start);
+                short[] block = kv.block(start);
+                for (int t = 0; t < count; t++) {
+                    widen(block, kv.keyOffset(layer, start + t) + kvCol, keys, t * headSize);
+                    widen(block, kv.valueOffset(layer, start + t) + kvCol, values, t * headSize);
+                }
+                for (int i = Math.max(0, start - pos0); i < n; i++) {
+                    int visible = Math.min(count, pos0 + i + 1 - start);
+                    accumulate(q, i * qDim + h * headSize, keys, values, visible, scores, max, sum, acc, i);
+                }
+            }
+            for (int i = 0; i < n; i++) {
+                float inv = 1f / sum[i];
+                for (int d = 0; d < headSize; d++) {
+                    out[i * qDim + h * headSize + d] = acc[i * headSize + d] * inv;
+                }
+            }
+        });
+    }
+
+    /** Online softmax step of query {@code i} over {@code visible} keys of one block. */
+    private void accumulate(float[] q, int qOff, float[] keys, float[] values, int visible, float[] scores, float[] max,
+            float[] sum, float[] acc, int i) {
+        float blockMax = Float.NEGATIVE_INFINITY;
+        for (int t = 0; t < visible; t++) {
+            float s = dot(q, qOff, keys, t * headSize) * scale;
+            scores[t] = s;
+            blockMax = Math.max(blockMax, s);
+        }
+        float newMax = Math.max(max[i], blockMax);
+        float correction = (float) Math.exp(max[i] - newMax);
+        int a = i * headSize;
+        if (correction != 1f) {
+            for (int d = 0; d < headSize; d++) {
+                acc[a + d] *= correction;
+            }
+        }
+        float total = sum[i] * correction;
+        for (int t = 0; t < visible; t++) {
+            float p = (float) Math.exp(scores[t] - newMax);
+            total += p;
+            axpy(p, values, t * headSize, acc, a);
+        }
+        sum[i] = total;
+        max[i] = newMax;
+    }
+
+    private float dot(float[] a, int aOff, float[] b, int bOff) {
+        FloatVector acc = FloatVector.zero(S);
+        int d = 0;
+        for (; d + S.length() <= headSize; d += S.length()) {
+            acc = FloatVector.fromArray(S, a, aOff + d).fma(FloatVector.fromArray(S, b, bOff + d), acc);
+        }
+        float r = acc.reduceLanes(VectorOperators.ADD);
+        for (; d < headSize; d++) {
+            r += a[aOff + d] * b[bOff + d];
+        }
+        return r;
+    }
+
+    private void axpy(float p, float[] x, int xOff, float[] y, int yOff) {
+        int d = 0;
+        FloatVector pv = FloatVector.broadcast(S, p);
+        for (; d + S.length() <= headSize; d += S.length()) {
+            FloatVector.fromArray(S, x, xOff + d).fma(pv, FloatVector.fromArray(S, y, yOff + d)).intoArray(y, yOff + d);
+        }
+        for (; d < headSize; d++) {
+            y[yOff + d] += p * x[xOff + d];
+        }
+    }
+
+    private void widen(short[] src, int from, float[] dst, int to) {
+        for (int d = 0; d < headSize; d++) {
+            dst[to + d] = Float.float16ToFloat(src[from + d]);
+        }
+    }
+}

@@ -1,0 +1,148 @@
+package dev.allinone.engine;
+
+import com.github.tjake.jlama.math.VectorMath;
+import com.github.tjake.jlama.safetensors.Config;
+import dev.allinone.engine.kv.SequenceKv;
+
+/**
+ * The Qwen2 decoder, written out: for a chunk of new tokens, embeddings → per layer (RMSNorm, Q/K/V with biases,
+ * rotary positions, keys/values appended to the sequence's KV, causal attention, output projection, residual;
+ * RMSNorm, SwiGLU MLP, residual) → final RMSNorm of the last position. Matrix products run on Jlama's kernels over
+ * all rows of the chunk at once; each row's result does not depend on the other rows, so a prompt prefilled in
+ * one chunk or continued from cached KV gives the same numbers. Model thread only.
+ */
+final class Transformer {
+
+    /** Longest run of tokens pushed through the layers at once (bounds the scratch memory of a long prompt). */
+    static final int MAX_CHUNK = 256;
+
+    private final QwenJlamaModel model;
+    private final Config c;
+    private final Rope rope;
+    private final Attention attention;
+    private final int qDim;
+    private final int kvDim;
+
+    Transformer(QwenJlamaModel model) {
+        this.model = model;
+        this.c = model.config();
+        this.qDim = c.numberOfHeads * c.headSize;
+        this.kvDim = c.numberOfKeyValueHeads * c.headSize;
+        this.rope = new Rope(c.headSize, c.contextLength, model.ropeTheta());
+        this.attention = new Attention(c.numberOfHeads, c.numberOfKeyValueHeads, c.headSize);
+    }
+
+    /** Values of keys (or values) per position and layer. */
+    int kvDim() {
+        return kvDim;
+    }
+
+    int layers() {
+        return c.numberOfLayers;
+    }
+
+    /**
+     * Appends {@code tokens[from…]} to {@code kv} and returns the final-norm hidden state of the last one.
+     */
+    float[] forward(int[] tokens, int from, SequenceKv kv) {
+        float[] last = null;
+        for (int start = from; start < tokens.length; start += MAX_CHUNK) {
+            last = chunk(tokens, start, Math.min(MAX_CHUNK, tokens.length - start), kv);
+        }
+        return last;
+    }
+
+    private float[] chunk(int[] tokens, int from, int n, SequenceKv kv) {
+        int d = c.embeddingLength;
+        int pos0 = kv.length();
+        kv.append(tokens, from, n);
+        float[] x = new float[n * d];
+        model.embed(tokens, from, n, x);
+        float[] normed = new float[n * d];
+        float[] q = new float[n * qDim];
+        float[] k = new float[n * kvDim];
+        float[] v = new float[n * kvDim];
+        float[] attended = new float[n * qDim];
+        float[] projected = new float[n * d];
+        float[] gate = new float[n * c.hiddenLength];
+        float[] up = new float[n * c.hiddenLength];
+        for (int l = 0; l < c.numberOfLayers; l++) {
+            QwenJlamaModel.Layer w = model.layer(l);
+            rmsNorm(x, w.attentionNorm(), normed, n);
+            model.matmul(normed, n, w.q(), q);
+            model.matmul(normed, n, w.k(), k);
+            model.matmul(normed, n, w.v(), v);
+            addBias(q, w.qBias(), n);
+            addBias(k, w.kBias(), n);
+            addBias(v, w.vBias(), n);
+            for (int i = 0; i < n; i++) {
+                rope.rotate(q, i * qDim, c.numberOfHeads, pos0 + i);
+                rope.rotate(k, i * kvDim, c.numberOfKeyValueHeads, pos0 + i);
+                store(kv, l, pos0 + i, k, v, i * kvDim);
+            }
+            attention.forward(kv, l, q, n, pos0, attended);
+            model.matmul(attended, n, w.o(), projected);
+            add(x, projected);
+            rmsNorm(x, w.mlpNorm(), normed, n);
+            model.matmul(normed, n, w.gate(), gate);
+            model.matmul(normed, n, w.up(), up);
+            swiGlu(gate, up);
+            model.matmul(gate, n, w.down(), projected);
+            add(x, projected);
+        }
+        float[] out = new float[d];
+        System.arraycopy(x, (n - 1) * d, out, 0, d);
+        float[] result = new float[d];
+        rmsNorm(out, model.finalNorm(), result, 1);
+        return result;
+    }
+
+    private void store(SequenceKv kv, int layer, int position, float[] k, float[] v, int offset) {
+        short[] block = kv.block(position);
+        int ko = kv.keyOffset(layer, position);
+        int vo = kv.valueOffset(layer, position);
+        for (int j = 0; j < kvDim; j++) {
+            block[ko + j] = Float.floatToFloat16(k[offset + j]);
+            block[vo + j] = Float.floatToFloat16(v[offset + j]);
+        }
+    }
+
+    private void rmsNorm(float[] x, float[] weight, float[] out, int n) {
+        int d = weight.length;
+        for (int i = 0; i < n; i++) {
+            double ss = 0;
+            for (int j = 0; j < d; j++) {
+                float v = x[i * d + j];
+                ss += v * v;
+            }
+            float inv = (float) (1.0 / Math.sqrt(ss / d + model.normEps()));
+            for (int j = 0; j < d; j++) {
+                out[i * d + j] = weight[j] * (inv * x[i * d + j]);
+            }
+        }
+    }
+
+    private static void addBias(float[] x, float[] bias, int n) {
+        for (int i = 0; i < n; i++) {
+            for (int j = 0; j < bias.length; j++) {
+                x[i * bias.length + j] += bias[j];
+            }
+        }
+    }
+
+    private static void add(float[] x, float[] y) {
+        for (int i = 0; i < x.length; i++) {
+            x[i] += y[i];
+        }
+    }
+
+    /** {@code gate = silu(gate) * up}, split over the kernel threads for long chunks. */
+    private static void swiGlu(float[] gate, float[] up) {
+        VectorMath.pchunk(0, gate.length, (start, size) -> {
+            for (int i = start; i < start + size; i++) {
+                float g = gate[i];
+                gate[i] = g / (1f + (float) Math.exp(-g)) * up[i];
+            }
+        });
+    }
+}
