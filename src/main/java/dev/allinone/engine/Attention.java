@@ -72,6 +72,70 @@ final class Attention {
     /** Online softmax step of query {@code i} over {@code visible} keys of one block. */
     private void accumulate(float[] q, int qOff, float[] keys, float[] values, int visible, float[] scores, float[] max,
             float[] sum, float[] acc, int i) {
+        if (headSize == 64 && S.length() == 8) {
+            accumulate64(q, qOff, keys, values, visible, scores, max, sum, acc, i);
+        } else {
+            accumulateAnySize(q, qOff, keys, values, visible, scores, max, sum, acc, i);
+        }
+    }
+
+    /**
+     * The same step for Qwen's head size with 8-float vectors, the query and the output held in registers across
+     * the block's keys instead of being read and written once per key.
+     */
+    private void accumulate64(float[] q, int qOff, float[] keys, float[] values, int visible, float[] scores, float[] max,
+            float[] sum, float[] acc, int i) {
+        FloatVector q0 = FloatVector.fromArray(S, q, qOff), q1 = FloatVector.fromArray(S, q, qOff + 8),
+                q2 = FloatVector.fromArray(S, q, qOff + 16), q3 = FloatVector.fromArray(S, q, qOff + 24),
+                q4 = FloatVector.fromArray(S, q, qOff + 32), q5 = FloatVector.fromArray(S, q, qOff + 40),
+                q6 = FloatVector.fromArray(S, q, qOff + 48), q7 = FloatVector.fromArray(S, q, qOff + 56);
+        float blockMax = Float.NEGATIVE_INFINITY;
+        for (int t = 0; t < visible; t++) {
+            int k = t * 64;
+            FloatVector even = q0.mul(FloatVector.fromArray(S, keys, k)).add(q2.mul(FloatVector.fromArray(S, keys, k + 16)))
+                    .add(q4.mul(FloatVector.fromArray(S, keys, k + 32))).add(q6.mul(FloatVector.fromArray(S, keys, k + 48)));
+            FloatVector odd = q1.mul(FloatVector.fromArray(S, keys, k + 8)).add(q3.mul(FloatVector.fromArray(S, keys, k + 24)))
+                    .add(q5.mul(FloatVector.fromArray(S, keys, k + 40))).add(q7.mul(FloatVector.fromArray(S, keys, k + 56)));
+            float score = even.add(odd).reduceLanes(VectorOperators.ADD) * scale;
+            scores[t] = score;
+            blockMax = Math.max(blockMax, score);
+        }
+        float newMax = Math.max(max[i], blockMax);
+        FloatVector correction = FloatVector.broadcast(S, (float) Math.exp(max[i] - newMax));
+        int a = i * 64;
+        FloatVector o0 = FloatVector.fromArray(S, acc, a).mul(correction), o1 = FloatVector.fromArray(S, acc, a + 8).mul(correction),
+                o2 = FloatVector.fromArray(S, acc, a + 16).mul(correction), o3 = FloatVector.fromArray(S, acc, a + 24).mul(correction),
+                o4 = FloatVector.fromArray(S, acc, a + 32).mul(correction), o5 = FloatVector.fromArray(S, acc, a + 40).mul(correction),
+                o6 = FloatVector.fromArray(S, acc, a + 48).mul(correction), o7 = FloatVector.fromArray(S, acc, a + 56).mul(correction);
+        float total = sum[i] * (float) Math.exp(max[i] - newMax);
+        for (int t = 0; t < visible; t++) {
+            float weight = (float) Math.exp(scores[t] - newMax);
+            total += weight;
+            FloatVector p = FloatVector.broadcast(S, weight);
+            int v = t * 64;
+            o0 = FloatVector.fromArray(S, values, v).fma(p, o0);
+            o1 = FloatVector.fromArray(S, values, v + 8).fma(p, o1);
+            o2 = FloatVector.fromArray(S, values, v + 16).fma(p, o2);
+            o3 = FloatVector.fromArray(S, values, v + 24).fma(p, o3);
+            o4 = FloatVector.fromArray(S, values, v + 32).fma(p, o4);
+            o5 = FloatVector.fromArray(S, values, v + 40).fma(p, o5);
+            o6 = FloatVector.fromArray(S, values, v + 48).fma(p, o6);
+            o7 = FloatVector.fromArray(S, values, v + 56).fma(p, o7);
+        }
+        o0.intoArray(acc, a);
+        o1.intoArray(acc, a + 8);
+        o2.intoArray(acc, a + 16);
+        o3.intoArray(acc, a + 24);
+        o4.intoArray(acc, a + 32);
+        o5.intoArray(acc, a + 40);
+        o6.intoArray(acc, a + 48);
+        o7.intoArray(acc, a + 56);
+        sum[i] = total;
+        max[i] = newMax;
+    }
+
+    private void accumulateAnySize(float[] q, int qOff, float[] keys, float[] values, int visible, float[] scores, float[] max,
+            float[] sum, float[] acc, int i) {
         float blockMax = Float.NEGATIVE_INFINITY;
         for (int t = 0; t < visible; t++) {
             float s = dot(q, qOff, keys, t * headSize) * scale;

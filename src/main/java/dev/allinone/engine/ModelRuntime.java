@@ -8,8 +8,6 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Event;
 import jakarta.enterprise.event.Observes;
 
-import java.util.List;
-import java.util.concurrent.TimeUnit;
 
 import org.jboss.logging.Logger;
 
@@ -96,7 +94,7 @@ public class ModelRuntime {
                     config.engine().requestTimeout().toMillis(), config.engine().kvCacheMemory().asLongValue(),
                     config.engine().idleCompaction().toMillis()));
             long start = System.nanoTime();
-            warmUp(loaded);
+            EngineWarmUp.run(loaded);
             starting.fire(new EngineStarting(loaded));
             warmUpMillis = (System.nanoTime() - start) / 1_000_000;
             engine = loaded;
@@ -116,23 +114,6 @@ public class ModelRuntime {
         problem = message;
         state = State.FAILED;
         LOG.error(message + " The service stays up and reports not-ready.");
-    }
-
-    /**
-     * Label scorings and a short reply on prompts long enough to run every kernel path many times, so the first real
-     * request does not pay for JIT compilation and page faults; then the cache is emptied of them.
-     */
-    private static void warmUp(InferenceEngine engine) throws Exception {
-        LoadedModel model = engine.model();
-        String text = "今天天气很好，我们去公园散步吧。The weather is lovely today, let's take a walk in the park. ".repeat(6);
-        for (int round = 0; round < 3; round++) {
-            int[] prompt = model.template().encode(List.of(new ChatTemplate.Message("user", round + text)), true, model.tokenizer());
-            engine.scoreLabels(prompt, List.of("正面", "负面")).get(5, TimeUnit.MINUTES);
-            GenerationFuture done = new GenerationFuture();
-            engine.generate(prompt, model.defaults().withMaxNewTokens(8), done);
-            done.result().get(5, TimeUnit.MINUTES);
-        }
-        engine.clearPrefixCache().get(1, TimeUnit.MINUTES);
     }
 
     /** The engine, or {@link ModelNotReadyException} while loading or after a failed load. */

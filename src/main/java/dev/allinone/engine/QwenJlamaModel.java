@@ -11,6 +11,9 @@ import com.github.tjake.jlama.safetensors.DType;
 import com.github.tjake.jlama.safetensors.WeightLoader;
 import com.github.tjake.jlama.safetensors.tokenizer.Tokenizer;
 import com.github.tjake.jlama.tensor.AbstractTensor;
+import com.github.tjake.jlama.tensor.Q4ByteBufferTensor;
+import com.github.tjake.jlama.tensor.Q8ByteBufferTensor;
+import jdk.incubator.vector.FloatVector;
 import com.github.tjake.jlama.tensor.operations.TensorOperationsProvider;
 
 import java.lang.foreign.MemorySegment;
@@ -35,6 +38,8 @@ final class QwenJlamaModel extends Qwen2Model {
     }
 
     private final double ropeTheta;
+    /** Jlama's rule (AbstractModel): its 8-bit × Q4 kernels need every row length in whole vectors of blocks. */
+    private final boolean int8Activations;
     private Layer[] layers;
     private float[] finalNorm;
     private AbstractTensor embeddingTable;
@@ -42,6 +47,9 @@ final class QwenJlamaModel extends Qwen2Model {
     QwenJlamaModel(Config config, WeightLoader weights, Tokenizer tokenizer, DType workingDType, DType workingQType, double ropeTheta) {
         super(InferenceType.FULL_GENERATION, config, weights, tokenizer, workingDType, workingQType, Optional.empty());
         this.ropeTheta = ropeTheta;
+        int blocksPerVector = FloatVector.SPECIES_PREFERRED.length();
+        this.int8Activations = workingQType == DType.I8 && (config.embeddingLength / Q8ByteBufferTensor.BLOCK_SIZE) % blocksPerVector == 0
+                && (config.hiddenLength / Q8ByteBufferTensor.BLOCK_SIZE) % blocksPerVector == 0;
     }
 
     @Override
@@ -113,15 +121,54 @@ final class QwenJlamaModel extends Qwen2Model {
         }
     }
 
-    /** {@code y[n × rows] = x[n × in] · Wᵀ}, on Jlama's kernels, both cores. */
+    /**
+     * {@code y[n × rows] = x[n × in] · Wᵀ} on both cores. Against Q4 weights the activations are rounded to 8 bits
+     * per 32-value block first (as llama.cpp's Q4_0 × Q8_0) where Jlama's integer kernel supports the shape — it is
+     * the faster one for a single token; many rows at once go to {@link Q4Gemm} with the same rounded activations.
+     * Either way a position's numbers do not depend on how many positions were computed with it.
+     */
     void matmul(float[] x, int n, AbstractTensor w, float[] y) {
         int in = (int) w.shape().last();
+        boolean gemm = n >= Q4Gemm.MIN_ROWS && w instanceof Q4ByteBufferTensor && Q4Gemm.supports(in);
+        if (w instanceof Q4ByteBufferTensor && int8Activations) {
+            try (AbstractTensor xt = tensorOf(x, n, in); AbstractTensor xq = TensorOperationsProvider.get().quantize(xt, DType.I8, 0, in)) {
+                if (gemm) {
+                    Q4Gemm.multiply(widen((Q8ByteBufferTensor) xq, n, in), n, (Q4ByteBufferTensor) w, y);
+                } else {
+                    kernel(xq, w, n, y);
+                }
+            }
+        } else if (gemm) {
+            Q4Gemm.multiply(x, n, (Q4ByteBufferTensor) w, y);
+        } else {
+            try (AbstractTensor xt = tensorOf(x, n, in)) {
+                kernel(xt, w, n, y);
+            }
+        }
+    }
+
+    private void kernel(AbstractTensor x, AbstractTensor w, int n, float[] y) {
+        int in = (int) w.shape().last();
         int out = w.shape().first();
-        try (AbstractTensor xt = makeDenseTensor(n, in); AbstractTensor yt = makeDenseTensor(n, out)) {
-            MemorySegment.copy(x, 0, xt.getMemorySegment(), ValueLayout.JAVA_FLOAT_UNALIGNED, 0, n * in);
-            VectorMath.pchunk(0, out, (start, size) -> TensorOperationsProvider.get().dotProductChunk(yt, xt, w, 0, in, start, size));
+        try (AbstractTensor yt = makeDenseTensor(n, out)) {
+            VectorMath.pchunk(0, out, (start, size) -> TensorOperationsProvider.get().dotProductChunk(yt, x, w, 0, in, start, size));
             MemorySegment.copy(yt.getMemorySegment(), ValueLayout.JAVA_FLOAT_UNALIGNED, 0, y, 0, n * out);
         }
+    }
+
+    /** 8-bit activations back as floats (value × block scale). */
+    private static float[] widen(Q8ByteBufferTensor q, int n, int in) {
+        MemorySegment values = q.getMemorySegment();
+        MemorySegment scales = q.getBlockF().getMemorySegment();
+        float[] out = new float[n * in];
+        int block = Q8ByteBufferTensor.BLOCK_SIZE;
+        for (int b = 0; b < n * in / block; b++) {
+            float scale = scales.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, b);
+            for (int j = b * block; j < (b + 1) * block; j++) {
+                out[j] = values.get(ValueLayout.JAVA_BYTE, j) * scale;
+            }
+        }
+        return out;
     }
 
     /** Logits of the given vocabulary rows only: a few dot products instead of the whole LM head. */
@@ -147,8 +194,12 @@ final class QwenJlamaModel extends Qwen2Model {
     }
 
     private AbstractTensor tensorOf(float[] row) {
-        AbstractTensor t = makeDenseTensor(1, row.length);
-        MemorySegment.copy(row, 0, t.getMemorySegment(), ValueLayout.JAVA_FLOAT_UNALIGNED, 0, row.length);
+        return tensorOf(row, 1, row.length);
+    }
+
+    private AbstractTensor tensorOf(float[] x, int n, int in) {
+        AbstractTensor t = makeDenseTensor(n, in);
+        MemorySegment.copy(x, 0, t.getMemorySegment(), ValueLayout.JAVA_FLOAT_UNALIGNED, 0, n * in);
         return t;
     }
 

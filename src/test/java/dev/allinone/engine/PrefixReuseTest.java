@@ -24,6 +24,8 @@ class PrefixReuseTest {
 
     private static LoadedModel f32;
     private static LoadedModel q4;
+    /** Runs the full-size model's Q4 kernels: 8-bit activations, 64-wide heads. */
+    private static LoadedModel alignedQ4;
 
     @BeforeAll
     static void load() {
@@ -31,12 +33,16 @@ class PrefixReuseTest {
         f32 = ModelLoader.load(new ModelOptions(dir, WeightFormat.AS_STORED, 0, 1024), SamplingOverrides.none());
         q4 = ModelLoader.load(new ModelOptions(dir, WeightFormat.Q4, 0, 1024, dir.resolveSibling("tiny-random-Q4-reuse")),
                 SamplingOverrides.none());
+        Path aligned = TestCheckpoints.smallAligned();
+        alignedQ4 = ModelLoader.load(new ModelOptions(aligned, WeightFormat.Q4, 0, 1024, aligned.resolveSibling("small-aligned-Q4")),
+                SamplingOverrides.none());
     }
 
     @AfterAll
     static void close() {
         f32.jlama().close();
         q4.jlama().close();
+        alignedQ4.jlama().close();
     }
 
     private static int[] text(LoadedModel model, String system, String user) {
@@ -65,7 +71,7 @@ class PrefixReuseTest {
 
     @Test
     void aPromptContinuedFromCachedKvHasTheLogitsOfAFullPrefill() {
-        for (LoadedModel model : List.of(f32, q4)) {
+        for (LoadedModel model : List.of(f32, q4, alignedQ4)) {
             Transformer t = new Transformer(model.jlama());
             PrefixCache cache = new PrefixCache(pool(t));
             int[] first = text(model, "你是一个温暖的助手。", "刚拿到offer，超级开心！");
@@ -85,23 +91,25 @@ class PrefixReuseTest {
             assertEquals(first.length + reply.length, second.reused(), "the previous turn, reply included, is reused");
             float[] reused = logits(model, t.forward(next, second.reused(), second.sequence()));
             float[] full = fullPrefill(model, t, next);
-            assertClose(full, reused, 1e-4f, model.weights().name());
+            assertClose(full, reused, 1e-4f, model.path().getFileName() + " " + model.weights());
             second.sequence().close();
         }
     }
 
     @Test
     void aPromptSplitAcrossChunksHasTheLogitsOfOneChunk() {
-        Transformer t = new Transformer(f32.jlama());
-        int[] prompt = f32.tokenizer().encode("今天天气很好，我们去公园散步吧。".repeat(40));
-        assertTrue(prompt.length > Transformer.MAX_CHUNK, "length " + prompt.length);
-        float[] whole = fullPrefill(f32, t, prompt);
-        PrefixCache cache = new PrefixCache(pool(t));
-        PrefixCache.Start start = cache.start(prompt, 0);
-        t.forward(Arrays.copyOf(prompt, 37), 0, start.sequence());
-        float[] pieces = logits(f32, t.forward(prompt, 37, start.sequence()));
-        assertClose(whole, pieces, 1e-4f, "chunked");
-        start.sequence().close();
+        for (LoadedModel model : List.of(f32, alignedQ4)) {
+            Transformer t = new Transformer(model.jlama());
+            int[] prompt = model.tokenizer().encode("今天天气很好，我们去公园散步吧。".repeat(40));
+            assertTrue(prompt.length > Transformer.MAX_CHUNK, "length " + prompt.length);
+            float[] whole = fullPrefill(model, t, prompt);
+            PrefixCache cache = new PrefixCache(pool(t));
+            PrefixCache.Start start = cache.start(prompt, 0);
+            t.forward(Arrays.copyOf(prompt, 37), 0, start.sequence());
+            float[] pieces = logits(model, t.forward(prompt, 37, start.sequence()));
+            assertClose(whole, pieces, 1e-4f, "chunked " + model.path().getFileName());
+            start.sequence().close();
+        }
     }
 
     @Test

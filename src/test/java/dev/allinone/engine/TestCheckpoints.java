@@ -27,6 +27,11 @@ public final class TestCheckpoints {
         return ensure("tiny-random", CheckpointSpec.tiny(7));
     }
 
+    /** {@link CheckpointSpec#smallAligned}: at Q4, the full-size model's kernels. */
+    public static synchronized Path smallAligned() {
+        return ensure("small-aligned", CheckpointSpec.smallAligned(5));
+    }
+
     /**
      * Tiny, untied, scripted so that after a prompt it replies {@link #SCRIPTED_REPLY} then stops: its first token
      * is 正面 (so sentiment scoring says POSITIVE), and the emoji comes as four single-byte tokens, so streaming

@@ -3,6 +3,8 @@ package dev.allinone.tools;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.allinone.engine.ChatTemplate;
+import dev.allinone.engine.EngineWarmUp;
+import dev.allinone.engine.KvStats;
 import dev.allinone.engine.Generation;
 import dev.allinone.engine.GenerationFuture;
 import dev.allinone.engine.GenerationResult;
@@ -27,12 +29,14 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Measures the engine on a full-size Qwen1.5-0.5B-shaped checkpoint (generated if absent): load time, RSS,
- * sentiment latency with and without the system-prompt prefix cache, chat time-to-first-token and decode speed.
- * Prints a table and writes target/benchmark.json. Figures are medians over warm runs.
+ * Measures the engine on a full-size Qwen1.5-0.5B-shaped checkpoint (generated if absent) as the service runs it
+ * (warm-up and pinned task prompts before the first request): load time, the first requests after readiness,
+ * sentiment latency, prompt processing speed, chat time to first token and decode speed, a six-turn conversation
+ * turn by turn, four clients at once, KV memory and the resident size after many conversations. Prints a table and
+ * writes target/benchmark.json. Figures are medians over warm runs.
  *
  * <pre>usage: Benchmark [--model DIR] [--weights AS_STORED|Q4] [--threads N] [--runs N] [--decode-tokens N]
- *                  [--soak-requests N]   (continue to N requests and report RSS again)</pre>
+ *                  [--kv-cache-mib N] [--memory-conversations N]   (20 one after another, then 4 at once; 0 = skip)</pre>
  */
 public final class Benchmark {
 
@@ -50,11 +54,12 @@ public final class Benchmark {
             opts.put(args[i], args[i + 1]);
         }
         Path model = Path.of(opts.getOrDefault("--model", "target/bench/qwen1.5-0.5b-bf16"));
-        WeightFormat weights = WeightFormat.valueOf(opts.getOrDefault("--weights", "AS_STORED"));
+        WeightFormat weights = WeightFormat.valueOf(opts.getOrDefault("--weights", "Q4"));
         int threads = Integer.parseInt(opts.getOrDefault("--threads", "0"));
         int runs = Integer.parseInt(opts.getOrDefault("--runs", "5"));
         int decodeTokens = Integer.parseInt(opts.getOrDefault("--decode-tokens", "128"));
-        int soakRequests = Integer.parseInt(opts.getOrDefault("--soak-requests", "0"));
+        int memoryConversations = Integer.parseInt(opts.getOrDefault("--memory-conversations", "20"));
+        long kvBytes = Long.parseLong(opts.getOrDefault("--kv-cache-mib", "192")) << 20;
 
         if (!Files.exists(model.resolve("model.safetensors"))) {
             System.out.println("Generating a full-size Qwen1.5-0.5B-shaped checkpoint in " + model + " ...");
@@ -72,62 +77,93 @@ public final class Benchmark {
         report.put("loadMillis", (System.nanoTime() - start) / 1_000_000);
         report.put("rssAfterLoadMiB", rssMiB());
 
-        try (InferenceEngine engine = new InferenceEngine(loaded, new InferenceEngine.Limits(64, 600_000, 192L << 20, 0))) {
+        try (InferenceEngine engine = new InferenceEngine(loaded, new InferenceEngine.Limits(64, 600_000, kvBytes, 0))) {
+            long warm = System.nanoTime();
+            EngineWarmUp.run(engine); // what the service does before readiness
             String system = resource("prompts/sentiment.txt");
-            int prefix = loaded.template().encode(List.of(new ChatTemplate.Message("system", system)), false, loaded.tokenizer()).length;
+            String chatSystem = resource("prompts/chat.txt");
+            engine.pinPrefix(encode(loaded, system, null)).get(10, TimeUnit.MINUTES);
+            engine.pinPrefix(encode(loaded, chatSystem, null)).get(10, TimeUnit.MINUTES);
+            report.put("warmUpMillis", (System.nanoTime() - warm) / 1_000_000);
+            report.put("firstSentimentAfterReadyMillis", round(timeScore(engine, encode(loaded, system, "第一次来这家店，服务真不错"))));
+            SamplingParams greedy = new SamplingParams(0f, 1, 1f, 1f, decodeTokens);
+            report.put("firstChatTokenAfterReadyMillis",
+                    generate(engine, encode(loaded, chatSystem, "第一次用这个服务，有点紧张"), greedy.withMaxNewTokens(1)).firstTokenMillis());
+
             List<int[]> prompts = new ArrayList<>();
-            for (String s : SENTENCES) {
-                prompts.add(loaded.template().encode(List.of(new ChatTemplate.Message("system", system), new ChatTemplate.Message("user", s)),
-                        true, loaded.tokenizer()));
+            for (int r = 0; r < runs; r++) {
+                for (String sentence : SENTENCES) {
+                    prompts.add(encode(loaded, system, sentence + " #" + r)); // unique: no whole-text cache hits
+                }
             }
             report.put("sentimentPromptTokens", prompts.stream().mapToInt(p -> p.length).summaryStatistics().toString());
-            report.put("systemPrefixTokens", prefix);
-            for (int[] p : prompts.subList(0, 2)) { // JIT warm-up
-                score(engine, p, 0);
-                score(engine, p, prefix);
+            report.put("systemPrefixTokens", encode(loaded, system, null).length);
+            report.put("sentimentMillis", latencies(engine, prompts));
+            for (int tokens : List.of(128, 512)) {
+                List<Double> rates = new ArrayList<>();
+                for (int r = 0; r < runs; r++) {
+                    int[] prompt = new java.util.Random(tokens * 31L + r).ints(tokens, 0, 151_000).toArray();
+                    rates.add(tokens * 1000.0 / timeScore(engine, prompt));
+                }
+                report.put("prefill" + tokens + "TokensPerSecond", median(rates));
             }
-            report.put("sentimentNoPrefixCacheMillis", latencies(engine, prompts, 0, runs));
-            report.put("sentimentPrefixCacheMillis", latencies(engine, prompts, prefix, runs));
+            String longText = longText(loaded, 760);
+            List<Double> longMillis = new ArrayList<>();
+            for (int r = 0; r < runs; r++) {
+                longMillis.add(timeScore(engine, encode(loaded, system, r + longText)));
+            }
+            report.put("sentiment760TokenTextMillis", median(longMillis));
 
-            String chatSystem = resource("prompts/chat.txt");
-            int[] chatPrompt = loaded.template().encode(List.of(new ChatTemplate.Message("system", chatSystem),
-                    new ChatTemplate.Message("user", SENTENCES.getFirst())), true, loaded.tokenizer());
-            int chatPrefix = loaded.template().encode(List.of(new ChatTemplate.Message("system", chatSystem)), false, loaded.tokenizer()).length;
-            SamplingParams greedy = new SamplingParams(0f, 1, 1f, 1f, decodeTokens);
+            int[] chatPrompt = encode(loaded, chatSystem, SENTENCES.getFirst());
             List<Double> ttft = new ArrayList<>();
-            List<Double> ttftCached = new ArrayList<>();
             List<Double> decode = new ArrayList<>();
-            generate(engine, chatPrompt, chatPrefix, greedy.withMaxNewTokens(1)); // computes the chat prompt's prefix entry
             for (int i = 0; i < Math.max(1, runs / 2); i++) {
-                GenerationResult r = generate(engine, chatPrompt, 0, greedy);
+                GenerationResult r = generate(engine, encode(loaded, chatSystem, SENTENCES.get(i) + i), greedy);
                 ttft.add((double) r.firstTokenMillis());
                 if (r.generatedTokens() > 1) {
                     decode.add((r.generatedTokens() - 1) * 1000.0 / Math.max(1, r.totalMillis() - r.firstTokenMillis()));
                 }
-                ttftCached.add((double) generate(engine, chatPrompt, chatPrefix, greedy.withMaxNewTokens(1)).firstTokenMillis());
             }
             report.put("chatPromptTokens", chatPrompt.length);
             report.put("chatTimeToFirstTokenMillisMedian", median(ttft));
-            report.put("chatTimeToFirstTokenPrefixCacheMillisMedian", median(ttftCached));
             report.put("decodeTokensPerSecondMedian", median(decode));
             report.put("decodeTokens", decodeTokens);
-            report.put("sentimentPrefixCache4ClientsNoChatMillis", fourClients(engine, prompts, prefix, null, 0));
-            report.put("sentimentPrefixCacheUnderChatLoadMillis", fourClients(engine, prompts, prefix, chatPrompt, chatPrefix));
-            int requests = 2 * runs * prompts.size() + 3 * Math.max(1, runs / 2) + 2 * 4 * 5 + 2;
-            for (; requests < 100; requests++) {
-                score(engine, prompts.get(requests % prompts.size()), prefix);
+
+            List<List<Double>> turns = new ArrayList<>();
+            for (int c = 0; c < 3; c++) {
+                turns.add(conversation(engine, loaded, chatSystem, c));
             }
-            report.put("rssAfter100RequestsMiB", rssMiB());
-            if (soakRequests > 100) {
-                // Mixed traffic: every tenth request is a 32-token chat reply, the rest are scorings.
-                for (; requests < soakRequests; requests++) {
-                    if (requests % 10 == 0) {
-                        generate(engine, chatPrompt, chatPrefix, greedy.withMaxNewTokens(32));
-                    } else {
-                        score(engine, prompts.get(requests % prompts.size()), prefix);
-                    }
+            for (int t = 0; t < TURNS.size(); t++) {
+                int turn = t;
+                report.put("conversationTurn" + (t + 1) + "TimeToFirstTokenMillis", median(turns.stream().map(l -> l.get(turn)).toList()));
+            }
+            report.put("sentiment4ClientsNoChatMillis", fourClients(engine, prompts, null));
+            report.put("sentiment4ClientsUnderChatLoadMillis", fourClients(engine, prompts, chatPrompt));
+            report.put("kvAfterBenchmark", kvReport(engine));
+            report.put("rssAfterBenchmarkMiB", rssMiB());
+            if (memoryConversations > 0) {
+                for (int c = 0; c < memoryConversations; c++) {
+                    conversation(engine, loaded, chatSystem, 100 + c);
                 }
-                report.put("rssAfter" + soakRequests + "RequestsMiB", rssMiB());
+                report.put("rssAfter" + memoryConversations + "SequentialConversationsMiB", rssMiB());
+                List<Thread> clients = new ArrayList<>();
+                List<Throwable> failures = java.util.Collections.synchronizedList(new ArrayList<>());
+                for (int c = 0; c < 4; c++) {
+                    int id = 1000 + c;
+                    clients.add(Thread.ofPlatform().start(() -> {
+                        try {
+                            conversation(engine, loaded, chatSystem, id);
+                        } catch (Throwable e) {
+                            failures.add(e);
+                        }
+                    }));
+                }
+                for (Thread t : clients) {
+                    t.join();
+                }
+                report.put("rssAfter4ConcurrentConversationsMiB", rssMiB());
+                report.put("concurrentConversationFailures", failures.stream().map(Throwable::toString).toList());
+                report.put("kvAfterConversations", kvReport(engine));
             }
         }
         print(report);
@@ -138,15 +174,64 @@ public final class Benchmark {
         System.exit(0);
     }
 
-    private static Map<String, Object> latencies(InferenceEngine engine, List<int[]> prompts, int prefix, int runs) throws Exception {
-        List<Double> millis = new ArrayList<>();
-        for (int r = 0; r < runs; r++) {
-            for (int[] p : prompts) {
-                long t = System.nanoTime();
-                score(engine, p, prefix);
-                millis.add((System.nanoTime() - t) / 1e6);
-            }
+    private static final List<String> TURNS = List.of("最近工作压力好大，每天都加班到很晚。", "老板还总是挑我的毛病，我都不知道该怎么办了。",
+            "我在想要不要换一份工作，但又怕找不到更好的。", "你觉得我应该先跟老板谈谈吗？", "好的，我试试看。谢谢你一直听我说这些。",
+            "对了，周末有什么放松的好办法吗？");
+
+    /** Six turns of one conversation, replies capped at 128 tokens; returns each turn's time to the first token. */
+    private static List<Double> conversation(InferenceEngine engine, LoadedModel model, String system, int id) throws Exception {
+        List<ChatTemplate.Message> history = new ArrayList<>();
+        history.add(new ChatTemplate.Message("system", system));
+        List<Double> ttft = new ArrayList<>();
+        for (String turn : TURNS) {
+            history.add(new ChatTemplate.Message("user", (history.size() == 1 ? "(" + id + ") " : "") + turn));
+            int[] prompt = model.template().encode(history, true, model.tokenizer());
+            GenerationResult r = generate(engine, prompt, new SamplingParams(0f, 1, 1f, 1f, 128));
+            ttft.add((double) r.firstTokenMillis());
+            history.add(new ChatTemplate.Message("assistant", r.text()));
         }
+        return ttft;
+    }
+
+    private static Map<String, Object> kvReport(InferenceEngine engine) {
+        KvStats kv = engine.kvStats();
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("inUseMiB", kv.bytesInUse() >> 20);
+        m.put("budgetMiB", kv.budgetBytes() >> 20);
+        m.put("cachedPrefixes", kv.cachedPrefixes());
+        m.put("hits", kv.hits());
+        m.put("reusedTokens", kv.reusedTokens());
+        m.put("evictions", kv.evictions());
+        return m;
+    }
+
+    /** A text of about {@code tokens} tokens made of the benchmark's sentences. */
+    private static String longText(LoadedModel model, int tokens) {
+        StringBuilder text = new StringBuilder();
+        for (int i = 0; model.tokenizer().encode(text.toString()).length < tokens; i++) {
+            text.append(SENTENCES.get(i % SENTENCES.size()));
+        }
+        return text.toString();
+    }
+
+    private static int[] encode(LoadedModel model, String system, String user) {
+        List<ChatTemplate.Message> messages = new ArrayList<>();
+        messages.add(new ChatTemplate.Message("system", system));
+        if (user != null) {
+            messages.add(new ChatTemplate.Message("user", user));
+        }
+        return model.template().encode(messages, user != null, model.tokenizer());
+    }
+
+    private static Map<String, Object> latencies(InferenceEngine engine, List<int[]> prompts) throws Exception {
+        List<Double> millis = new ArrayList<>();
+        for (int[] p : prompts) {
+            millis.add(timeScore(engine, p));
+        }
+        return percentiles(millis);
+    }
+
+    private static Map<String, Object> percentiles(List<Double> millis) {
         double[] sorted = millis.stream().mapToDouble(Double::doubleValue).sorted().toArray();
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("n", sorted.length);
@@ -157,8 +242,7 @@ public final class Benchmark {
     }
 
     /** 4 clients scoring sentences back to back (5 each), while one chat reply streams if {@code chatPrompt} is given. */
-    private static Map<String, Object> fourClients(InferenceEngine engine, List<int[]> prompts, int prefix, int[] chatPrompt,
-            int chatPrefix) throws Exception {
+    private static Map<String, Object> fourClients(InferenceEngine engine, List<int[]> prompts, int[] chatPrompt) throws Exception {
         GenerationFuture chat = new GenerationFuture();
         Generation reply = chatPrompt == null ? null
                 : engine.generate(chatPrompt, new SamplingParams(0f, 1, 1f, 1f, 1500), chat);
@@ -168,13 +252,11 @@ public final class Benchmark {
             int client = c;
             clients.add(Thread.ofPlatform().start(() -> {
                 for (int i = 0; i < 5; i++) {
-                    long t = System.nanoTime();
                     try {
-                        score(engine, prompts.get((client + i) % prompts.size()), prefix);
+                        millis.add(timeScore(engine, prompts.get((client * 5 + i) % prompts.size())));
                     } catch (Exception e) {
                         throw new IllegalStateException(e);
                     }
-                    millis.add((System.nanoTime() - t) / 1e6);
                 }
             }));
         }
@@ -186,22 +268,20 @@ public final class Benchmark {
             reply.cancel();
             chat.result().get(10, TimeUnit.MINUTES);
         }
-        double[] sorted = millis.stream().mapToDouble(Double::doubleValue).sorted().toArray();
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("clients", 4);
         m.put("chatStreamedThroughout", chatStillStreaming);
-        m.put("n", sorted.length);
-        m.put("p50", round(percentile(sorted, 0.50)));
-        m.put("p95", round(percentile(sorted, 0.95)));
-        m.put("max", round(sorted[sorted.length - 1]));
+        m.putAll(percentiles(millis));
         return m;
     }
 
-    private static void score(InferenceEngine engine, int[] prompt, int prefix) throws Exception {
+    private static double timeScore(InferenceEngine engine, int[] prompt) throws Exception {
+        long t = System.nanoTime();
         engine.scoreLabels(prompt, List.of("正面", "负面")).get(10, TimeUnit.MINUTES);
+        return (System.nanoTime() - t) / 1e6;
     }
 
-    private static GenerationResult generate(InferenceEngine engine, int[] prompt, int prefix, SamplingParams params) throws Exception {
+    private static GenerationResult generate(InferenceEngine engine, int[] prompt, SamplingParams params) throws Exception {
         GenerationFuture done = new GenerationFuture();
         engine.generate(prompt, params, done);
         return done.result().get(10, TimeUnit.MINUTES);
