@@ -1,7 +1,6 @@
 package dev.allinone.ai;
 
 import dev.allinone.config.AllInOneConfig;
-import dev.langchain4j.memory.chat.TokenWindowChatMemory;
 import dev.langchain4j.service.AiServices;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.inject.Produces;
@@ -31,7 +30,7 @@ public class AiServicesProducer {
         return AiServices.builder(ChatAssistant.class)
                 .streamingChatModel(model)
                 .systemMessageTransformer(declared -> prompts.systemMessage("chat.txt", declared))
-                .chatMemoryProvider(id -> TokenWindowChatMemory.builder().id(id).maxTokens(memoryTokens, tokens).build())
+                .chatMemoryProvider(id -> new StablePrefixChatMemory(id, memoryTokens, tokens))
                 .build();
     }
 }

@@ -109,6 +109,8 @@ final class Attention {
                 o6 = FloatVector.fromArray(S, acc, a + 48).mul(correction), o7 = FloatVector.fromArray(S, acc, a + 56).mul(correction);
         float total = sum[i] * (float) Math.exp(max[i] - newMax);
         for (int t = 0; t < visible; t++) {
+            // Math.exp, not the vector EXP: HotSpot gives Math.exp one result in every compilation tier, while the
+            // vector EXP's intrinsic and its fallback differ, which made results depend on JIT timing (measured).
             float weight = (float) Math.exp(scores[t] - newMax);
             total += weight;
             FloatVector p = FloatVector.broadcast(S, weight);

@@ -130,16 +130,12 @@ final class QwenJlamaModel extends Qwen2Model {
     void matmul(float[] x, int n, AbstractTensor w, float[] y) {
         int in = (int) w.shape().last();
         boolean gemm = n >= Q4Gemm.MIN_ROWS && w instanceof Q4ByteBufferTensor && Q4Gemm.supports(in);
-        if (w instanceof Q4ByteBufferTensor && int8Activations) {
+        if (gemm) {
+            Q4Gemm.multiply(int8Activations ? roundTo8Bits(x, n * in) : x, n, (Q4ByteBufferTensor) w, y);
+        } else if (w instanceof Q4ByteBufferTensor && int8Activations) {
             try (AbstractTensor xt = tensorOf(x, n, in); AbstractTensor xq = TensorOperationsProvider.get().quantize(xt, DType.I8, 0, in)) {
-                if (gemm) {
-                    Q4Gemm.multiply(widen((Q8ByteBufferTensor) xq, n, in), n, (Q4ByteBufferTensor) w, y);
-                } else {
-                    kernel(xq, w, n, y);
-                }
+                kernel(xq, w, n, y);
             }
-        } else if (gemm) {
-            Q4Gemm.multiply(x, n, (Q4ByteBufferTensor) w, y);
         } else {
             try (AbstractTensor xt = tensorOf(x, n, in)) {
                 kernel(xt, w, n, y);
@@ -156,16 +152,23 @@ final class QwenJlamaModel extends Qwen2Model {
         }
     }
 
-    /** 8-bit activations back as floats (value × block scale). */
-    private static float[] widen(Q8ByteBufferTensor q, int n, int in) {
-        MemorySegment values = q.getMemorySegment();
-        MemorySegment scales = q.getBlockF().getMemorySegment();
-        float[] out = new float[n * in];
+    /**
+     * The activations as Jlama's 8-bit rounding leaves them ({@code PanamaTensorOperations.quantizeQ8}: per block of
+     * 32, scale = max|x| / 127, value = (int) (x · 127/max + 0.5)), back as floats, in plain arrays: Jlama's own
+     * rounding would park a tensor of every prompt length in its tensor cache.
+     */
+    static float[] roundTo8Bits(float[] x, int length) {
+        float[] out = new float[length];
         int block = Q8ByteBufferTensor.BLOCK_SIZE;
-        for (int b = 0; b < n * in / block; b++) {
-            float scale = scales.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, b);
-            for (int j = b * block; j < (b + 1) * block; j++) {
-                out[j] = values.get(ValueLayout.JAVA_BYTE, j) * scale;
+        for (int b = 0; b < length; b += block) {
+            float max = 0f;
+            for (int j = b; j < b + block; j++) {
+                max = Math.max(max, Math.abs(x[j]));
+            }
+            float scale = max / 127f;
+            float inverse = max != 0f ? 127f / max : 0f;
+            for (int j = b; j < b + block; j++) {
+                out[j] = (byte) (int) (x[j] * inverse + 0.5f) * scale;
             }
         }
         return out;

@@ -2,6 +2,7 @@ package dev.allinone.health;
 
 import dev.allinone.config.AllInOneConfig;
 import dev.allinone.engine.InferenceEngine;
+import dev.allinone.engine.KvStats;
 import dev.allinone.engine.ModelRuntime;
 import jakarta.enterprise.context.ApplicationScoped;
 import org.eclipse.microprofile.health.HealthCheck;
@@ -12,7 +13,8 @@ import org.eclipse.microprofile.health.Startup;
 
 /**
  * Ready (and started) once the model is loaded and one warm-up pass has run; DOWN with the reason otherwise
- * (loading, failed, shutting down). When up, the data also reports the limits in force.
+ * (loading, failed, shutting down). When up, the data also reports the limits in force and the key/value memory:
+ * in use, its budget, and what prefix reuse saved.
  */
 @Readiness
 @Startup
@@ -34,6 +36,7 @@ public class ModelHealthCheck implements HealthCheck {
             return r.down().withData("reason", runtime.problem()).build();
         }
         InferenceEngine engine = runtime.engine();
+        KvStats kv = engine.kvStats();
         return r.up()
                 .withData("path", engine.model().path().toString())
                 .withData("weights", engine.model().weights().name())
@@ -48,6 +51,11 @@ public class ModelHealthCheck implements HealthCheck {
                 .withData("contextLength", config.model().contextLength())
                 .withData("maxQueuedTurnsPerConnection", config.chat().maxQueuedTurns())
                 .withData("maxActiveRepliesPerClient", config.chat().maxActivePerClient())
+                .withData("kvCacheBytesInUse", kv.bytesInUse())
+                .withData("kvCacheBudgetBytes", kv.budgetBytes())
+                .withData("cachedPrefixes", kv.cachedPrefixes())
+                .withData("prefixCacheHits", kv.hits())
+                .withData("reusedPromptTokens", kv.reusedTokens())
                 .build();
     }
 }

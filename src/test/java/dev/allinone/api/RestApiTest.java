@@ -6,6 +6,7 @@ import static org.hamcrest.Matchers.contains;
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.greaterThan;
+import static org.hamcrest.Matchers.greaterThanOrEqualTo;
 import static org.hamcrest.Matchers.notNullValue;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -122,7 +123,12 @@ class RestApiTest {
                 .body("checks.find { it.name == 'model' }.data.loadMillis", greaterThan(0))
                 .body("checks.find { it.name == 'model' }.data.maxQueued", equalTo(64))
                 .body("checks.find { it.name == 'model' }.data.maxInputChars", equalTo(2000))
-                .body("checks.find { it.name == 'model' }.data.maxActiveRepliesPerClient", equalTo(4));
+                .body("checks.find { it.name == 'model' }.data.maxActiveRepliesPerClient", equalTo(4))
+                .body("checks.find { it.name == 'model' }.data.kvCacheBudgetBytes", equalTo(192 << 20))
+                .body("checks.find { it.name == 'model' }.data.kvCacheBytesInUse", greaterThan(0))
+                // Warm before ready: both task prompts pinned, and the warm-up requests started from them.
+                .body("checks.find { it.name == 'model' }.data.cachedPrefixes", greaterThanOrEqualTo(2))
+                .body("checks.find { it.name == 'model' }.data.prefixCacheHits", greaterThanOrEqualTo(2));
         given().get("/q/health/started").then().statusCode(200);
         given().get("/q/health/live").then().statusCode(200);
     }
