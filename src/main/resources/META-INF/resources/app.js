@@ -130,7 +130,10 @@
   }
 
   function connect() {
-    const url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/chat";
+    // With an API key set on the service, open the page as /#key=<key>: browsers cannot add headers to a WebSocket.
+    const key = new URLSearchParams(location.hash.slice(1)).get("key");
+    const url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/chat"
+        + (key ? "?api_key=" + encodeURIComponent(key) : "");
     socket = new WebSocket(url);
     socket.onopen = () => {
       retryDelay = 500;

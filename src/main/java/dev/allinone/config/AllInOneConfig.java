@@ -7,6 +7,7 @@ import io.smallrye.config.WithDefault;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Optional;
 
 /** Every setting of the service, under the single prefix {@code allinone.} (documented in application.properties). */
@@ -24,6 +25,14 @@ public interface AllInOneConfig {
     Chat chat();
 
     Prompts prompts();
+
+    Http http();
+
+    /** When set, every request but the health probes and the web page's files needs it as a bearer token. */
+    Optional<String> apiKey();
+
+    /** A file holding the API key (used when {@code allinone.api-key} is not set). */
+    Optional<Path> apiKeyFile();
 
     interface Model {
         @WithDefault("models/Qwen1.5-0.5B-Chat")
@@ -91,6 +100,14 @@ public interface AllInOneConfig {
 
         @WithDefault("4")
         int maxActivePerClient();
+    }
+
+    interface Http {
+        /** Origins besides the service's own whose pages may open the WebSocket or send requests; "*" = any. */
+        Optional<List<String>> allowedOrigins();
+
+        /** Host names served besides loopback ones while listening on loopback. */
+        Optional<List<String>> allowedHosts();
     }
 
     interface Prompts {

@@ -16,6 +16,32 @@ final class Attention {
 
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
 
+    /** Per kernel thread: the block being read and the running softmax state of the chunk's queries for one head. */
+    private static final class Scratch {
+        float[] keys = new float[0];
+        float[] values = new float[0];
+        float[] scores = new float[0];
+        float[] max = new float[0];
+        float[] sum = new float[0];
+        float[] acc = new float[0];
+
+        Scratch fit(int n, int blockTokens, int headSize) {
+            if (keys.length < blockTokens * headSize) {
+                keys = new float[blockTokens * headSize];
+                values = new float[blockTokens * headSize];
+                scores = new float[blockTokens];
+            }
+            if (max.length < n || acc.length < n * headSize) {
+                max = new float[n];
+                sum = new float[n];
+                acc = new float[n * headSize];
+            }
+            return this;
+        }
+    }
+
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+
     private final int heads;
     private final int headSize;
     private final int groupSize;
@@ -40,13 +66,16 @@ final class Attention {
         int blockTokens = kv.layout().blockTokens();
         VectorMath.pfor(0, heads, h -> {
             int kvCol = (h / groupSize) * headSize;
-            float[] keys = new float[blockTokens * headSize];
-            float[] values = new float[blockTokens * headSize];
-            float[] max = new float[n];
-            float[] sum = new float[n];
-            float[] acc = new float[n * headSize];
-            float[] scores = new float[blockTokens];
-            java.util.Arrays.fill(max, Float.NEGATIVE_INFINITY);
+            Scratch scratch = SCRATCH.get().fit(n, blockTokens, headSize);
+            float[] keys = scratch.keys;
+            float[] values = scratch.values;
+            float[] max = scratch.max;
+            float[] sum = scratch.sum;
+            float[] acc = scratch.acc;
+            float[] scores = scratch.scores;
+            java.util.Arrays.fill(max, 0, n, Float.NEGATIVE_INFINITY);
+            java.util.Arrays.fill(sum, 0, n, 0f);
+            java.util.Arrays.fill(acc, 0, n * headSize, 0f);
             int last = pos0 + n - 1;
             for (int start = 0; start <= last; start += blockTokens) {
                 int count = Math.min(blockTokens, last + 1 - start);

@@ -40,6 +40,8 @@ final class QwenJlamaModel extends Qwen2Model {
     private final double ropeTheta;
     /** Jlama's rule (AbstractModel): its 8-bit × Q4 kernels need every row length in whole vectors of blocks. */
     private final boolean int8Activations;
+    /** The last chunk's 8-bit-rounded activations (kept: a chunk's are megabytes). */
+    private float[] rounded = new float[0];
     private Layer[] layers;
     private float[] finalNorm;
     private AbstractTensor embeddingTable;
@@ -131,7 +133,13 @@ final class QwenJlamaModel extends Qwen2Model {
         int in = (int) w.shape().last();
         boolean gemm = n >= Q4Gemm.MIN_ROWS && w instanceof Q4ByteBufferTensor && Q4Gemm.supports(in);
         if (gemm) {
-            Q4Gemm.multiply(int8Activations ? roundTo8Bits(x, n * in) : x, n, (Q4ByteBufferTensor) w, y);
+            if (int8Activations) {
+                if (rounded.length < n * in) {
+                    rounded = new float[n * in];
+                }
+                roundTo8Bits(x, n * in, rounded);
+            }
+            Q4Gemm.multiply(int8Activations ? rounded : x, n, (Q4ByteBufferTensor) w, y);
         } else if (w instanceof Q4ByteBufferTensor && int8Activations) {
             try (AbstractTensor xt = tensorOf(x, n, in); AbstractTensor xq = TensorOperationsProvider.get().quantize(xt, DType.I8, 0, in)) {
                 kernel(xq, w, n, y);
@@ -157,8 +165,7 @@ final class QwenJlamaModel extends Qwen2Model {
      * 32, scale = max|x| / 127, value = (int) (x · 127/max + 0.5)), back as floats, in plain arrays: Jlama's own
      * rounding would park a tensor of every prompt length in its tensor cache.
      */
-    static float[] roundTo8Bits(float[] x, int length) {
-        float[] out = new float[length];
+    static void roundTo8Bits(float[] x, int length, float[] out) {
         int block = Q8ByteBufferTensor.BLOCK_SIZE;
         for (int b = 0; b < length; b += block) {
             float max = 0f;
@@ -171,7 +178,6 @@ final class QwenJlamaModel extends Qwen2Model {
                 out[j] = (byte) (int) (x[j] * inverse + 0.5f) * scale;
             }
         }
-        return out;
     }
 
     /** Logits of the given vocabulary rows only: a few dot products instead of the whole LM head. */

@@ -16,6 +16,46 @@ final class Transformer {
     /** Longest run of tokens pushed through the layers at once (bounds the scratch memory of a long prompt). */
     static final int MAX_CHUNK = 256;
 
+    /**
+     * Activations of one chunk, kept between chunks: a 256-token chunk needs about 12 MB of them, and allocating
+     * them anew for every chunk (and every generated token) kept the collector busy promoting them.
+     */
+    private static final class Buffers {
+        final int rows;
+        final float[] x, normed, q, k, v, attended, projected, gate, up;
+
+        Buffers(int rows, Config c, int qDim, int kvDim) {
+            this.rows = rows;
+            int d = c.embeddingLength;
+            x = new float[rows * d];
+            normed = new float[rows * d];
+            q = new float[rows * qDim];
+            k = new float[rows * kvDim];
+            v = new float[rows * kvDim];
+            attended = new float[rows * qDim];
+            projected = new float[rows * d];
+            gate = new float[rows * c.hiddenLength];
+            up = new float[rows * c.hiddenLength];
+        }
+    }
+
+    private Buffers single;
+    private Buffers chunk;
+
+    /** One token's buffers stay; a longer chunk's are kept until a longer one comes. */
+    private Buffers buffers(int n) {
+        if (n == 1) {
+            if (single == null) {
+                single = new Buffers(1, c, qDim, kvDim);
+            }
+            return single;
+        }
+        if (chunk == null || chunk.rows < n) {
+            chunk = new Buffers(Math.max(n, Math.min(MAX_CHUNK, 64)), c, qDim, kvDim);
+        }
+        return chunk;
+    }
+
     private final QwenJlamaModel model;
     private final Config c;
     private final Rope rope;
@@ -56,16 +96,17 @@ final class Transformer {
         int d = c.embeddingLength;
         int pos0 = kv.length();
         kv.append(tokens, from, n);
-        float[] x = new float[n * d];
+        Buffers buffers = buffers(n);
+        float[] x = buffers.x;
+        float[] normed = buffers.normed;
+        float[] q = buffers.q;
+        float[] k = buffers.k;
+        float[] v = buffers.v;
+        float[] attended = buffers.attended;
+        float[] projected = buffers.projected;
+        float[] gate = buffers.gate;
+        float[] up = buffers.up;
         model.embed(tokens, from, n, x);
-        float[] normed = new float[n * d];
-        float[] q = new float[n * qDim];
-        float[] k = new float[n * kvDim];
-        float[] v = new float[n * kvDim];
-        float[] attended = new float[n * qDim];
-        float[] projected = new float[n * d];
-        float[] gate = new float[n * c.hiddenLength];
-        float[] up = new float[n * c.hiddenLength];
         for (int l = 0; l < c.numberOfLayers; l++) {
             QwenJlamaModel.Layer w = model.layer(l);
             rmsNorm(x, w.attentionNorm(), normed, n);
@@ -82,13 +123,13 @@ final class Transformer {
             }
             attention.forward(kv, l, q, n, pos0, attended);
             model.matmul(attended, n, w.o(), projected);
-            add(x, projected);
+            add(x, projected, n * d);
             rmsNorm(x, w.mlpNorm(), normed, n);
             model.matmul(normed, n, w.gate(), gate);
             model.matmul(normed, n, w.up(), up);
-            swiGlu(gate, up);
+            swiGlu(gate, up, n * c.hiddenLength);
             model.matmul(gate, n, w.down(), projected);
-            add(x, projected);
+            add(x, projected, n * d);
         }
         float[] out = new float[d];
         System.arraycopy(x, (n - 1) * d, out, 0, d);
@@ -130,15 +171,15 @@ final class Transformer {
         }
     }
 
-    private static void add(float[] x, float[] y) {
-        for (int i = 0; i < x.length; i++) {
+    private static void add(float[] x, float[] y, int length) {
+        for (int i = 0; i < length; i++) {
             x[i] += y[i];
         }
     }
 
     /** {@code gate = silu(gate) * up}, split over the kernel threads for long chunks. */
-    private static void swiGlu(float[] gate, float[] up) {
-        VectorMath.pchunk(0, gate.length, (start, size) -> {
+    private static void swiGlu(float[] gate, float[] up, int length) {
+        VectorMath.pchunk(0, length, (start, size) -> {
             for (int i = start; i < start + size; i++) {
                 float g = gate[i];
                 gate[i] = g / (1f + (float) Math.exp(-g)) * up[i];

@@ -93,7 +93,7 @@ public final class Benchmark {
             List<int[]> prompts = new ArrayList<>();
             for (int r = 0; r < runs; r++) {
                 for (String sentence : SENTENCES) {
-                    prompts.add(encode(loaded, system, sentence + " #" + r)); // unique: no whole-text cache hits
+                    prompts.add(encode(loaded, system, "(" + r + ") " + sentence)); // unique right after the system prompt
                 }
             }
             report.put("sentimentPromptTokens", prompts.stream().mapToInt(p -> p.length).summaryStatistics().toString());

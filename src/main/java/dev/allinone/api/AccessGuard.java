@@ -1,0 +1,203 @@
+package dev.allinone.api;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.allinone.config.AllInOneConfig;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.stream.Collectors;
+
+import org.eclipse.microprofile.config.inject.ConfigProperty;
+import org.jboss.logging.Logger;
+
+/**
+ * Who may use the service, checked before any endpoint sees a request:
+ * <ul>
+ * <li>listening on loopback, only requests whose {@code Host} is a loopback name or address (or one of
+ * {@code allinone.http.allowed-hosts}) are served — a DNS-rebinding page cannot become a same-origin client;</li>
+ * <li>a WebSocket handshake or a state-changing request that carries an {@code Origin} (every browser sends one)
+ * must come from the service's own origin or one of {@code allinone.http.allowed-origins} — browsers do not apply
+ * CORS to WebSockets, so without this any page a user visits could chat through the user's service; a request
+ * without {@code Origin} comes from a program (curl, an SDK) and passes, as with Ollama;</li>
+ * <li>with {@code allinone.api-key} (or {@code allinone.api-key-file}) set, everything but the health probes and the
+ * web page's static files needs {@code Authorization: Bearer <key>} (a browser's WebSocket, which cannot set
+ * headers, may send {@code ?api_key=<key>} instead), compared in constant time.</li>
+ * </ul>
+ */
+@ApplicationScoped
+public class AccessGuard {
+
+    private static final Logger LOG = Logger.getLogger(AccessGuard.class);
+    private static final Set<String> PAGE_FILES = Set.of("/", "/index.html", "/app.js", "/app.css", "/favicon.ico");
+
+    private final boolean loopbackOnly;
+    private final Set<String> allowedHosts;
+    private final Set<String> allowedOrigins;
+    private final boolean anyOrigin;
+    private final Optional<byte[]> keyDigest;
+    private final ObjectMapper json;
+
+    AccessGuard(AllInOneConfig config, @ConfigProperty(name = "quarkus.http.host") String listenHost, ObjectMapper json) {
+        this.loopbackOnly = isLoopback(listenHost);
+        this.allowedHosts = config.http().allowedHosts().orElse(List.of()).stream().map(h -> h.toLowerCase(Locale.ROOT))
+                .collect(Collectors.toUnmodifiableSet());
+        List<String> origins = config.http().allowedOrigins().orElse(List.of());
+        this.anyOrigin = origins.contains("*");
+        this.allowedOrigins = origins.stream().filter(o -> !o.equals("*")).map(AccessGuard::normalizeOrigin)
+                .collect(Collectors.toUnmodifiableSet());
+        this.keyDigest = apiKey(config).map(AccessGuard::digest);
+        this.json = json;
+    }
+
+    void register(@Observes Router router) {
+        router.route().order(Integer.MIN_VALUE).handler(this::check);
+    }
+
+    void check(RoutingContext ctx) {
+        HttpServerRequest request = ctx.request();
+        String host = request.getHeader(HttpHeaders.HOST);
+        if (loopbackOnly && host != null && !hostAllowed(host)) {
+            LOG.warnf("Refused %s %s: Host %s is not this machine (listening on loopback; see allinone.http.allowed-hosts)",
+                    request.method(), request.path(), host);
+            refuse(ctx, 403, "forbidden_host", "This service only answers requests addressed to this machine");
+            return;
+        }
+        String origin = request.getHeader(HttpHeaders.ORIGIN);
+        if (origin != null && (isWebSocketHandshake(request) || changesState(request.method())) && !originAllowed(origin, request)) {
+            LOG.warnf("Refused %s %s from origin %s (see allinone.http.allowed-origins)", request.method(), request.path(), origin);
+            refuse(ctx, 403, "forbidden_origin", "Requests from the origin " + origin + " are not allowed");
+            return;
+        }
+        if (keyDigest.isPresent() && needsKey(request.path()) && !presentsKey(request)) {
+            ctx.response().putHeader("WWW-Authenticate", "Bearer");
+            refuse(ctx, 401, "unauthorized", "A valid API key is required: Authorization: Bearer <key>");
+            return;
+        }
+        ctx.next();
+    }
+
+    private boolean hostAllowed(String hostHeader) {
+        String host = hostOnly(hostHeader);
+        return isLoopback(host) || allowedHosts.contains(host);
+    }
+
+    private boolean originAllowed(String origin, HttpServerRequest request) {
+        String normalized = normalizeOrigin(origin);
+        return anyOrigin || allowedOrigins.contains(normalized)
+                || normalized.equals(normalizeOrigin(request.scheme() + "://" + request.authority()));
+    }
+
+    private static boolean needsKey(String path) {
+        return !path.startsWith("/q/health") && !PAGE_FILES.contains(path);
+    }
+
+    private boolean presentsKey(HttpServerRequest request) {
+        String authorization = request.getHeader(HttpHeaders.AUTHORIZATION);
+        if (authorization != null && authorization.regionMatches(true, 0, "Bearer ", 0, 7)) {
+            return matches(authorization.substring(7).trim());
+        }
+        String fromQuery = isWebSocketHandshake(request) ? request.getParam("api_key") : null;
+        return fromQuery != null && matches(fromQuery);
+    }
+
+    /** Digests of equal length compared with {@link MessageDigest#isEqual}: no timing leak of content or length. */
+    private boolean matches(String presented) {
+        return MessageDigest.isEqual(digest(presented), keyDigest.orElseThrow());
+    }
+
+    private void refuse(RoutingContext ctx, int status, String code, String detail) {
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("type", "about:blank");
+        body.put("title", status == 401 ? "Unauthorized" : "Forbidden");
+        body.put("status", status);
+        body.put("code", code);
+        body.put("detail", detail);
+        try {
+            ctx.response().setStatusCode(status).putHeader(HttpHeaders.CONTENT_TYPE, "application/problem+json")
+                    .end(json.writeValueAsString(body));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static boolean isWebSocketHandshake(HttpServerRequest request) {
+        return "websocket".equalsIgnoreCase(request.getHeader(HttpHeaders.UPGRADE));
+    }
+
+    private static boolean changesState(HttpMethod method) {
+        return !method.equals(HttpMethod.GET) && !method.equals(HttpMethod.HEAD) && !method.equals(HttpMethod.OPTIONS);
+    }
+
+    static boolean isLoopback(String host) {
+        String h = host.toLowerCase(Locale.ROOT);
+        return h.equals("localhost") || h.endsWith(".localhost") || h.equals("::1") || h.equals("[::1]")
+                || h.matches("127\\.\\d{1,3}\\.\\d{1,3}\\.\\d{1,3}");
+    }
+
+    /** {@code example.com:8080} → {@code example.com}; {@code [::1]:8080} → {@code [::1]}. */
+    static String hostOnly(String hostHeader) {
+        String h = hostHeader.trim().toLowerCase(Locale.ROOT);
+        if (h.startsWith("[")) {
+            int end = h.indexOf(']');
+            return end > 0 ? h.substring(0, end + 1) : h;
+        }
+        int colon = h.lastIndexOf(':');
+        return colon > 0 && h.indexOf(':') == colon ? h.substring(0, colon) : h;
+    }
+
+    /** Scheme and authority in lower case, without the scheme's default port. */
+    static String normalizeOrigin(String origin) {
+        try {
+            URI uri = URI.create(origin.trim().toLowerCase(Locale.ROOT));
+            int port = uri.getPort();
+            boolean defaultPort = port == -1 || (port == 80 && "http".equals(uri.getScheme())) || (port == 443 && "https".equals(uri.getScheme()));
+            return uri.getScheme() + "://" + uri.getHost() + (defaultPort ? "" : ":" + port);
+        } catch (IllegalArgumentException e) {
+            return origin.trim().toLowerCase(Locale.ROOT);
+        }
+    }
+
+    private static Optional<String> apiKey(AllInOneConfig config) {
+        Optional<String> direct = config.apiKey().map(String::trim).filter(k -> !k.isEmpty());
+        if (direct.isPresent()) {
+            return direct;
+        }
+        return config.apiKeyFile().map(file -> {
+            try {
+                String key = Files.readString(file, StandardCharsets.UTF_8).trim();
+                if (key.isEmpty()) {
+                    throw new IllegalStateException("allinone.api-key-file " + file + " is empty");
+                }
+                return key;
+            } catch (IOException e) {
+                throw new IllegalStateException("allinone.api-key-file " + file + " cannot be read: " + e.getMessage(), e);
+            }
+        });
+    }
+
+    private static byte[] digest(String key) {
+        try {
+            return MessageDigest.getInstance("SHA-256").digest(key.getBytes(StandardCharsets.UTF_8));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

@@ -1,0 +1,96 @@
+package dev.allinone.api;
+
+import static io.restassured.RestAssured.given;
+import static org.hamcrest.Matchers.equalTo;
+import static org.hamcrest.Matchers.not;
+import static org.hamcrest.Matchers.containsString;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import dev.allinone.ReadyService;
+import dev.allinone.engine.TestCheckpoints;
+import io.quarkus.test.common.http.TestHTTPResource;
+import io.quarkus.test.junit.QuarkusTest;
+import io.quarkus.test.junit.QuarkusTestProfile;
+import io.quarkus.test.junit.TestProfile;
+import io.restassured.http.ContentType;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.WebSocket;
+import java.net.http.WebSocketHandshakeException;
+import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** An API key and one extra allowed origin set. */
+@QuarkusTest
+@TestProfile(AccessWithApiKeyTest.WithKey.class)
+class AccessWithApiKeyTest {
+
+    static final String KEY = "s3cret-key-for-tests";
+
+    public static class WithKey implements QuarkusTestProfile {
+        @Override
+        public Map<String, String> getConfigOverrides() {
+            return Map.of("allinone.model.path", TestCheckpoints.tinyScripted().toString(), "allinone.api-key", KEY,
+                    "allinone.http.allowed-origins", "https://chat.example.com");
+        }
+    }
+
+    @TestHTTPResource("/chat")
+    URI chat;
+
+    @BeforeEach
+    void ready() {
+        ReadyService.await();
+    }
+
+    private WebSocket open(String query, String origin) throws Exception {
+        WebSocket.Builder builder = HttpClient.newHttpClient().newWebSocketBuilder();
+        if (origin != null) {
+            builder.header("Origin", origin);
+        }
+        return builder.buildAsync(URI.create(chat.toString().replaceFirst("^http", "ws") + query), new WebSocket.Listener() { })
+                .get(10, TimeUnit.SECONDS);
+    }
+
+    @Test
+    void restNeedsTheKey() {
+        given().contentType(ContentType.JSON).body("{\"text\":\"好\"}").post("/api/sentiment").then().statusCode(401)
+                .header("WWW-Authenticate", "Bearer").body("code", equalTo("unauthorized"))
+                .body("detail", not(containsString(KEY)));
+        given().header("Authorization", "Bearer wrong").contentType(ContentType.JSON).body("{\"text\":\"好\"}")
+                .post("/api/sentiment").then().statusCode(401);
+        given().header("Authorization", "Bearer " + KEY).contentType(ContentType.JSON).body("{\"text\":\"好\"}")
+                .post("/api/sentiment").then().statusCode(200);
+    }
+
+    @Test
+    void probesAndThePageStayOpen() {
+        given().get("/q/health/ready").then().statusCode(200);
+        given().get("/q/health/live").then().statusCode(200);
+        given().get("/q/health/started").then().statusCode(200);
+        given().get("/").then().statusCode(200);
+        given().get("/app.js").then().statusCode(200);
+    }
+
+    @Test
+    void theWebSocketTakesTheKeyAsHeaderOrQueryParameter() throws Exception {
+        ExecutionException refused = assertThrows(ExecutionException.class, () -> open("", null));
+        assertEquals(401, assertInstanceOf(WebSocketHandshakeException.class, refused.getCause()).getResponse().statusCode());
+        open("?api_key=" + KEY, null).sendClose(WebSocket.NORMAL_CLOSURE, "bye").get(5, TimeUnit.SECONDS);
+        HttpClient.newHttpClient().newWebSocketBuilder().header("Authorization", "Bearer " + KEY)
+                .buildAsync(URI.create(chat.toString().replaceFirst("^http", "ws")), new WebSocket.Listener() { })
+                .get(10, TimeUnit.SECONDS).sendClose(WebSocket.NORMAL_CLOSURE, "bye").get(5, TimeUnit.SECONDS);
+    }
+
+    @Test
+    void aConfiguredOriginIsAllowedAndOthersStillRefused() throws Exception {
+        open("?api_key=" + KEY, "https://chat.example.com").sendClose(WebSocket.NORMAL_CLOSURE, "bye").get(5, TimeUnit.SECONDS);
+        ExecutionException refused = assertThrows(ExecutionException.class, () -> open("?api_key=" + KEY, "https://evil.example"));
+        assertEquals(403, assertInstanceOf(WebSocketHandshakeException.class, refused.getCause()).getResponse().statusCode());
+    }
+}
