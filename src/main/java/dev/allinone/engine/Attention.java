@@ -66,33 +66,27 @@ final class Attention {
         int blockTokens = kv.layout().blockTokens();
         VectorMath.pfor(0, heads, h -> {
             int kvCol = (h / groupSize) * headSize;
-            Scratch scratch = SCRATCH.get().fit(n, blockTokens, headSize);
-            float[] keys = scratch.keys;
-            float[] values = scratch.values;
-            float[] max = scratch.max;
-            float[] sum = scratch.sum;
-            float[] acc = scratch.acc;
-            float[] scores = scratch.scores;
-            java.util.Arrays.fill(max, 0, n, Float.NEGATIVE_INFINITY);
-            java.util.Arrays.fill(sum, 0, n, 0f);
-            java.util.Arrays.fill(acc, 0, n * headSize, 0f);
+            Scratch s = SCRATCH.get().fit(n, blockTokens, headSize);
+            java.util.Arrays.fill(s.max, 0, n, Float.NEGATIVE_INFINITY);
+            java.util.Arrays.fill(s.sum, 0, n, 0f);
+            java.util.Arrays.fill(s.acc, 0, n * headSize, 0f);
             int last = pos0 + n - 1;
             for (int start = 0; start <= last; start += blockTokens) {
                 int count = Math.min(blockTokens, last + 1 - start);
                 short[] block = kv.block(start);
                 for (int t = 0; t < count; t++) {
-                    widen(block, kv.keyOffset(layer, start + t) + kvCol, keys, t * headSize);
-                    widen(block, kv.valueOffset(layer, start + t) + kvCol, values, t * headSize);
+                    widen(block, kv.keyOffset(layer, start + t) + kvCol, s.keys, t * headSize);
+                    widen(block, kv.valueOffset(layer, start + t) + kvCol, s.values, t * headSize);
                 }
                 for (int i = Math.max(0, start - pos0); i < n; i++) {
                     int visible = Math.min(count, pos0 + i + 1 - start);
-                    accumulate(q, i * qDim + h * headSize, keys, values, visible, scores, max, sum, acc, i);
+                    accumulate(q, i * qDim + h * headSize, s.keys, s.values, visible, s.scores, s.max, s.sum, s.acc, i);
                 }
             }
             for (int i = 0; i < n; i++) {
-                float inv = 1f / sum[i];
+                float inv = 1f / s.sum[i];
                 for (int d = 0; d < headSize; d++) {
-                    out[i * qDim + h * headSize + d] = acc[i * headSize + d] * inv;
+                    out[i * qDim + h * headSize + d] = s.acc[i * headSize + d] * inv;
                 }
             }
         });

@@ -74,7 +74,9 @@ class PrefixReuseTest {
         for (LoadedModel model : List.of(f32, q4, alignedQ4)) {
             Transformer t = new Transformer(model.jlama());
             PrefixCache cache = new PrefixCache(pool(t));
-            int[] first = text(model, "你是一个温暖的助手。", "刚拿到offer，超级开心！");
+            // Long enough that both prefills run the many-row kernel while the reply's tokens run the one-row kernel.
+            int[] first = text(model, "你是一个温暖的助手，认真倾听，给出体贴的回应。".repeat(3), "刚拿到offer，超级开心！");
+            assertTrue(first.length >= Q4Gemm.MIN_ROWS, "length " + first.length);
             PrefixCache.Start start = cache.start(first, 8);
             float[] hidden = t.forward(first, 0, start.sequence());
             // The reply the model writes, token by token, as a conversation's turn does.

@@ -28,7 +28,7 @@ class Q4GemmTest {
                 assertInstanceOf(Q4ByteBufferTensor.class, w);
                 int in = w.shape().last();
                 int out = w.shape().first();
-                for (int n : new int[] {Q4Gemm.MIN_ROWS, 13, 64}) {
+                for (int n : new int[] {Q4Gemm.MIN_ROWS, Q4Gemm.MIN_ROWS + 13, 2 * Q4Gemm.MIN_ROWS + 3}) {
                     float[] x = new float[n * in];
                     SplittableRandom random = new SplittableRandom(n);
                     for (int i = 0; i < x.length; i++) {
