@@ -70,7 +70,7 @@ public interface AllInOneConfig {
         @WithDefault("120s")
         Duration requestTimeout();
 
-        @WithDefault("192M")
+        @WithDefault("128M")
         MemorySize kvCacheMemory();
 
         @WithDefault("10s")

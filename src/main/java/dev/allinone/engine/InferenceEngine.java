@@ -198,7 +198,7 @@ public final class InferenceEngine implements AutoCloseable {
         }
         int fitsInMemory = kvPool.capacity() * KV_BLOCK_TOKENS;
         if (prompt.length + extra > fitsInMemory) {
-            throw new PromptTooLongException(prompt.length, fitsInMemory);
+            throw PromptTooLongException.forMemory(prompt.length, fitsInMemory);
         }
     }
 
@@ -280,7 +280,12 @@ public final class InferenceEngine implements AutoCloseable {
                 } else if (System.nanoTime() > job.deadline) {
                     job.fail(new TimeoutException("Request exceeded " + limits.requestTimeoutMillis() + " ms"));
                 } else if (job.kv == null && !job.start()) {
-                    blocked = true;
+                    if (activeSequences.get() == 0) {
+                        // Nothing else holds memory and every unpinned prefix is gone: it will never fit.
+                        job.fail(PromptTooLongException.forMemory(job.prompt.length, kvPool.available() * KV_BLOCK_TOKENS));
+                    } else {
+                        blocked = true;
+                    }
                 } else {
                     more = job.step();
                 }

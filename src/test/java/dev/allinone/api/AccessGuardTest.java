@@ -81,6 +81,16 @@ class AccessGuardTest {
     }
 
     @Test
+    void theJarListensOnLoopbackUnlessToldOtherwise() throws Exception {
+        java.util.Properties shipped = new java.util.Properties();
+        try (var in = AccessGuardTest.class.getResourceAsStream("/application.properties")) {
+            shipped.load(new java.io.InputStreamReader(in, java.nio.charset.StandardCharsets.UTF_8));
+        }
+        assertEquals("127.0.0.1", shipped.getProperty("quarkus.http.host"));
+        assertEquals("127.0.0.1", org.eclipse.microprofile.config.ConfigProvider.getConfig().getValue("quarkus.http.host", String.class));
+    }
+
+    @Test
     void withoutAKeyConfiguredNothingAsksForOne() {
         given().contentType(ContentType.JSON).body("{\"text\":\"好\"}").post("/api/sentiment").then().statusCode(200);
     }

@@ -59,7 +59,7 @@ public final class Benchmark {
         int runs = Integer.parseInt(opts.getOrDefault("--runs", "5"));
         int decodeTokens = Integer.parseInt(opts.getOrDefault("--decode-tokens", "128"));
         int memoryConversations = Integer.parseInt(opts.getOrDefault("--memory-conversations", "20"));
-        long kvBytes = Long.parseLong(opts.getOrDefault("--kv-cache-mib", "192")) << 20;
+        long kvBytes = Long.parseLong(opts.getOrDefault("--kv-cache-mib", "128")) << 20;
 
         if (!Files.exists(model.resolve("model.safetensors"))) {
             System.out.println("Generating a full-size Qwen1.5-0.5B-shaped checkpoint in " + model + " ...");
@@ -84,6 +84,9 @@ public final class Benchmark {
             String chatSystem = resource("prompts/chat.txt");
             engine.pinPrefix(encode(loaded, system, null)).get(10, TimeUnit.MINUTES);
             engine.pinPrefix(encode(loaded, chatSystem, null)).get(10, TimeUnit.MINUTES);
+            // One request of each task through its pinned prompt, as the service's TaskPromptWarmUp does before readiness.
+            timeScore(engine, encode(loaded, system, "刚拿到offer，超级开心！"));
+            generate(engine, encode(loaded, chatSystem, "刚拿到offer，超级开心！"), new SamplingParams(0f, 1, 1f, 1f, 4));
             report.put("warmUpMillis", (System.nanoTime() - warm) / 1_000_000);
             report.put("firstSentimentAfterReadyMillis", round(timeScore(engine, encode(loaded, system, "第一次来这家店，服务真不错"))));
             SamplingParams greedy = new SamplingParams(0f, 1, 1f, 1f, decodeTokens);
