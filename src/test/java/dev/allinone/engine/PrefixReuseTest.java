@@ -198,11 +198,12 @@ class PrefixReuseTest {
         Transformer t = new Transformer(f32.jlama());
         long blockBytes = new KvLayout(t.layers(), t.kvDim(), InferenceEngine.KV_BLOCK_TOKENS).blockBytes();
         try (InferenceEngine engine = InferenceEngineTest.engine(TestCheckpoints.tinyRandom(), 3 * blockBytes)) {
-            int[] pinned = engine.model().tokenizer().encode("你是一个冷静的情感分析师，只回答正面或负面。请判断");
-            assertTrue(pinned.length > InferenceEngine.KV_BLOCK_TOKENS, "two blocks pinned: " + pinned.length);
+            int[] pinned = Arrays.copyOf(engine.model().tokenizer().encode("你是一个冷静的情感分析师，只回答正面或负面。".repeat(4)),
+                    InferenceEngine.KV_BLOCK_TOKENS + 4); // two blocks
             engine.pinPrefix(pinned).get(30, TimeUnit.SECONDS);
-            int[] other = engine.model().tokenizer().encode("完全不同的一段比较长的文字，用来占满三个块的键值内存，一直写下去");
-            assertTrue(other.length < 3 * InferenceEngine.KV_BLOCK_TOKENS, "fits the budget on its own: " + other.length);
+            // Three blocks: within the budget on its own, shares nothing with the pinned prompt, one block is free.
+            int[] other = Arrays.copyOf(engine.model().tokenizer().encode("The weather is lovely today, let's walk. ".repeat(6)),
+                    3 * InferenceEngine.KV_BLOCK_TOKENS - 4);
             var failure = org.junit.jupiter.api.Assertions.assertThrows(java.util.concurrent.ExecutionException.class,
                     () -> engine.scoreLabels(other, List.of("正面", "负面")).get(30, TimeUnit.SECONDS));
             assertTrue(failure.getCause() instanceof PromptTooLongException, failure.toString());
