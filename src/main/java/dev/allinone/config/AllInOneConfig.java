@@ -70,7 +70,7 @@ public interface AllInOneConfig {
         @WithDefault("120s")
         Duration requestTimeout();
 
-        @WithDefault("128M")
+        @WithDefault("192M")
         MemorySize kvCacheMemory();
 
         @WithDefault("10s")

@@ -124,7 +124,7 @@ class RestApiTest {
                 .body("checks.find { it.name == 'model' }.data.maxQueued", equalTo(64))
                 .body("checks.find { it.name == 'model' }.data.maxInputChars", equalTo(2000))
                 .body("checks.find { it.name == 'model' }.data.maxActiveRepliesPerClient", equalTo(4))
-                .body("checks.find { it.name == 'model' }.data.kvCacheBudgetBytes", equalTo(128 << 20))
+                .body("checks.find { it.name == 'model' }.data.kvCacheBudgetBytes", equalTo(192 << 20))
                 .body("checks.find { it.name == 'model' }.data.kvCacheBytesInUse", greaterThan(0))
                 // Warm before ready: both task prompts pinned, and the warm-up requests started from them.
                 .body("checks.find { it.name == 'model' }.data.cachedPrefixes", greaterThanOrEqualTo(2))

@@ -59,7 +59,7 @@ public final class Benchmark {
         int runs = Integer.parseInt(opts.getOrDefault("--runs", "5"));
         int decodeTokens = Integer.parseInt(opts.getOrDefault("--decode-tokens", "128"));
         int memoryConversations = Integer.parseInt(opts.getOrDefault("--memory-conversations", "20"));
-        long kvBytes = Long.parseLong(opts.getOrDefault("--kv-cache-mib", "128")) << 20;
+        long kvBytes = Long.parseLong(opts.getOrDefault("--kv-cache-mib", "192")) << 20;
 
         if (!Files.exists(model.resolve("model.safetensors"))) {
             System.out.println("Generating a full-size Qwen1.5-0.5B-shaped checkpoint in " + model + " ...");
