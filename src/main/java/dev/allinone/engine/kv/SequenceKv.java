@@ -57,10 +57,6 @@ public final class SequenceKv implements AutoCloseable {
         return tokens[position];
     }
 
-    int[] tokens() {
-        return Arrays.copyOf(tokens, length);
-    }
-
     /** Forgets positions from {@code newLength} on (their blocks stay for the positions written next). */
     public void truncate(int newLength) {
         if (newLength > length) {
@@ -114,11 +110,6 @@ public final class SequenceKv implements AutoCloseable {
 
     public int valueOffset(int layer, int position) {
         return layout.valueOffset(layer, position % layout.blockTokens());
-    }
-
-    /** Blocks this sequence holds (shared ones included). */
-    int blockCount() {
-        return blocks.size();
     }
 
     /** Gives back what the reservation did not use, keeping the data. */
