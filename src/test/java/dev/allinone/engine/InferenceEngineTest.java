@@ -123,7 +123,7 @@ class InferenceEngineTest {
         GenerationResult result = collector.done.get(30, TimeUnit.SECONDS);
         assertEquals(GenerationResult.FinishReason.CANCELLED, result.finishReason());
         assertTrue(result.generatedTokens() < 500);
-        long deadline = System.currentTimeMillis() + 5_000; // the KV buffer is released right after the listener hears
+        long deadline = System.currentTimeMillis() + 5_000; // the KV is released right after the listener hears
         while (random.load() > 0 && System.currentTimeMillis() < deadline) {
             Thread.sleep(5);
         }
