@@ -52,6 +52,20 @@ public class PromptLibrary {
         return override(fileName).orElse(declared);
     }
 
+    /** A task's system message as the service uses it: the override file if present, else the packaged prompt. */
+    public String systemMessage(String fileName) {
+        return override(fileName).orElseGet(() -> {
+            try (InputStream in = PromptLibrary.class.getResourceAsStream("/prompts/" + fileName)) {
+                if (in == null) {
+                    throw new IllegalArgumentException("No packaged prompt " + fileName);
+                }
+                return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        });
+    }
+
     /** The words the model writes for an answer of a closed-set AI service, e.g. Sentiment.POSITIVE → 正面. */
     public String label(String schemaName, String value) {
         Properties labels = override(LABELS).map(text -> read(new java.io.StringReader(text))).orElse(packagedLabels);

@@ -28,13 +28,17 @@ public class QwenTokenCountEstimator implements TokenCountEstimator {
 
     @Override
     public int estimateTokenCountInMessage(ChatMessage message) {
-        String text = switch (message) {
+        return estimateTokenCountInText(textOf(message)) + FRAMING_TOKENS;
+    }
+
+    /** The text the chat template writes for a message. */
+    static String textOf(ChatMessage message) {
+        return switch (message) {
             case SystemMessage s -> s.text();
             case UserMessage u -> u.hasSingleText() ? u.singleText() : u.toString();
             case AiMessage a -> a.text() == null ? "" : a.text();
             default -> message.toString();
         };
-        return estimateTokenCountInText(text) + FRAMING_TOKENS;
     }
 
     @Override

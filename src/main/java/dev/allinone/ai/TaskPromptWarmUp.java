@@ -8,10 +8,6 @@ import dev.allinone.engine.LoadedModel;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -33,8 +29,8 @@ class TaskPromptWarmUp {
     void warmUp(@Observes EngineStarting event) throws InterruptedException, ExecutionException, TimeoutException {
         InferenceEngine engine = event.engine();
         LoadedModel model = engine.model();
-        String sentiment = prompts.systemMessage("sentiment.txt", packaged("sentiment.txt"));
-        String chat = prompts.systemMessage("chat.txt", packaged("chat.txt"));
+        String sentiment = prompts.systemMessage("sentiment.txt");
+        String chat = prompts.systemMessage("chat.txt");
         for (String system : List.of(sentiment, chat)) {
             int[] ids = model.template().encode(List.of(new ChatTemplate.Message("system", system)), false, model.tokenizer());
             engine.pinPrefix(ids).get(5, TimeUnit.MINUTES);
@@ -50,13 +46,5 @@ class TaskPromptWarmUp {
     private static int[] encode(LoadedModel model, String system, String user) {
         return model.template().encode(List.of(new ChatTemplate.Message("system", system), new ChatTemplate.Message("user", user)),
                 true, model.tokenizer());
-    }
-
-    private static String packaged(String file) {
-        try (InputStream in = TaskPromptWarmUp.class.getResourceAsStream("/prompts/" + file)) {
-            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
     }
 }

@@ -124,13 +124,14 @@ final class Attention {
             blockMax = Math.max(blockMax, score);
         }
         float newMax = Math.max(max[i], blockMax);
-        FloatVector correction = FloatVector.broadcast(S, (float) Math.exp(max[i] - newMax));
+        float rescale = (float) Math.exp(max[i] - newMax);
+        FloatVector correction = FloatVector.broadcast(S, rescale);
         int a = i * 64;
         FloatVector o0 = FloatVector.fromArray(S, acc, a).mul(correction), o1 = FloatVector.fromArray(S, acc, a + 8).mul(correction),
                 o2 = FloatVector.fromArray(S, acc, a + 16).mul(correction), o3 = FloatVector.fromArray(S, acc, a + 24).mul(correction),
                 o4 = FloatVector.fromArray(S, acc, a + 32).mul(correction), o5 = FloatVector.fromArray(S, acc, a + 40).mul(correction),
                 o6 = FloatVector.fromArray(S, acc, a + 48).mul(correction), o7 = FloatVector.fromArray(S, acc, a + 56).mul(correction);
-        float total = sum[i] * (float) Math.exp(max[i] - newMax);
+        float total = sum[i] * rescale;
         for (int t = 0; t < visible; t++) {
             // Math.exp, not the vector EXP: HotSpot gives Math.exp one result in every compilation tier, while the
             // vector EXP's intrinsic and its fallback differ, which made results depend on JIT timing (measured).

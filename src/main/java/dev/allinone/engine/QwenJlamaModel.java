@@ -13,8 +13,8 @@ import com.github.tjake.jlama.safetensors.tokenizer.Tokenizer;
 import com.github.tjake.jlama.tensor.AbstractTensor;
 import com.github.tjake.jlama.tensor.Q4ByteBufferTensor;
 import com.github.tjake.jlama.tensor.Q8ByteBufferTensor;
-import jdk.incubator.vector.FloatVector;
 import com.github.tjake.jlama.tensor.operations.TensorOperationsProvider;
+import jdk.incubator.vector.FloatVector;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -42,13 +42,25 @@ final class QwenJlamaModel extends Qwen2Model {
     private final boolean int8Activations;
     /** The last chunk's 8-bit-rounded activations (kept: a chunk's are megabytes). */
     private float[] rounded = new float[0];
-    private Layer[] layers;
-    private float[] finalNorm;
+    private final Layer[] layers;
+    private final float[] finalNorm;
     private AbstractTensor embeddingTable;
 
     QwenJlamaModel(Config config, WeightLoader weights, Tokenizer tokenizer, DType workingDType, DType workingQType, double ropeTheta) {
         super(InferenceType.FULL_GENERATION, config, weights, tokenizer, workingDType, workingQType, Optional.empty());
         this.ropeTheta = ropeTheta;
+        this.layers = new Layer[c.numberOfLayers];
+        for (int l = 0; l < layers.length; l++) {
+            String base = "model.layers." + l + ".";
+            layers[l] = new Layer(vector(base + "input_layernorm.weight"),
+                    weights.load(base + "self_attn.q_proj.weight"), weights.load(base + "self_attn.k_proj.weight"),
+                    weights.load(base + "self_attn.v_proj.weight"), vector(base + "self_attn.q_proj.bias"),
+                    vector(base + "self_attn.k_proj.bias"), vector(base + "self_attn.v_proj.bias"),
+                    weights.load(base + "self_attn.o_proj.weight"), vector(base + "post_attention_layernorm.weight"),
+                    weights.load(base + "mlp.gate_proj.weight"), weights.load(base + "mlp.up_proj.weight"),
+                    weights.load(base + "mlp.down_proj.weight"));
+        }
+        this.finalNorm = vector("model.norm.weight");
         int blocksPerVector = FloatVector.SPECIES_PREFERRED.length();
         this.int8Activations = workingQType == DType.I8 && (config.embeddingLength / Q8ByteBufferTensor.BLOCK_SIZE) % blocksPerVector == 0
                 && (config.hiddenLength / Q8ByteBufferTensor.BLOCK_SIZE) % blocksPerVector == 0;
@@ -79,27 +91,12 @@ final class QwenJlamaModel extends Qwen2Model {
         };
     }
 
-    /** The layers' weights, loaded on first use (Jlama's own blocks map the same memory; nothing is copied). */
+    /** One layer's weights (Jlama's own blocks map the same memory; nothing is copied). */
     Layer layer(int i) {
-        if (layers == null) {
-            layers = new Layer[c.numberOfLayers];
-            for (int l = 0; l < layers.length; l++) {
-                String base = "model.layers." + l + ".";
-                layers[l] = new Layer(vector(base + "input_layernorm.weight"),
-                        weights.load(base + "self_attn.q_proj.weight"), weights.load(base + "self_attn.k_proj.weight"),
-                        weights.load(base + "self_attn.v_proj.weight"), vector(base + "self_attn.q_proj.bias"),
-                        vector(base + "self_attn.k_proj.bias"), vector(base + "self_attn.v_proj.bias"),
-                        weights.load(base + "self_attn.o_proj.weight"), vector(base + "post_attention_layernorm.weight"),
-                        weights.load(base + "mlp.gate_proj.weight"), weights.load(base + "mlp.up_proj.weight"),
-                        weights.load(base + "mlp.down_proj.weight"));
-            }
-            finalNorm = vector("model.norm.weight");
-        }
         return layers[i];
     }
 
     float[] finalNorm() {
-        layer(0);
         return finalNorm;
     }
 
@@ -195,10 +192,8 @@ final class QwenJlamaModel extends Qwen2Model {
 
     /** All logits into {@code out} (length = vocabulary size). */
     void allLogits(float[] normed, float[] out) {
-        try (AbstractTensor x = tensorOf(normed); AbstractTensor logits = makeDenseTensor(1, c.vocabularySize)) {
-            VectorMath.pchunk(0, c.vocabularySize, (start, size) -> TensorOperationsProvider.get()
-                    .dotProductChunk(logits, x, sampleOutput.getOutputLogitsWeights(), 0, c.embeddingLength, start, size));
-            MemorySegment.copy(logits.getMemorySegment(), ValueLayout.JAVA_FLOAT_UNALIGNED, 0, out, 0, out.length);
+        try (AbstractTensor x = tensorOf(normed)) {
+            kernel(x, sampleOutput.getOutputLogitsWeights(), 1, out);
         }
     }
 

@@ -24,12 +24,7 @@ class StablePrefixChatMemoryTest {
 
         @Override
         public int estimateTokenCountInMessage(ChatMessage message) {
-            return 5 + switch (message) {
-                case SystemMessage s -> s.text().length();
-                case UserMessage u -> u.singleText().length();
-                case AiMessage a -> a.text().length();
-                default -> 0;
-            };
+            return 5 + QwenTokenCountEstimator.textOf(message).length();
         }
 
         @Override
