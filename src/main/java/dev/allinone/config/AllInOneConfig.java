@@ -48,6 +48,9 @@ public interface AllInOneConfig {
 
         @WithDefault("2048")
         int contextLength();
+
+        @WithDefault("true")
+        boolean nativeKernels();
     }
 
     interface Generation {
@@ -78,6 +81,9 @@ public interface AllInOneConfig {
 
         @WithDefault("5s")
         Duration idleCompaction();
+
+        @WithDefault("8")
+        int maxBatch();
     }
 
     interface Input {
@@ -100,6 +106,9 @@ public interface AllInOneConfig {
 
         @WithDefault("4")
         int maxActivePerClient();
+
+        @WithDefault("64")
+        int maxWaitingTurns();
     }
 
     interface Http {

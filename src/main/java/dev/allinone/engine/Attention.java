@@ -3,8 +3,12 @@ package dev.allinone.engine;
 import com.github.tjake.jlama.math.VectorMath;
 import dev.allinone.engine.kv.SequenceKv;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
+
+import java.util.List;
 
 /**
  * Causal self-attention of a chunk of new positions over everything a sequence holds, one layer at a time. Keys and
@@ -15,6 +19,8 @@ import jdk.incubator.vector.VectorSpecies;
 final class Attention {
 
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Short> HALVES = ShortVector.SPECIES_128;
+    private static final VectorSpecies<Integer> WIDENED = IntVector.SPECIES_256;
 
     /** Per kernel thread: the block being read and the running softmax state of the chunk's queries for one head. */
     private static final class Scratch {
@@ -56,40 +62,50 @@ final class Attention {
         this.scale = (float) (1.0 / Math.sqrt(headSize));
     }
 
+    /** The rows {@code row0…row0+n-1} of a step belong to {@code kv}, their first at position {@code pos0}. */
+    record Part(SequenceKv kv, int row0, int n, int pos0) {
+    }
+
     /**
-     * @param q   the chunk's queries, {@code n × heads·headSize}, already rotated
+     * Causal attention of every part's rows over its own sequence, all parts' heads split over the kernel threads.
+     *
+     * @param q   the step's queries, {@code rows × heads·headSize}, already rotated
      * @param out the attention output, same shape
-     * @param pos0 position of the chunk's first query; the sequence already holds keys/values up to {@code pos0+n-1}
      */
-    void forward(SequenceKv kv, int layer, float[] q, int n, int pos0, float[] out) {
+    void forward(List<Part> parts, int layer, float[] q, float[] out) {
+        VectorMath.pfor(0, parts.size() * heads, task -> head(parts.get(task / heads), task % heads, layer, q, out));
+    }
+
+    private void head(Part part, int h, int layer, float[] q, float[] out) {
+        SequenceKv kv = part.kv();
+        int n = part.n();
+        int pos0 = part.pos0();
         int qDim = heads * headSize;
         int blockTokens = kv.layout().blockTokens();
-        VectorMath.pfor(0, heads, h -> {
-            int kvCol = (h / groupSize) * headSize;
-            Scratch s = SCRATCH.get().fit(n, blockTokens, headSize);
-            java.util.Arrays.fill(s.max, 0, n, Float.NEGATIVE_INFINITY);
-            java.util.Arrays.fill(s.sum, 0, n, 0f);
-            java.util.Arrays.fill(s.acc, 0, n * headSize, 0f);
-            int last = pos0 + n - 1;
-            for (int start = 0; start <= last; start += blockTokens) {
-                int count = Math.min(blockTokens, last + 1 - start);
-                short[] block = kv.block(start);
-                for (int t = 0; t < count; t++) {
-                    widen(block, kv.keyOffset(layer, start + t) + kvCol, s.keys, t * headSize);
-                    widen(block, kv.valueOffset(layer, start + t) + kvCol, s.values, t * headSize);
-                }
-                for (int i = Math.max(0, start - pos0); i < n; i++) {
-                    int visible = Math.min(count, pos0 + i + 1 - start);
-                    accumulate(q, i * qDim + h * headSize, s.keys, s.values, visible, s.scores, s.max, s.sum, s.acc, i);
-                }
+        int kvCol = (h / groupSize) * headSize;
+        Scratch s = SCRATCH.get().fit(n, blockTokens, headSize);
+        java.util.Arrays.fill(s.max, 0, n, Float.NEGATIVE_INFINITY);
+        java.util.Arrays.fill(s.sum, 0, n, 0f);
+        java.util.Arrays.fill(s.acc, 0, n * headSize, 0f);
+        int last = pos0 + n - 1;
+        for (int start = 0; start <= last; start += blockTokens) {
+            int count = Math.min(blockTokens, last + 1 - start);
+            short[] block = kv.block(start);
+            for (int t = 0; t < count; t++) {
+                widen(block, kv.keyOffset(layer, start + t) + kvCol, s.keys, t * headSize);
+                widen(block, kv.valueOffset(layer, start + t) + kvCol, s.values, t * headSize);
             }
-            for (int i = 0; i < n; i++) {
-                float inv = 1f / s.sum[i];
-                for (int d = 0; d < headSize; d++) {
-                    out[i * qDim + h * headSize + d] = s.acc[i * headSize + d] * inv;
-                }
+            for (int i = Math.max(0, start - pos0); i < n; i++) {
+                int visible = Math.min(count, pos0 + i + 1 - start);
+                accumulate(q, (part.row0() + i) * qDim + h * headSize, s.keys, s.values, visible, s.scores, s.max, s.sum, s.acc, i);
             }
-        });
+        }
+        for (int i = 0; i < n; i++) {
+            float inv = 1f / s.sum[i];
+            for (int d = 0; d < headSize; d++) {
+                out[(part.row0() + i) * qDim + h * headSize + d] = s.acc[i * headSize + d] * inv;
+            }
+        }
     }
 
     /** Online softmax step of query {@code i} over {@code visible} keys of one block. */
@@ -210,8 +226,24 @@ final class Attention {
         }
     }
 
+    /**
+     * Half-precision keys or values to floats, 8 at a time: the half's exponent and mantissa moved into a float's
+     * bits and scaled by 2^112 (the difference of the exponent biases; exact for subnormal halves too), its sign
+     * put back. The same value as {@link Float#float16ToFloat} for every finite half (the cache holds no others);
+     * widening every cached position for every generated token was a quarter of a decode step one value at a time.
+     */
     private void widen(short[] src, int from, float[] dst, int to) {
-        for (int d = 0; d < headSize; d++) {
+        int d = 0;
+        if (S.length() == 8) {
+            for (; d + 8 <= headSize; d += 8) {
+                IntVector h = (IntVector) ShortVector.fromArray(HALVES, src, from + d).convertShape(VectorOperators.S2I, WIDENED, 0);
+                IntVector magnitude = h.and(0x7fff).lanewise(VectorOperators.LSHL, 13);
+                IntVector sign = h.lanewise(VectorOperators.LSHL, 16).and(0x80000000);
+                FloatVector value = magnitude.reinterpretAsFloats().mul(0x1p112f);
+                value.reinterpretAsInts().or(sign).reinterpretAsFloats().intoArray(dst, to + d);
+            }
+        }
+        for (; d < headSize; d++) {
             dst[to + d] = Float.float16ToFloat(src[from + d]);
         }
     }

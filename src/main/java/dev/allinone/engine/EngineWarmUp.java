@@ -21,9 +21,11 @@ public final class EngineWarmUp {
         for (int round = 0; round < 3; round++) {
             int[] prompt = model.template().encode(List.of(new ChatTemplate.Message("user", round + TEXT.repeat(6))), true,
                     model.tokenizer());
-            engine.scoreLabels(prompt, List.of("正面", "负面")).get(5, TimeUnit.MINUTES);
+            // Submitted together: the steps batch a prompt with a reply's tokens, as under load.
+            var scored = engine.scoreLabels(prompt, List.of("正面", "负面"));
             GenerationFuture done = new GenerationFuture();
             engine.generate(prompt, model.defaults().withMaxNewTokens(8), done);
+            scored.get(5, TimeUnit.MINUTES);
             done.result().get(5, TimeUnit.MINUTES);
         }
         engine.clearPrefixCache().get(1, TimeUnit.MINUTES);

@@ -85,14 +85,15 @@ public class ModelRuntime {
     private void loadAndWarmUp() {
         try {
             AllInOneConfig.Model m = config.model();
-            ModelOptions options = new ModelOptions(m.path(), m.weights(), m.threads(), m.contextLength(), m.quantizedPath().orElse(null));
+            ModelOptions options = new ModelOptions(m.path(), m.weights(), m.threads(), m.contextLength(), m.quantizedPath().orElse(null),
+                    m.nativeKernels());
             AllInOneConfig.Generation g = config.generation();
             loads.incrementAndGet();
             LoadedModel model = ModelLoader.load(options, new SamplingOverrides(g.temperature(), g.topK(), g.topP(),
                     g.repetitionPenalty(), java.util.Optional.of(g.maxNewTokens())));
             InferenceEngine loaded = new InferenceEngine(model, new InferenceEngine.Limits(config.engine().maxQueued(),
                     config.engine().requestTimeout().toMillis(), config.engine().kvCacheMemory().asLongValue(),
-                    config.engine().idleCompaction().toMillis()));
+                    config.engine().idleCompaction().toMillis(), config.engine().maxBatch()));
             long start = System.nanoTime();
             EngineWarmUp.run(loaded);
             starting.fire(new EngineStarting(loaded));
@@ -100,8 +101,8 @@ public class ModelRuntime {
             engine = loaded;
             state = State.READY;
             problem = null;
-            LOG.infof("Qwen All-in-One ready: model %s (%s weights) loaded in %d ms, warm-up %d ms", model.path(), model.weights(),
-                    model.loadMillis(), warmUpMillis);
+            LOG.infof("Qwen All-in-One ready: model %s (%s weights, %s kernels) loaded in %d ms, warm-up %d ms", model.path(),
+                    model.weights(), model.jlama().nativeKernels() ? "native AVX-512 VNNI" : "Java", model.loadMillis(), warmUpMillis);
         } catch (ModelUnavailableException e) {
             fail(e.getMessage());
         } catch (Exception | Error e) {

@@ -16,17 +16,25 @@ import com.github.tjake.jlama.tensor.Q8ByteBufferTensor;
 import com.github.tjake.jlama.tensor.operations.TensorOperationsProvider;
 import jdk.incubator.vector.FloatVector;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.IdentityHashMap;
+import java.util.Map;
 import java.util.Optional;
+import java.util.stream.Stream;
 
 /**
  * Jlama's Qwen2 checkpoint loading and matrix kernels, used by our own {@link Transformer}: the weights of each
  * layer as Jlama tensors (Q4 or as stored), matrix products on Jlama's kernels, embedding rows, and the LM head.
  *
  * <p>It keeps the embedding table and the LM head in their stored format: stock Jlama widens the 151,936 × 1,024
- * table to F32 (622 MB, read whole for every generated token). Here the table stays BF16 (rows widened one at a
- * time on lookup) and the head is that table, {@code lm_head.weight}, or its Q4 copy.
+ * table to F32 (622 MB, read whole for every generated token). Here the table stays in its file as stored, rows
+ * read and widened one at a time on lookup ({@link EmbeddingRows}), and the head is that table,
+ * {@code lm_head.weight}, or its Q4 copy.
+ *
+ * <p>Where {@link NativeKernels} run on this machine, every Q4 matrix is repacked for them at load and all products
+ * with it run there; Jlama's kernels (and {@link Q4Gemm}) are the fallback.
  *
  * <p>Not thread-safe (Jlama's kernels keep scratch state): only the engine's model thread calls it.
  */
@@ -42,13 +50,24 @@ final class QwenJlamaModel extends Qwen2Model {
     private final boolean int8Activations;
     /** The last chunk's 8-bit-rounded activations (kept: a chunk's are megabytes). */
     private float[] rounded = new float[0];
+    /** The input whose rounded form {@link #rounded} holds. */
+    private Input roundedInput;
+    /** Several sequences' logits from one LM-head product (kept: 600 KB per sequence). */
+    private float[] logitRows = new float[0];
     private final Layer[] layers;
     private final float[] finalNorm;
-    private AbstractTensor embeddingTable;
+    private final EmbeddingRows embeddings;
+    /** Null when the Java kernels run. */
+    private final NativeKernels kernels;
+    private final Arena packedMemory;
+    private final Map<AbstractTensor, PackedQ4> packed = new IdentityHashMap<>();
+    private final NativeProducts nativeProducts;
 
-    QwenJlamaModel(Config config, WeightLoader weights, Tokenizer tokenizer, DType workingDType, DType workingQType, double ropeTheta) {
+    QwenJlamaModel(Config config, WeightLoader weights, Tokenizer tokenizer, DType workingDType, DType workingQType, double ropeTheta,
+            NativeKernels kernels, EmbeddingRows embeddings) {
         super(InferenceType.FULL_GENERATION, config, weights, tokenizer, workingDType, workingQType, Optional.empty());
         this.ropeTheta = ropeTheta;
+        this.embeddings = embeddings;
         this.layers = new Layer[c.numberOfLayers];
         for (int l = 0; l < layers.length; l++) {
             String base = "model.layers." + l + ".";
@@ -64,11 +83,29 @@ final class QwenJlamaModel extends Qwen2Model {
         int blocksPerVector = FloatVector.SPECIES_PREFERRED.length();
         this.int8Activations = workingQType == DType.I8 && (config.embeddingLength / Q8ByteBufferTensor.BLOCK_SIZE) % blocksPerVector == 0
                 && (config.hiddenLength / Q8ByteBufferTensor.BLOCK_SIZE) % blocksPerVector == 0;
+        this.kernels = int8Activations ? kernels : null;
+        this.packedMemory = this.kernels != null ? Arena.ofShared() : null;
+        this.nativeProducts = this.kernels != null ? new NativeProducts(this.kernels) : null;
+        if (this.kernels != null) {
+            Stream.of(layers).flatMap(w -> Stream.of(w.q(), w.k(), w.v(), w.o(), w.gate(), w.up(), w.down()))
+                    .forEach(this::pack);
+            pack(sampleOutput.getOutputLogitsWeights());
+        }
+    }
+
+    private void pack(AbstractTensor w) {
+        if (w instanceof Q4ByteBufferTensor q4) {
+            packed.put(w, PackedQ4.of(q4, kernels, packedMemory));
+        }
+    }
+
+    /** True when the products run on {@link NativeKernels}. */
+    boolean nativeKernels() {
+        return !packed.isEmpty();
     }
 
     @Override
     protected EmbedInput loadInputWeights() {
-        embeddingTable = weights.load("model.embed_tokens.weight");
         return (token, position) -> {
             throw new UnsupportedOperationException("Embeddings are looked up by embed()");
         };
@@ -109,32 +146,59 @@ final class QwenJlamaModel extends Qwen2Model {
         return out;
     }
 
-    /** Embedding rows of {@code tokens[from…from+n-1]} into {@code out} (n × hidden). */
-    void embed(int[] tokens, int from, int n, float[] out) {
-        int d = c.embeddingLength;
+    /** Embedding rows of {@code tokens[from…from+n-1]} into {@code out} (n × hidden) from row {@code row0} on. */
+    void embed(int[] tokens, int from, int n, float[] out, int row0) {
         for (int i = 0; i < n; i++) {
-            AbstractTensor row = embeddingTable.slice(true, tokens[from + i]);
-            for (int j = 0; j < d; j++) {
-                out[i * d + j] = row.get(0, j);
-            }
+            embeddings.read(tokens[from + i], out, (row0 + i) * c.embeddingLength);
         }
     }
 
     /**
-     * {@code y[n × rows] = x[n × in] · Wᵀ} on both cores. Against Q4 weights the activations are rounded to 8 bits
-     * per 32-value block first (as llama.cpp's Q4_0 × Q8_0) where Jlama's integer kernel supports the shape — it is
-     * the faster one for a single token; many rows at once go to {@link Q4Gemm} with the same rounded activations.
-     * Either way a position's numbers do not depend on how many positions were computed with it.
+     * One activation matrix ({@code n} rows) about to be multiplied with one or more weight matrices: its 8-bit form
+     * is computed once for all of them. Valid until the next input is used.
      */
+    final class Input {
+        private final float[] x;
+        private final int n;
+
+        private Input(float[] x, int n) {
+            this.x = x;
+            this.n = n;
+        }
+    }
+
+    Input input(float[] x, int n) {
+        return new Input(x, n);
+    }
+
+    /** {@code y[n × rows] = x[n × in] · Wᵀ}. */
     void matmul(float[] x, int n, AbstractTensor w, float[] y) {
+        matmul(input(x, n), w, y);
+    }
+
+    /**
+     * {@code y[n × rows] = x[n × in] · Wᵀ} on both cores. Against Q4 weights the activations are rounded to 8 bits
+     * per 32-value block first (as llama.cpp's Q4_0 × Q8_0) where the shape allows: on {@link NativeKernels} when
+     * this machine runs them, else on Jlama's integer kernel for few rows and {@link Q4Gemm} for many, fed the same
+     * rounded activations. Either way a position's numbers do not depend on how many positions were computed with it.
+     */
+    void matmul(Input a, AbstractTensor w, float[] y) {
+        PackedQ4 p = packed.get(w);
+        if (p != null) {
+            nativeMatmul(a, p, y);
+            return;
+        }
+        int n = a.n;
+        float[] x = a.x;
         int in = (int) w.shape().last();
         boolean gemm = n >= Q4Gemm.MIN_ROWS && w instanceof Q4ByteBufferTensor && Q4Gemm.supports(in);
         if (gemm) {
-            if (int8Activations) {
+            if (int8Activations && roundedInput != a) {
                 if (rounded.length < n * in) {
                     rounded = new float[n * in];
                 }
                 roundTo8Bits(x, n * in, rounded);
+                roundedInput = a;
             }
             Q4Gemm.multiply(int8Activations ? rounded : x, n, (Q4ByteBufferTensor) w, y);
         } else if (w instanceof Q4ByteBufferTensor && int8Activations) {
@@ -146,6 +210,10 @@ final class QwenJlamaModel extends Qwen2Model {
                 kernel(xt, w, n, y);
             }
         }
+    }
+
+    private void nativeMatmul(Input a, PackedQ4 w, float[] y) {
+        nativeProducts.multiply(a, a.x, a.n, w, y);
     }
 
     private void kernel(AbstractTensor x, AbstractTensor w, int n, float[] y) {
@@ -190,8 +258,38 @@ final class QwenJlamaModel extends Qwen2Model {
         return out;
     }
 
+    /** All logits of each hidden state into the matching {@code out} row, in one product with the LM head. */
+    void allLogits(float[][] normed, float[][] out) {
+        int d = c.embeddingLength;
+        int n = normed.length;
+        float[] x = new float[n * d];
+        for (int i = 0; i < n; i++) {
+            System.arraycopy(normed[i], 0, x, i * d, d);
+        }
+        if (logitRows.length < n * c.vocabularySize) {
+            logitRows = new float[n * c.vocabularySize];
+        }
+        AbstractTensor head = sampleOutput.getOutputLogitsWeights();
+        PackedQ4 packedHead = packed.get(head);
+        if (packedHead != null) {
+            nativeMatmul(input(x, n), packedHead, logitRows);
+        } else {
+            try (AbstractTensor xt = tensorOf(x, n, d)) {
+                kernel(xt, head, n, logitRows);
+            }
+        }
+        for (int i = 0; i < n; i++) {
+            System.arraycopy(logitRows, i * c.vocabularySize, out[i], 0, c.vocabularySize);
+        }
+    }
+
     /** All logits into {@code out} (length = vocabulary size). */
     void allLogits(float[] normed, float[] out) {
+        PackedQ4 head = packed.get(sampleOutput.getOutputLogitsWeights());
+        if (head != null) {
+            nativeMatmul(input(normed, 1), head, out);
+            return;
+        }
         try (AbstractTensor x = tensorOf(normed)) {
             kernel(x, sampleOutput.getOutputLogitsWeights(), 1, out);
         }
@@ -205,6 +303,20 @@ final class QwenJlamaModel extends Qwen2Model {
         AbstractTensor t = makeDenseTensor(n, in);
         MemorySegment.copy(x, 0, t.getMemorySegment(), ValueLayout.JAVA_FLOAT_UNALIGNED, 0, n * in);
         return t;
+    }
+
+    @Override
+    public void close() {
+        super.close();
+        try {
+            embeddings.close();
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        if (packedMemory != null) {
+            nativeProducts.close();
+            packedMemory.close();
+        }
     }
 
     Config config() {

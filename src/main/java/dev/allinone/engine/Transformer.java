@@ -4,6 +4,9 @@ import com.github.tjake.jlama.math.VectorMath;
 import com.github.tjake.jlama.safetensors.Config;
 import dev.allinone.engine.kv.SequenceKv;
 
+import java.util.ArrayList;
+import java.util.List;
+
 /**
  * The Qwen2 decoder, written out: for a chunk of new tokens, embeddings → per layer (RMSNorm, Q/K/V with biases,
  * rotary positions, keys/values appended to the sequence's KV, causal attention, output projection, residual;
@@ -81,53 +84,79 @@ final class Transformer {
         return c.numberOfLayers;
     }
 
+    /** Tokens {@code tokens[from…from+n-1]} to append to {@code kv} in one step. */
+    record Segment(int[] tokens, int from, int n, SequenceKv kv) {
+    }
+
     /**
      * Appends {@code tokens[from…]} to {@code kv} and returns the final-norm hidden state of the last one.
      */
     float[] forward(int[] tokens, int from, SequenceKv kv) {
         float[] last = null;
         for (int start = from; start < tokens.length; start += MAX_CHUNK) {
-            last = chunk(tokens, start, Math.min(MAX_CHUNK, tokens.length - start), kv);
+            last = forward(List.of(new Segment(tokens, start, Math.min(MAX_CHUNK, tokens.length - start), kv)))[0];
         }
         return last;
     }
 
-    private float[] chunk(int[] tokens, int from, int n, SequenceKv kv) {
+    /**
+     * One pass through the layers for several sequences at once (a batch step): the rows of all segments share
+     * every matrix product, each segment attends over its own sequence. Returns the final-norm hidden state of each
+     * segment's last row. A row's numbers do not depend on the other rows of the step.
+     */
+    float[][] forward(List<Segment> segments) {
         int d = c.embeddingLength;
-        int pos0 = kv.length();
-        kv.append(tokens, from, n);
+        int n = 0;
+        List<Attention.Part> parts = new ArrayList<>(segments.size());
+        for (Segment s : segments) {
+            parts.add(new Attention.Part(s.kv(), n, s.n(), s.kv().length()));
+            s.kv().append(s.tokens(), s.from(), s.n());
+            n += s.n();
+        }
         Buffers b = buffers(n);
         float[] x = b.x;
-        model.embed(tokens, from, n, x);
+        for (int i = 0; i < segments.size(); i++) {
+            Segment s = segments.get(i);
+            model.embed(s.tokens(), s.from(), s.n(), x, parts.get(i).row0());
+        }
         for (int l = 0; l < c.numberOfLayers; l++) {
             QwenJlamaModel.Layer w = model.layer(l);
             rmsNorm(x, w.attentionNorm(), b.normed, n);
-            model.matmul(b.normed, n, w.q(), b.q);
-            model.matmul(b.normed, n, w.k(), b.k);
-            model.matmul(b.normed, n, w.v(), b.v);
+            QwenJlamaModel.Input normed = model.input(b.normed, n);
+            model.matmul(normed, w.q(), b.q);
+            model.matmul(normed, w.k(), b.k);
+            model.matmul(normed, w.v(), b.v);
             addBias(b.q, w.qBias(), n);
             addBias(b.k, w.kBias(), n);
             addBias(b.v, w.vBias(), n);
-            for (int i = 0; i < n; i++) {
-                rope.rotate(b.q, i * qDim, c.numberOfHeads, pos0 + i);
-                rope.rotate(b.k, i * kvDim, c.numberOfKeyValueHeads, pos0 + i);
-                store(kv, l, pos0 + i, b.k, b.v, i * kvDim);
+            for (Attention.Part p : parts) {
+                for (int i = 0; i < p.n(); i++) {
+                    int row = p.row0() + i;
+                    rope.rotate(b.q, row * qDim, c.numberOfHeads, p.pos0() + i);
+                    rope.rotate(b.k, row * kvDim, c.numberOfKeyValueHeads, p.pos0() + i);
+                    store(p.kv(), l, p.pos0() + i, b.k, b.v, row * kvDim);
+                }
             }
-            attention.forward(kv, l, b.q, n, pos0, b.attended);
+            attention.forward(parts, l, b.q, b.attended);
             model.matmul(b.attended, n, w.o(), b.projected);
             add(x, b.projected, n * d);
             rmsNorm(x, w.mlpNorm(), b.normed, n);
-            model.matmul(b.normed, n, w.gate(), b.gate);
-            model.matmul(b.normed, n, w.up(), b.up);
+            QwenJlamaModel.Input mlpIn = model.input(b.normed, n);
+            model.matmul(mlpIn, w.gate(), b.gate);
+            model.matmul(mlpIn, w.up(), b.up);
             swiGlu(b.gate, b.up, n * c.hiddenLength);
             model.matmul(b.gate, n, w.down(), b.projected);
             add(x, b.projected, n * d);
         }
-        float[] out = new float[d];
-        System.arraycopy(x, (n - 1) * d, out, 0, d);
-        float[] result = new float[d];
-        rmsNorm(out, model.finalNorm(), result, 1);
-        return result;
+        float[][] out = new float[parts.size()][];
+        float[] last = new float[d];
+        for (int i = 0; i < out.length; i++) {
+            Attention.Part p = parts.get(i);
+            System.arraycopy(x, (p.row0() + p.n() - 1) * d, last, 0, d);
+            out[i] = new float[d];
+            rmsNorm(last, model.finalNorm(), out[i], 1);
+        }
+        return out;
     }
 
     private void store(SequenceKv kv, int layer, int position, float[] k, float[] v, int offset) {

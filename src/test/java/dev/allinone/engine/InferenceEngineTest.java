@@ -37,11 +37,15 @@ class InferenceEngineTest {
     static final long KV_BYTES = 64L << 20;
 
     static InferenceEngine engine(Path dir, long kvCacheBytes) {
-        LoadedModel model = ModelLoader.load(new ModelOptions(dir, WeightFormat.AS_STORED, 0, 1024), SamplingOverrides.none());
-        return new InferenceEngine(model, new InferenceEngine.Limits(16, 60_000, kvCacheBytes, 0));
+        return engine(dir, kvCacheBytes, 8);
     }
 
-    private static int[] chatPrompt(InferenceEngine engine, String system, String user) {
+    static InferenceEngine engine(Path dir, long kvCacheBytes, int maxBatch) {
+        LoadedModel model = ModelLoader.load(new ModelOptions(dir, WeightFormat.AS_STORED, 0, 1024), SamplingOverrides.none());
+        return new InferenceEngine(model, new InferenceEngine.Limits(16, 60_000, kvCacheBytes, 0, maxBatch));
+    }
+
+    static int[] chatPrompt(InferenceEngine engine, String system, String user) {
         return engine.model().template().encode(
                 List.of(new ChatTemplate.Message("system", system), new ChatTemplate.Message("user", user)), true,
                 engine.model().tokenizer());
@@ -147,23 +151,6 @@ class InferenceEngineTest {
         }
         for (Collector c : collectors) {
             assertEquals(20, c.done.get(30, TimeUnit.SECONDS).generatedTokens());
-        }
-    }
-
-    @Test
-    void aFloodOfScoringsDoesNotStopAReply() throws Exception {
-        Collector reply = new Collector();
-        random.generate(chatPrompt(random, "s", "回答"), GREEDY.withMaxNewTokens(3), reply);
-        List<CompletableFuture<LabelScores>> flood = new ArrayList<>();
-        for (int i = 0; i < 12; i++) {
-            flood.add(random.scoreLabels(chatPrompt(random, "s", "句子" + i), LABELS));
-        }
-        GenerationResult result = reply.done.get(30, TimeUnit.SECONDS);
-        long scoringsDoneWhenReplyEnded = flood.stream().filter(CompletableFuture::isDone).count();
-        assertTrue(scoringsDoneWhenReplyEnded < flood.size(),
-                "the reply (" + result.generatedTokens() + " tokens) finished while scorings were still queued");
-        for (CompletableFuture<LabelScores> s : flood) {
-            s.get(30, TimeUnit.SECONDS);
         }
     }
 

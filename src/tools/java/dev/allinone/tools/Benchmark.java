@@ -60,6 +60,7 @@ public final class Benchmark {
         int decodeTokens = Integer.parseInt(opts.getOrDefault("--decode-tokens", "128"));
         int memoryConversations = Integer.parseInt(opts.getOrDefault("--memory-conversations", "20"));
         long kvBytes = Long.parseLong(opts.getOrDefault("--kv-cache-mib", "192")) << 20;
+        int streams = Integer.parseInt(opts.getOrDefault("--streams", "8"));
 
         if (!Files.exists(model.resolve("model.safetensors"))) {
             System.out.println("Generating a full-size Qwen1.5-0.5B-shaped checkpoint in " + model + " ...");
@@ -140,6 +141,11 @@ public final class Benchmark {
                 int turn = t;
                 report.put("conversationTurn" + (t + 1) + "TimeToFirstTokenMillis", median(turns.stream().map(l -> l.get(turn)).toList()));
             }
+            List<int[]> streamPrompts = new ArrayList<>();
+            for (int i = 0; i < streams; i++) {
+                streamPrompts.add(encode(loaded, chatSystem, SENTENCES.get(i % SENTENCES.size()) + " #" + i));
+            }
+            report.put("concurrentStreams", concurrentStreams(engine, streamPrompts, greedy));
             report.put("sentiment4ClientsNoChatMillis", fourClients(engine, prompts, null));
             report.put("sentiment4ClientsUnderChatLoadMillis", fourClients(engine, prompts, chatPrompt));
             report.put("kvAfterBenchmark", kvReport(engine));
@@ -275,6 +281,33 @@ public final class Benchmark {
         m.put("clients", 4);
         m.put("chatStreamedThroughout", chatStillStreaming);
         m.putAll(percentiles(millis));
+        return m;
+    }
+
+    /** Replies to all prompts streaming at once: aggregate and per-stream decode rates, time to first token. */
+    private static Map<String, Object> concurrentStreams(InferenceEngine engine, List<int[]> prompts, SamplingParams params) throws Exception {
+        long start = System.nanoTime();
+        List<GenerationFuture> replies = new ArrayList<>();
+        for (int[] prompt : prompts) {
+            GenerationFuture f = new GenerationFuture();
+            engine.generate(prompt, params, f);
+            replies.add(f);
+        }
+        List<Double> ttft = new ArrayList<>();
+        List<Double> perStream = new ArrayList<>();
+        long tokens = 0;
+        for (GenerationFuture f : replies) {
+            GenerationResult r = f.result().get(10, TimeUnit.MINUTES);
+            tokens += r.generatedTokens();
+            ttft.add((double) r.firstTokenMillis());
+            perStream.add((r.generatedTokens() - 1) * 1000.0 / Math.max(1, r.totalMillis() - r.firstTokenMillis()));
+        }
+        double seconds = (System.nanoTime() - start) / 1e9;
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("streams", prompts.size());
+        m.put("aggregateTokensPerSecond", round(tokens / seconds));
+        m.put("perStreamTokensPerSecondMedian", median(perStream));
+        m.put("timeToFirstTokenMillis", percentiles(ttft));
         return m;
     }
 

@@ -45,8 +45,12 @@ public final class LoadTool {
 
     private final Counters ws = new Counters();
     private final Counters rest = new Counters();
-    private final List<Double> wsFirstFrameMillis = Collections.synchronizedList(new ArrayList<>());
+    private final List<Double> wsSentimentMillis = Collections.synchronizedList(new ArrayList<>());
     private final List<Double> wsTurnMillis = Collections.synchronizedList(new ArrayList<>());
+    private final List<Double> wsFirstTokenMillis = Collections.synchronizedList(new ArrayList<>());
+    private final List<Double> streamTokensPerSecond = Collections.synchronizedList(new ArrayList<>());
+    private final AtomicLong generatedTokens = new AtomicLong();
+    private final AtomicInteger queuedTurns = new AtomicInteger();
     private final List<Double> restMillis = Collections.synchronizedList(new ArrayList<>());
     private final AtomicInteger budget;
     private final long deadline;
@@ -112,6 +116,7 @@ public final class LoadTool {
         report.put("seconds", seconds);
         report.put("rssBeforeMiB", Benchmark.rssMiB(pid));
         report.put("liveHeapBeforeMiB", liveHeapMiB(liveHeapPid));
+        long started = System.nanoTime();
         List<Thread> threads = new ArrayList<>();
         for (int i = 0; i < conversations; i++) {
             int id = i;
@@ -124,10 +129,15 @@ public final class LoadTool {
         for (Thread t : threads) {
             t.join();
         }
+        double elapsedSeconds = (System.nanoTime() - started) / 1e9;
         report.put("websocketTurns", tool.ws.report());
         report.put("restSentiment", tool.rest.report());
-        report.put("wsSentimentFrameMillis", percentiles(tool.wsFirstFrameMillis));
+        report.put("wsSentimentFrameMillis", percentiles(tool.wsSentimentMillis));
         report.put("wsTurnMillis", percentiles(tool.wsTurnMillis));
+        report.put("wsFirstTokenMillis", percentiles(tool.wsFirstTokenMillis));
+        report.put("wsQueuedTurns", tool.queuedTurns.get());
+        report.put("wsAggregateTokensPerSecond", Math.round(tool.generatedTokens.get() * 10.0 / elapsedSeconds) / 10.0);
+        report.put("wsPerStreamTokensPerSecondMedian", Benchmark.median(tool.streamTokensPerSecond));
         report.put("restSentimentMillis", percentiles(tool.restMillis));
         report.put("rssAfterMiB", Benchmark.rssMiB(pid));
         Thread.sleep(5_000);
@@ -213,7 +223,8 @@ public final class LoadTool {
     /** Waits for the turn's final frame; returns false if the connection should not be used again. */
     private boolean awaitTurn(BlockingQueue<JsonNode> frames, long start) {
         long until = System.nanoTime() + turnTimeout.toNanos();
-        boolean first = true;
+        boolean queued = false;
+        double firstToken = -1;
         while (true) {
             JsonNode frame;
             try {
@@ -228,14 +239,28 @@ public final class LoadTool {
             }
             double millis = (System.nanoTime() - start) / 1e6;
             String type = frame.path("type").asText();
-            if (first) {
-                wsFirstFrameMillis.add(millis);
-                first = false;
-            }
             switch (type) {
+                case "queued" -> {
+                    if (!queued) {
+                        queued = true;
+                        queuedTurns.incrementAndGet();
+                    }
+                }
+                case "sentiment" -> wsSentimentMillis.add(millis);
+                case "token" -> {
+                    if (firstToken < 0) {
+                        firstToken = millis;
+                        wsFirstTokenMillis.add(millis);
+                    }
+                }
                 case "done" -> {
                     ws.completed.incrementAndGet();
                     wsTurnMillis.add(millis);
+                    int tokens = frame.path("tokens").asInt();
+                    generatedTokens.addAndGet(tokens);
+                    if (tokens > 1 && firstToken >= 0 && millis > firstToken) {
+                        streamTokensPerSecond.add((tokens - 1) * 1000.0 / (millis - firstToken));
+                    }
                     return true;
                 }
                 case "error" -> {

@@ -3,9 +3,9 @@ package dev.allinone.engine.kv;
 import java.util.ArrayDeque;
 
 /**
- * All key/value memory of the engine under one budget. A request reserves the blocks it can need before it starts
- * (its prompt plus the longest reply it may write), so a running request never runs out; freed blocks are kept for
- * reuse instead of being left to the garbage collector. Model thread only, apart from the counters.
+ * All key/value memory of the engine under one budget. A sequence reserves blocks before it writes into them (its
+ * prompt when it starts, more as its reply grows), so a write never finds the budget spent; freed blocks are kept
+ * for reuse instead of being left to the garbage collector. Model thread only, apart from the counters.
  */
 public final class KvBlockPool {
 

@@ -58,6 +58,22 @@ public final class PrefixCache {
         return new Start(SequenceKv.sharingPrefix(pool, needed, best, reuse), reuse);
     }
 
+    /**
+     * Makes sure {@code sequence} can append {@code count} more positions, evicting cached prefixes (least recently
+     * used first) if the budget needs it; false if even that leaves too little.
+     */
+    public boolean reserveFor(SequenceKv sequence, int count) {
+        int blocks = sequence.blocksShortFor(count);
+        if (blocks == 0) {
+            return true;
+        }
+        if (!reserve(blocks, null)) {
+            return false;
+        }
+        sequence.addReservation(blocks);
+        return true;
+    }
+
     /** @param sequence the new request's KV, the first {@code reused} positions already filled from the cache */
     public record Start(SequenceKv sequence, int reused) {
     }

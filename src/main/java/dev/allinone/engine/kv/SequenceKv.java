@@ -85,6 +85,21 @@ public final class SequenceKv implements AutoCloseable {
         length = end;
     }
 
+    /** Blocks beyond its reservation that appending {@code count} positions would take (new ones and copies). */
+    int blocksShortFor(int count) {
+        int needed = 0;
+        for (int b = length / layout.blockTokens(); b < layout.blocksFor(length + count); b++) {
+            if (b >= blocks.size() || blocks.get(b).shared()) {
+                needed++;
+            }
+        }
+        return Math.max(0, needed - reserved);
+    }
+
+    void addReservation(int blocks) {
+        reserved += blocks;
+    }
+
     private KvBlock newBlock() {
         if (reserved <= 0) {
             throw new IllegalStateException("Sequence grew past the KV blocks reserved for it");

@@ -1,0 +1,121 @@
+package dev.allinone.engine;
+
+import dev.allinone.engine.kv.PrefixCache;
+import dev.allinone.engine.kv.SequenceKv;
+
+import java.util.Arrays;
+
+/**
+ * One request's work on the model, advanced a batch step at a time by the {@link BatchScheduler}. A job has a token
+ * sequence its KV must hold before its next output (a prompt; for a reply, the prompt and the tokens written so
+ * far); each step appends some of the missing positions, and once all are there the job gets the last position's
+ * hidden state (and its logits, if it asks for them).
+ */
+abstract class EngineJob {
+
+    final JobContext ctx;
+    final long submitted = System.nanoTime();
+    final long deadline;
+    /** Order of admission: under memory pressure the newest running job gives way. */
+    final long order;
+    SequenceKv kv;
+    /** Leave the KV to the prefix cache when the job ends (a normal end); otherwise it is freed. */
+    boolean keepKv;
+
+    EngineJob(JobContext ctx, long timeoutMillis, long order) {
+        this.ctx = ctx;
+        this.deadline = submitted + timeoutMillis * 1_000_000;
+        this.order = order;
+    }
+
+    /** The tokens the KV must hold (the array may be longer than {@link #tokenCount()}). */
+    abstract int[] tokens();
+
+    abstract int tokenCount();
+
+    /** Positions to reserve at start beyond {@link #tokens()}, for work the job does on its own afterwards. */
+    int extraAtStart() {
+        return 0;
+    }
+
+    /** Where the job wants the full vocabulary's logits with its hidden state; null if it does not. */
+    float[] logitsBuffer() {
+        return null;
+    }
+
+    /**
+     * The KV now holds all {@link #tokens()}: {@code hidden} is the last position's final-norm state.
+     *
+     * @return true if the job has more to do
+     */
+    abstract boolean onOutput(float[] hidden, float[] logits);
+
+    abstract void fail(Throwable error);
+
+    boolean isCancelled() {
+        return false;
+    }
+
+    void finishCancelled() {
+    }
+
+    boolean pinned() {
+        return false;
+    }
+
+    boolean started() {
+        return kv != null;
+    }
+
+    /** Takes KV memory for the job, reusing the longest cached prefix; false if the budget has no room now. */
+    boolean start() {
+        PrefixCache.Start start = ctx.prefixCache().start(Arrays.copyOf(tokens(), tokenCount()), extraAtStart());
+        if (start == null) {
+            return false;
+        }
+        kv = start.sequence();
+        ctx.counters().activeSequences.incrementAndGet();
+        return true;
+    }
+
+    /** Positions still to compute before the next output. */
+    int pending() {
+        return tokenCount() - kv.length();
+    }
+
+    /**
+     * A job that ended normally leaves its KV to the prefix cache; any other frees it. A preempted job leaves what it
+     * computed to the cache too, as an ordinary evictable entry: if it survives, the job resumes from it.
+     */
+    void release() {
+        if (kv != null) {
+            if (keepKv) {
+                ctx.prefixCache().offer(kv, pinned());
+            } else {
+                kv.close();
+            }
+            kv = null;
+            ctx.counters().activeSequences.decrementAndGet();
+        }
+    }
+
+    /** Gives up the job's KV so that older jobs can go on; it starts again later from whatever the cache keeps. */
+    void preempt() {
+        if (kv != null) {
+            ctx.prefixCache().offer(kv, false);
+            kv = null;
+            ctx.counters().activeSequences.decrementAndGet();
+            ctx.counters().preemptions.incrementAndGet();
+        }
+    }
+
+    /** From a thread other than the model thread, after it stopped: nothing is kept. */
+    void releaseQuietly() {
+        keepKv = false;
+        release();
+    }
+
+    long millisSinceSubmit() {
+        return (System.nanoTime() - submitted) / 1_000_000;
+    }
+}

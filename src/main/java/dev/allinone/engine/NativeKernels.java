@@ -1,0 +1,177 @@
+package dev.allinone.engine;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SymbolLookup;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
+import java.net.URISyntaxException;
+import java.net.URL;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+
+import org.jboss.logging.Logger;
+
+/**
+ * The engine's C kernels ({@code src/main/c/q4kernels.c}), built into the jar when the build machine has a C
+ * compiler and used when this CPU has AVX-512 VNNI; otherwise the engine runs its Java kernels and says so once.
+ * Why C at all: {@code docs/decisions.md}.
+ */
+final class NativeKernels {
+
+    private static final Logger LOG = Logger.getLogger(NativeKernels.class);
+    static final String RESOURCE = "/native/linux-x86_64/libq4kernels.so";
+    /** madvise(2): the pages of a file mapping no longer needed by this process. */
+    private static final int MADV_DONTNEED = 4;
+
+    private static final NativeKernels INSTANCE = load();
+
+    private final MethodHandle packedBytes;
+    private final MethodHandle packedScales;
+    private final MethodHandle repack;
+    private final MethodHandle quantize;
+    private final MethodHandle gemm;
+    private final MethodHandle madvise;
+
+    private NativeKernels(SymbolLookup lib) {
+        Linker linker = Linker.nativeLinker();
+        ValueLayout.OfInt i32 = ValueLayout.JAVA_INT;
+        ValueLayout.OfLong i64 = ValueLayout.JAVA_LONG;
+        var ptr = ValueLayout.ADDRESS;
+        packedBytes = linker.downcallHandle(lib.find("aio_q4_packed_bytes").orElseThrow(), FunctionDescriptor.of(i64, i32, i32));
+        packedScales = linker.downcallHandle(lib.find("aio_q4_packed_scales").orElseThrow(), FunctionDescriptor.of(i64, i32, i32));
+        repack = linker.downcallHandle(lib.find("aio_q4_repack").orElseThrow(),
+                FunctionDescriptor.ofVoid(ptr, ptr, i32, i32, ptr, ptr));
+        quantize = linker.downcallHandle(lib.find("aio_q8_quantize").orElseThrow(),
+                FunctionDescriptor.ofVoid(ptr, i32, i32, ptr, ptr, ptr));
+        gemm = linker.downcallHandle(lib.find("aio_q4_gemm").orElseThrow(),
+                FunctionDescriptor.ofVoid(ptr, ptr, i32, i32, i32, i32, ptr, ptr, ptr, i32, ptr, i32));
+        madvise = linker.downcallHandle(linker.defaultLookup().find("madvise").orElseThrow(),
+                FunctionDescriptor.of(i32, ptr, i64, i32));
+    }
+
+    /** The kernels, or null when this build or this CPU cannot run them. */
+    static NativeKernels get() {
+        return INSTANCE;
+    }
+
+    private static NativeKernels load() {
+        String arch = System.getProperty("os.arch");
+        if (!System.getProperty("os.name").startsWith("Linux") || !(arch.equals("amd64") || arch.equals("x86_64"))) {
+            LOG.infof("No native kernels for %s/%s: the engine uses its Java kernels", System.getProperty("os.name"), arch);
+            return null;
+        }
+        URL url = NativeKernels.class.getResource(RESOURCE);
+        if (url == null) {
+            LOG.info("This build has no native kernels (no C compiler when it was built): the engine uses its Java kernels");
+            return null;
+        }
+        try {
+            SymbolLookup lib = SymbolLookup.libraryLookup(libraryFile(url), Arena.global());
+            MethodHandle supported = Linker.nativeLinker().downcallHandle(lib.find("aio_kernels_supported").orElseThrow(),
+                    FunctionDescriptor.of(ValueLayout.JAVA_INT));
+            if ((int) supported.invokeExact() == 0) {
+                LOG.info("This CPU has no AVX-512 VNNI: the engine uses its Java kernels");
+                return null;
+            }
+            return new NativeKernels(lib);
+        } catch (Throwable e) {
+            LOG.warnf(e, "Native kernels could not be loaded: the engine uses its Java kernels");
+            return null;
+        }
+    }
+
+    private static Path libraryFile(URL url) throws IOException, URISyntaxException {
+        if (url.getProtocol().equals("file")) {
+            return Path.of(url.toURI());
+        }
+        Path file = Files.createTempFile("allinone-q4kernels", ".so");
+        file.toFile().deleteOnExit();
+        try (InputStream in = url.openStream()) {
+            Files.copy(in, file, StandardCopyOption.REPLACE_EXISTING);
+        }
+        return file;
+    }
+
+    long packedBytes(int rows, int in) {
+        try {
+            return (long) packedBytes.invokeExact(rows, in);
+        } catch (Throwable e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    long packedScales(int rows, int in) {
+        try {
+            return (long) packedScales.invokeExact(rows, in);
+        } catch (Throwable e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    void repack(MemorySegment quants, MemorySegment scales, int rows, int in, MemorySegment out, MemorySegment outScales) {
+        try {
+            repack.invokeExact(quants, scales, rows, in, out, outScales);
+        } catch (Throwable e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    void quantize(MemorySegment x, int n, int in, MemorySegment xq, MemorySegment xs, MemorySegment xsum8) {
+        try {
+            quantize.invokeExact(x, n, in, xq, xs, xsum8);
+        } catch (Throwable e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    void gemm(PackedQ4 w, int group0, int group1, MemorySegment xq, MemorySegment xs, MemorySegment xsum8, int n, MemorySegment y, int ldy) {
+        try {
+            gemm.invokeExact(w.quants(), w.scales(), w.in(), w.rows(), group0, group1, xq, xs, xsum8, n, y, ldy);
+        } catch (Throwable e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** True if {@code [start, end)} lies in one mapping of a file ({@code /proc/self/maps}: a non-zero inode). */
+    private static boolean inFileMapping(long start, long end) {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/maps"))) {
+                String[] f = line.trim().split("\\s+");
+                String[] range = f[0].split("-");
+                if (Long.parseUnsignedLong(range[0], 16) <= start && end <= Long.parseUnsignedLong(range[1], 16)) {
+                    return f.length >= 6 && !f[4].equals("0");
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            LOG.debugf("Cannot read /proc/self/maps: %s", e.toString());
+        }
+        return false;
+    }
+
+    /**
+     * Drops this process's pages of a memory-mapped range (the file stays in the page cache): Jlama's mapping of
+     * weights that were repacked is never read again, and its pages would otherwise count in the resident size.
+     */
+    void release(MemorySegment mapped) {
+        if (!mapped.isNative()) {
+            return;
+        }
+        long page = 4096;
+        long start = (mapped.address() + page - 1) / page * page;
+        long end = (mapped.address() + mapped.byteSize()) / page * page;
+        if (end <= start || !inFileMapping(start, end)) {
+            return; // on anonymous memory madvise would discard the data itself
+        }
+        try {
+            int ignored = (int) madvise.invokeExact(MemorySegment.ofAddress(start), end - start, MADV_DONTNEED);
+        } catch (Throwable e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}
