@@ -12,7 +12,7 @@
       POSITIVE: "😄 LLM 情感判断: 正面", NEGATIVE: "😞 LLM 情感判断: 负面",
       loading: "模型加载中…", ready: "模型已就绪", error: "模型不可用", offline: "服务不可达",
       reconnecting: "连接已断开，正在重连…（新连接是新的对话）", reconnected: "已重新连接：这是一段新的对话。",
-      stopped: "（已停止）", errorPrefix: "出错了：",
+      stopped: "（已停止）", errorPrefix: "出错了：", queued: "排队中：第 {n} 位",
     },
     en: {
       tagline: "One model, two experts: sentiment + warm chat",
@@ -23,7 +23,7 @@
       loading: "Model loading…", ready: "Model ready", error: "Model unavailable", offline: "Service unreachable",
       reconnecting: "Connection lost, reconnecting… (a new connection is a new conversation)",
       reconnected: "Reconnected: this is a new conversation.",
-      stopped: "(stopped)", errorPrefix: "Error: ",
+      stopped: "(stopped)", errorPrefix: "Error: ", queued: "Waiting for the model: place {n}",
     },
   };
 
@@ -101,7 +101,18 @@
       if (frame.type === "error") add(transcript, "msg error", t("errorPrefix") + frame.message);
       return;
     }
+    if (frame.type !== "queued" && current.queued) {
+      current.queued.remove();
+      current.queued = null;
+    }
     switch (frame.type) {
+      case "queued":
+        if (!current.queued) {
+          current.queued = add(current.turn, "queued", "");
+          current.turn.insertBefore(current.queued, current.typing);
+        }
+        current.queued.textContent = t("queued").replace("{n}", frame.position);
+        break;
       case "sentiment": {
         const badge = add(current.turn, "badge " + frame.label, badgeText(frame.label, frame.score));
         badge.dataset.label = frame.label;

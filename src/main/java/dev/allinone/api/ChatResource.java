@@ -66,6 +66,9 @@ public class ChatResource {
             switch (frame) {
                 case Frame.Sentiment s -> sentiment = new SentimentResource.SentimentAnswer(s.label(), s.score());
                 case Frame.Token t -> reply.append(t.text());
+                case Frame.Queued q -> {
+                    // Only WebSocket turns wait in the turn queue.
+                }
                 case Frame.Error e -> {
                     return Problems.response(new Failure(e.code(), statusOf(e.code()), e.message(), null,
                             statusOf(e.code()) == 503 ? Failure.RETRY_AFTER_SECONDS : 0));

@@ -23,23 +23,23 @@ public class ChatSocket {
     private final ChatTurn turn;
     private final FrameCodec codec;
     private final Conversations conversations;
-    private final ClientQuota quota;
+    private final TurnAdmission admission;
     private final int maxQueuedTurns;
     private final int maxFrameChars;
     private final Map<String, ConnectionSession> sessions = new ConcurrentHashMap<>();
 
-    ChatSocket(ChatTurn turn, FrameCodec codec, Conversations conversations, ClientQuota quota, AllInOneConfig config) {
+    ChatSocket(ChatTurn turn, FrameCodec codec, Conversations conversations, TurnAdmission admission, AllInOneConfig config) {
         this.turn = turn;
         this.codec = codec;
         this.conversations = conversations;
-        this.quota = quota;
+        this.admission = admission;
         this.maxQueuedTurns = config.chat().maxQueuedTurns();
         this.maxFrameChars = config.input().maxFrameChars();
     }
 
     @OnOpen
     void open(WebSocketConnection connection) {
-        sessions.put(connection.id(), new ConnectionSession(connection, turn, codec, maxQueuedTurns, quota,
+        sessions.put(connection.id(), new ConnectionSession(connection, turn, codec, maxQueuedTurns, admission,
                 () -> conversations.forget(connection.id())));
     }
 

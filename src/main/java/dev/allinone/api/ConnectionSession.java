@@ -10,8 +10,9 @@ import org.jboss.logging.Logger;
 /**
  * One WebSocket connection = one conversation. Messages are answered one at a time, in arrival order, by a
  * virtual thread of the connection's own; a message that arrives while a reply streams waits in a short queue
- * (full queue: an immediate {@code busy} error frame). {@code {"type":"stop"}} or closing the connection stops the
- * reply in progress.
+ * (full queue: an immediate {@code busy} error frame). A turn then waits for its place among all connections'
+ * turns ({@link TurnAdmission}: {@code queued} frames). {@code {"type":"stop"}} or closing the connection stops the
+ * reply in progress (or the turn waiting).
  */
 final class ConnectionSession {
 
@@ -22,18 +23,18 @@ final class ConnectionSession {
     private final FrameCodec codec;
     private final BlockingQueue<String> inbox;
     private final Runnable onEnd;
-    private final ClientQuota quota;
+    private final TurnAdmission admission;
     private final String client;
     private final Thread worker;
     private volatile boolean closed;
     private volatile boolean stopRequested;
 
     /** @param onEnd runs once the last turn has ended after {@link #close()} (forgets the conversation) */
-    ConnectionSession(WebSocketConnection connection, ChatTurn turn, FrameCodec codec, int maxQueuedTurns, ClientQuota quota,
+    ConnectionSession(WebSocketConnection connection, ChatTurn turn, FrameCodec codec, int maxQueuedTurns, TurnAdmission admission,
             Runnable onEnd) {
         this.connection = connection;
-        this.quota = quota;
-        this.client = ClientQuota.clientOf(connection.handshakeRequest().remoteAddress());
+        this.admission = admission;
+        this.client = clientOf(connection.handshakeRequest().remoteAddress());
         this.turn = turn;
         this.codec = codec;
         this.onEnd = onEnd;
@@ -71,18 +72,30 @@ final class ConnectionSession {
                     return;
                 }
                 stopRequested = false;
-                if (!quota.tryAcquire(client)) {
-                    send(new Failure("busy", 503, "This client already has " + quota.maxActive()
-                            + " replies in progress; wait for one to finish", null, Failure.RETRY_AFTER_SECONDS).frame());
-                    continue;
-                }
+                String text;
                 try {
-                    String text = codec.chatText(message);
-                    turn.run(text, conversationId(), this::send, () -> closed || stopRequested);
+                    text = codec.chatText(message);
                 } catch (FrameCodec.BadInput e) {
                     send(e.failure().frame());
-                } finally {
-                    quota.release(client);
+                    continue;
+                }
+                long waitStart = System.nanoTime();
+                TurnAdmission.Ticket ticket;
+                try {
+                    ticket = admission.enter(client, place -> send(new Frame.Queued(place)), () -> closed || stopRequested);
+                } catch (TurnAdmission.QueueFull e) {
+                    send(new Failure("busy", 503, e.getMessage(), null, Failure.RETRY_AFTER_SECONDS).frame());
+                    continue;
+                } catch (InterruptedException e) {
+                    return;
+                }
+                if (ticket == null) {
+                    // Stopped while waiting: the turn ends as a stopped reply would, without having run.
+                    send(new Frame.Done(0, (System.nanoTime() - waitStart) / 1_000_000, "cancelled"));
+                    continue;
+                }
+                try (ticket) {
+                    turn.run(text, conversationId(), this::send, () -> closed || stopRequested);
                 }
             }
         } finally {
@@ -101,6 +114,16 @@ final class ConnectionSession {
             LOG.debugf("Send to %s failed (%s); closing the session", connection.id(), e.getMessage());
             closed = true;
         }
+    }
+
+    /** The client part of a remote address such as {@code 127.0.0.1:53124} or {@code [::1]:53124}. */
+    static String clientOf(String remoteAddress) {
+        if (remoteAddress == null) {
+            return "unknown";
+        }
+        int colon = remoteAddress.lastIndexOf(':');
+        boolean hostThenPort = colon > 0 && (remoteAddress.indexOf(':') == colon || remoteAddress.startsWith("["));
+        return hostThenPort ? remoteAddress.substring(0, colon) : remoteAddress;
     }
 
     private void sendNow(Frame frame) {

@@ -119,4 +119,43 @@ class ChatSocketTest {
         assertEquals(code, frame.path("code").asText(), frame.toString());
         assertFalse(frame.path("message").asText().isBlank());
     }
+
+    /** A chat site behind one proxy: every user has the same address. Turns beyond the shares wait; none is refused. */
+    @Test
+    void sixteenConversationsFromOneAddressAllCompleteWithDefaultSettings() throws Exception {
+        List<WsClient> clients = new java.util.ArrayList<>();
+        try {
+            for (int i = 0; i < 16; i++) {
+                clients.add(new WsClient(wsUri()));
+            }
+            java.util.concurrent.atomic.AtomicInteger queued = new java.util.concurrent.atomic.AtomicInteger();
+            List<java.util.concurrent.CompletableFuture<Void>> conversations = clients.stream()
+                    .map(ws -> java.util.concurrent.CompletableFuture.runAsync(() -> {
+                        try {
+                            for (int turn = 0; turn < 2; turn++) {
+                                ws.send("第" + turn + "轮：今天好开心");
+                                List<JsonNode> frames = ws.turn();
+                                int sentiment = frames.indexOf(frames.stream().filter(f -> f.path("type").asText().equals("sentiment"))
+                                        .findFirst().orElseThrow(() -> new AssertionError("no sentiment frame: " + frames)));
+                                for (int i = 0; i < sentiment; i++) {
+                                    assertEquals("queued", frames.get(i).path("type").asText(), frames.toString());
+                                    queued.incrementAndGet();
+                                }
+                                assertEquals("done", frames.getLast().path("type").asText(), frames.toString());
+                                assertEquals(TestCheckpoints.SCRIPTED_REPLY, replyOf(frames));
+                            }
+                        } catch (Exception e) {
+                            throw new IllegalStateException(e);
+                        }
+                    }, java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor())).toList();
+            for (var c : conversations) {
+                c.get(120, java.util.concurrent.TimeUnit.SECONDS);
+            }
+            assertTrue(queued.get() > 0, "16 at once is more than one client's share: some turns waited");
+        } finally {
+            for (WsClient ws : clients) {
+                ws.close();
+            }
+        }
+    }
 }

@@ -53,7 +53,7 @@ class StopCommandTest {
     }
 
     @Test
-    void oneClientCannotTakeMoreThanItsShareWithManySockets() throws Exception {
+    void aClientsTurnBeyondItsShareWaitsInTheQueueInsteadOfBeingRefused() throws Exception {
         ReadyService.await();
         URI uri = URI.create(chat.toString().replaceFirst("^http", "ws"));
         try (WsClient a = new WsClient(uri); WsClient b = new WsClient(uri); WsClient c = new WsClient(uri)) {
@@ -62,25 +62,40 @@ class StopCommandTest {
             b.send("二");
             assertEquals("sentiment", b.next().path("type").asText());
             c.send("三");
-            JsonNode refused = c.next();
-            assertEquals("busy", refused.path("code").asText(), refused.toString());
+            JsonNode waiting = c.next();
+            assertEquals("queued", waiting.path("type").asText(), waiting.toString());
+            assertEquals(1, waiting.path("position").asInt(), waiting.toString());
 
             a.send("{\"type\":\"stop\"}");
             assertEquals("cancelled", a.turn().getLast().path("finish").asText());
-            JsonNode retried = null;
-            for (int attempt = 0; attempt < 40; attempt++) { // the slot is released just after the done frame is sent
-                c.send("三");
-                retried = c.next();
-                if (!"busy".equals(retried.path("code").asText())) {
-                    break;
-                }
-                Thread.sleep(50);
-            }
-            assertEquals("sentiment", retried.path("type").asText(), "a slot is free again after a reply ends");
+            assertEquals("sentiment", c.next().path("type").asText(), "the waiting turn starts once a reply of its client ends");
             b.send("{\"type\":\"stop\"}");
             c.send("{\"type\":\"stop\"}");
             assertEquals("done", b.turn().getLast().path("type").asText());
             assertEquals("done", c.turn().getLast().path("type").asText());
+        }
+    }
+
+    @Test
+    void stoppingATurnThatWaitsEndsItWithoutRunningIt() throws Exception {
+        ReadyService.await();
+        URI uri = URI.create(chat.toString().replaceFirst("^http", "ws"));
+        try (WsClient a = new WsClient(uri); WsClient b = new WsClient(uri); WsClient c = new WsClient(uri)) {
+            a.send("一");
+            assertEquals("sentiment", a.next().path("type").asText());
+            b.send("二");
+            assertEquals("sentiment", b.next().path("type").asText());
+            c.send("三");
+            assertEquals("queued", c.next().path("type").asText());
+            c.send("{\"type\":\"stop\"}");
+            JsonNode done = c.next();
+            assertEquals("done", done.path("type").asText(), done.toString());
+            assertEquals("cancelled", done.path("finish").asText());
+            assertEquals(0, done.path("tokens").asInt());
+            a.send("{\"type\":\"stop\"}");
+            b.send("{\"type\":\"stop\"}");
+            assertEquals("done", a.turn().getLast().path("type").asText());
+            assertEquals("done", b.turn().getLast().path("type").asText());
         }
     }
 }

@@ -19,8 +19,14 @@ final class WsClient implements AutoCloseable {
     private final WebSocket socket;
 
     WsClient(URI uri) throws Exception {
-        this.socket = HttpClient.newHttpClient().newWebSocketBuilder().buildAsync(uri, new JsonFrameListener(frames))
-                .get(10, TimeUnit.SECONDS);
+        this(uri, java.util.Map.of());
+    }
+
+    /** With extra handshake headers (as a reverse proxy adds them). */
+    WsClient(URI uri, java.util.Map<String, String> headers) throws Exception {
+        WebSocket.Builder builder = HttpClient.newHttpClient().newWebSocketBuilder();
+        headers.forEach(builder::header);
+        this.socket = builder.buildAsync(uri, new JsonFrameListener(frames)).get(10, TimeUnit.SECONDS);
     }
 
     void send(String text) throws Exception {
