@@ -13,4 +13,4 @@ if ! command -v "$cc" >/dev/null 2>&1; then
 fi
 mkdir -p "$out"
 # -ffp-contract=off: the activations' 8-bit rounding must match the Java code bit for bit.
-"$cc" -O3 -fPIC -shared -ffp-contract=off -o "$out/libq4kernels.so" "$src"
+"$cc" -O3 -fPIC -shared -ffp-contract=off -o "$out/libq4kernels.so" "$src" -lm

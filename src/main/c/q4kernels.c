@@ -19,6 +19,7 @@
 #include <stdint.h>
 #include <stddef.h>
 #include <string.h>
+#include <math.h>
 
 #define BLOCK 32
 #define GROUP 8
@@ -102,13 +103,19 @@ static inline int32_t load_i32(const int8_t *p) {
     return v;
 }
 
-/* R activation rows against one group of 8 weight rows; acc[r] holds the 8 outputs of row r. */
-#define DEFINE_ROWS(R)                                                                                              \
+/*
+ * R activation rows against one group of 8 weight rows; acc[r] holds the 8 outputs of row r. Each row's block sum
+ * is built in CHAINS independent integer accumulators (vpdpbusd's latency would otherwise serialise the 8 products
+ * of a block) and added exactly; the float accumulation over blocks is the same for every R.
+ */
+#define DEFINE_ROWS(R, CHAINS)                                                                                      \
     VNNI static inline void rows##R(const uint8_t *wg, const float *sg, int blocks, int in, const int8_t *xq,       \
                                     const float *xs, const int32_t *xsum8, __m256 *acc) {                           \
         const __m256i mask = _mm256_set1_epi8(0x0F);                                                                \
+        /* Local sums: acc may alias the inputs (__m256 may alias anything), which would keep them in memory. */    \
+        __m256 sums[R];                                                                                             \
         for (int r = 0; r < R; r++) {                                                                               \
-            acc[r] = _mm256_setzero_ps();                                                                           \
+            sums[r] = _mm256_setzero_ps();                                                                          \
         }                                                                                                           \
         for (int b = 0; b < blocks; b++) {                                                                          \
             const uint8_t *wb = wg + (size_t) b * GROUP_BLOCK_BYTES;                                                \
@@ -121,19 +128,32 @@ static inline int32_t load_i32(const int8_t *p) {
             __m256 sw = _mm256_loadu_ps(sg + (size_t) b * GROUP);                                                   \
             for (int r = 0; r < R; r++) {                                                                           \
                 const int8_t *a = xq + (size_t) r * in + b * BLOCK;                                                 \
-                __m256i dot = _mm256_set1_epi32(-xsum8[(size_t) r * blocks + b]);                                   \
+                __m256i chain[CHAINS];                                                                              \
+                chain[0] = _mm256_set1_epi32(-xsum8[(size_t) r * blocks + b]);                                      \
+                for (int c = 1; c < CHAINS; c++) {                                                                  \
+                    chain[c] = _mm256_setzero_si256();                                                              \
+                }                                                                                                   \
                 for (int v = 0; v < 4; v++) {                                                                       \
-                    dot = _mm256_dpbusd_epi32(dot, lo[v], _mm256_set1_epi32(load_i32(a + 4 * v)));                  \
-                    dot = _mm256_dpbusd_epi32(dot, hi[v], _mm256_set1_epi32(load_i32(a + 16 + 4 * v)));             \
+                    chain[(2 * v) % CHAINS] = _mm256_dpbusd_epi32(chain[(2 * v) % CHAINS], lo[v],                   \
+                                                                  _mm256_set1_epi32(load_i32(a + 4 * v)));          \
+                    chain[(2 * v + 1) % CHAINS] = _mm256_dpbusd_epi32(chain[(2 * v + 1) % CHAINS], hi[v],           \
+                                                                      _mm256_set1_epi32(load_i32(a + 16 + 4 * v))); \
+                }                                                                                                   \
+                __m256i dot = chain[0];                                                                             \
+                for (int c = 1; c < CHAINS; c++) {                                                                  \
+                    dot = _mm256_add_epi32(dot, chain[c]);                                                          \
                 }                                                                                                   \
                 __m256 scale = _mm256_mul_ps(sw, _mm256_set1_ps(xs[(size_t) r * blocks + b]));                      \
-                acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), scale, acc[r]);                                   \
+                sums[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), scale, sums[r]);                                 \
             }                                                                                                       \
+        }                                                                                                           \
+        for (int r = 0; r < R; r++) {                                                                               \
+            acc[r] = sums[r];                                                                                       \
         }                                                                                                           \
     }
 
-DEFINE_ROWS(1)
-DEFINE_ROWS(4)
+DEFINE_ROWS(1, 4)
+DEFINE_ROWS(4, 2)
 
 VNNI static inline void store_group(float *y, int row0, int rows, __m256 acc) {
     if (row0 + GROUP <= rows) {
@@ -170,4 +190,103 @@ VNNI void aio_q4_gemm(const uint8_t *wq, const float *ws, int32_t in, int32_t ro
             store_group(y + (size_t) i * ldy, g * GROUP, rows, acc[0]);
         }
     }
+}
+
+/* ---- Attention over one KV block ------------------------------------------------------------------------- */
+
+#define ATTN __attribute__((target("avx2,fma,f16c")))
+#define MAX_BLOCK_TOKENS 64
+#define MAX_HEAD 256
+
+ATTN static inline float dot_head(const float *a, const float *b, int size) {
+    __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+    int d = 0;
+    for (; d + 16 <= size; d += 16) {
+        s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + d), _mm256_loadu_ps(b + d), s0);
+        s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + d + 8), _mm256_loadu_ps(b + d + 8), s1);
+    }
+    for (; d + 8 <= size; d += 8) {
+        s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + d), _mm256_loadu_ps(b + d), s0);
+    }
+    __m256 s = _mm256_add_ps(s0, s1);
+    __m128 h = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
+    h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+    h = _mm_add_ss(h, _mm_movehdup_ps(h));
+    float r = _mm_cvtss_f32(h);
+    for (; d < size; d++) {
+        r += a[d] * b[d];
+    }
+    return r;
+}
+
+ATTN static inline void widen_halves(const uint16_t *src, float *dst, int size) {
+    int d = 0;
+    for (; d + 8 <= size; d += 8) {
+        _mm256_storeu_ps(dst + d, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *) (src + d))));
+    }
+    for (; d < size; d++) {
+        dst[d] = _cvtsh_ss(src[d]);
+    }
+}
+
+/*
+ * One head's online-softmax step for queries pos0..pos0+n-1 over the tokens of one KV block (the block's first
+ * token at position blockStart, count of them written), causal: query i sees the positions up to pos0 + i.
+ * keys/values: the block's halves at keyBase / valueBase + t * kvDim + kvCol. State per query i: max[i], sum[i],
+ * acc[i * headSize ...]; start from -inf, 0, 0. Returns nothing; the caller divides acc by sum at the end.
+ */
+ATTN int32_t aio_attend_block(const float *q, int32_t qStride, int32_t n, int32_t pos0, const uint16_t *block,
+                              int32_t keyBase, int32_t valueBase, int32_t kvDim, int32_t kvCol, int32_t blockStart,
+                              int32_t count, int32_t headSize, float scale, float *max, float *sum, float *acc) {
+    if (count > MAX_BLOCK_TOKENS || headSize > MAX_HEAD) {
+        return -1;
+    }
+    float keys[MAX_BLOCK_TOKENS * MAX_HEAD];
+    float values[MAX_BLOCK_TOKENS * MAX_HEAD];
+    for (int t = 0; t < count; t++) {
+        widen_halves(block + keyBase + t * kvDim + kvCol, keys + t * headSize, headSize);
+        widen_halves(block + valueBase + t * kvDim + kvCol, values + t * headSize, headSize);
+    }
+    float scores[MAX_BLOCK_TOKENS];
+    int first = blockStart - pos0 > 0 ? blockStart - pos0 : 0;
+    for (int i = first; i < n; i++) {
+        int visible = pos0 + i + 1 - blockStart;
+        if (visible > count) {
+            visible = count;
+        }
+        const float *qi = q + (size_t) i * qStride;
+        float blockMax = -INFINITY;
+        for (int t = 0; t < visible; t++) {
+            scores[t] = dot_head(qi, keys + t * headSize, headSize) * scale;
+            blockMax = scores[t] > blockMax ? scores[t] : blockMax;
+        }
+        float newMax = max[i] > blockMax ? max[i] : blockMax;
+        float rescale = expf(max[i] - newMax);
+        float *a = acc + (size_t) i * headSize;
+        float total = sum[i] * rescale;
+        int d = 0;
+        __m256 r = _mm256_set1_ps(rescale);
+        for (; d + 8 <= headSize; d += 8) {
+            _mm256_storeu_ps(a + d, _mm256_mul_ps(_mm256_loadu_ps(a + d), r));
+        }
+        for (; d < headSize; d++) {
+            a[d] *= rescale;
+        }
+        for (int t = 0; t < visible; t++) {
+            float w = expf(scores[t] - newMax);
+            total += w;
+            __m256 wv = _mm256_set1_ps(w);
+            const float *v = values + t * headSize;
+            d = 0;
+            for (; d + 8 <= headSize; d += 8) {
+                _mm256_storeu_ps(a + d, _mm256_fmadd_ps(_mm256_loadu_ps(v + d), wv, _mm256_loadu_ps(a + d)));
+            }
+            for (; d < headSize; d++) {
+                a[d] += w * v[d];
+            }
+        }
+        sum[i] = total;
+        max[i] = newMax;
+    }
+    return 0;
 }

@@ -1,6 +1,5 @@
 package dev.allinone.engine;
 
-import com.github.tjake.jlama.math.VectorMath;
 import dev.allinone.engine.kv.SequenceKv;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
@@ -54,7 +53,11 @@ final class Attention {
     private final int kvDim;
     private final float scale;
 
-    Attention(int heads, int kvHeads, int headSize) {
+    /** Null: the Java loops below. */
+    private final NativeKernels kernels;
+
+    Attention(int heads, int kvHeads, int headSize, NativeKernels kernels) {
+        this.kernels = kernels;
         this.heads = heads;
         this.headSize = headSize;
         this.groupSize = heads / kvHeads;
@@ -73,7 +76,11 @@ final class Attention {
      * @param out the attention output, same shape
      */
     void forward(List<Part> parts, int layer, float[] q, float[] out) {
-        VectorMath.pfor(0, parts.size() * heads, task -> head(parts.get(task / heads), task % heads, layer, q, out));
+        KernelThreads.get().run(0, parts.size() * heads, (first, count) -> {
+            for (int task = first; task < first + count; task++) {
+                head(parts.get(task / heads), task % heads, layer, q, out);
+            }
+        });
     }
 
     private void head(Part part, int h, int layer, float[] q, float[] out) {
@@ -91,6 +98,11 @@ final class Attention {
         for (int start = 0; start <= last; start += blockTokens) {
             int count = Math.min(blockTokens, last + 1 - start);
             short[] block = kv.block(start);
+            if (kernels != null) {
+                kernels.attendBlock(q, part.row0() * qDim + h * headSize, qDim, n, pos0, block, kv.keyOffset(layer, start), kv.valueOffset(layer, start),
+                        kvDim, kvCol, start, count, headSize, scale, s.max, s.sum, s.acc);
+                continue;
+            }
             for (int t = 0; t < count; t++) {
                 widen(block, kv.keyOffset(layer, start + t) + kvCol, s.keys, t * headSize);
                 widen(block, kv.valueOffset(layer, start + t) + kvCol, s.values, t * headSize);

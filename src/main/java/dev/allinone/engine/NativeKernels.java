@@ -37,6 +37,7 @@ final class NativeKernels {
     private final MethodHandle quantize;
     private final MethodHandle gemm;
     private final MethodHandle madvise;
+    private final MethodHandle attendBlock;
 
     private NativeKernels(SymbolLookup lib) {
         Linker linker = Linker.nativeLinker();
@@ -53,6 +54,10 @@ final class NativeKernels {
                 FunctionDescriptor.ofVoid(ptr, ptr, i32, i32, i32, i32, ptr, ptr, ptr, i32, ptr, i32));
         madvise = linker.downcallHandle(linker.defaultLookup().find("madvise").orElseThrow(),
                 FunctionDescriptor.of(i32, ptr, i64, i32));
+        // Critical: short calls on the heap arrays of the KV blocks and the attention state, without copies.
+        attendBlock = linker.downcallHandle(lib.find("aio_attend_block").orElseThrow(),
+                FunctionDescriptor.of(i32, ptr, i32, i32, i32, ptr, i32, i32, i32, i32, i32, i32, i32, ValueLayout.JAVA_FLOAT,
+                        ptr, ptr, ptr), Linker.Option.critical(true));
     }
 
     /** The kernels, or null when this build or this CPU cannot run them. */
@@ -135,6 +140,25 @@ final class NativeKernels {
             gemm.invokeExact(w.quants(), w.scales(), w.in(), w.rows(), group0, group1, xq, xs, xsum8, n, y, ldy);
         } catch (Throwable e) {
             throw new IllegalStateException(e);
+        }
+    }
+
+    /**
+     * One head's online-softmax step over one KV block for {@code n} queries (rows of {@code q} from {@code qOffset},
+     * {@code qStride} apart); state {@code max}, {@code sum}, {@code acc} per query (see {@code q4kernels.c}).
+     */
+    void attendBlock(float[] q, int qOffset, int qStride, int n, int pos0, short[] block, int keyBase, int valueBase, int kvDim,
+            int kvCol, int blockStart, int count, int headSize, float scale, float[] max, float[] sum, float[] acc) {
+        int result;
+        try {
+            result = (int) attendBlock.invokeExact(MemorySegment.ofArray(q).asSlice((long) qOffset * Float.BYTES), qStride, n, pos0,
+                    MemorySegment.ofArray(block), keyBase, valueBase, kvDim, kvCol, blockStart, count, headSize, scale,
+                    MemorySegment.ofArray(max), MemorySegment.ofArray(sum), MemorySegment.ofArray(acc));
+        } catch (Throwable e) {
+            throw new IllegalStateException(e);
+        }
+        if (result != 0) {
+            throw new IllegalArgumentException("KV block of " + count + " tokens × head size " + headSize + " is too large for the kernel");
         }
     }
 

@@ -1,7 +1,5 @@
 package dev.allinone.engine;
 
-import com.github.tjake.jlama.math.VectorMath;
-
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -49,7 +47,7 @@ final class NativeProducts implements AutoCloseable {
             quantizedInput = input;
         }
         MemorySegment result = y;
-        VectorMath.pchunk(0, w.groups(), (first, count) ->
+        KernelThreads.get().run(0, w.groups(), (first, count) ->
                 kernels.gemm(w, first, first + count, xq, xs, xsum8, n, result, rows));
         MemorySegment.copy(result, ValueLayout.JAVA_FLOAT, 0, out, 0, n * rows);
     }

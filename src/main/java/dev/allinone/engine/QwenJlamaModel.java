@@ -99,6 +99,11 @@ final class QwenJlamaModel extends Qwen2Model {
         }
     }
 
+    /** The C kernels when this model runs on them, else null. */
+    NativeKernels kernels() {
+        return nativeKernels() ? kernels : null;
+    }
+
     /** True when the products run on {@link NativeKernels}. */
     boolean nativeKernels() {
         return !packed.isEmpty();

@@ -1,6 +1,5 @@
 package dev.allinone.engine;
 
-import com.github.tjake.jlama.math.VectorMath;
 import com.github.tjake.jlama.safetensors.Config;
 import dev.allinone.engine.kv.SequenceKv;
 
@@ -72,7 +71,7 @@ final class Transformer {
         this.qDim = c.numberOfHeads * c.headSize;
         this.kvDim = c.numberOfKeyValueHeads * c.headSize;
         this.rope = new Rope(c.headSize, c.contextLength, model.ropeTheta());
-        this.attention = new Attention(c.numberOfHeads, c.numberOfKeyValueHeads, c.headSize);
+        this.attention = new Attention(c.numberOfHeads, c.numberOfKeyValueHeads, c.headSize, model.kernels());
     }
 
     /** Values of keys (or values) per position and layer. */
@@ -200,7 +199,7 @@ final class Transformer {
 
     /** {@code gate = silu(gate) * up}, split over the kernel threads for long chunks. */
     private static void swiGlu(float[] gate, float[] up, int length) {
-        VectorMath.pchunk(0, length, (start, size) -> {
+        KernelThreads.get().run(0, length, (start, size) -> {
             for (int i = start; i < start + size; i++) {
                 float g = gate[i];
                 gate[i] = g / (1f + (float) Math.exp(-g)) * up[i];
