@@ -38,6 +38,7 @@ final class NativeKernels {
     private final MethodHandle gemm;
     private final MethodHandle madvise;
     private final MethodHandle attendBlock;
+    private final MethodHandle swiGlu;
 
     private NativeKernels(SymbolLookup lib) {
         Linker linker = Linker.nativeLinker();
@@ -58,6 +59,8 @@ final class NativeKernels {
         attendBlock = linker.downcallHandle(lib.find("aio_attend_block").orElseThrow(),
                 FunctionDescriptor.of(i32, ptr, i32, i32, i32, ptr, i32, i32, i32, i32, i32, i32, i32, ValueLayout.JAVA_FLOAT,
                         ptr, ptr, ptr), Linker.Option.critical(true));
+        swiGlu = linker.downcallHandle(lib.find("aio_swiglu").orElseThrow(), FunctionDescriptor.ofVoid(ptr, ptr, i32, i32),
+                Linker.Option.critical(true));
     }
 
     /** The kernels, or null when this build or this CPU cannot run them. */
@@ -159,6 +162,15 @@ final class NativeKernels {
         }
         if (result != 0) {
             throw new IllegalArgumentException("KV block of " + count + " tokens × head size " + headSize + " is too large for the kernel");
+        }
+    }
+
+    /** {@code gate[i] = silu(gate[i]) · up[i]} for {@code i} in {@code [from, from + count)}. */
+    void swiGlu(float[] gate, float[] up, int from, int count) {
+        try {
+            swiGlu.invokeExact(MemorySegment.ofArray(gate), MemorySegment.ofArray(up), from, count);
+        } catch (Throwable e) {
+            throw new IllegalStateException(e);
         }
     }
 

@@ -197,9 +197,14 @@ final class Transformer {
         }
     }
 
-    /** {@code gate = silu(gate) * up}, split over the kernel threads for long chunks. */
-    private static void swiGlu(float[] gate, float[] up, int length) {
+    /** {@code gate = silu(gate) * up}, split over the kernel threads. */
+    private void swiGlu(float[] gate, float[] up, int length) {
+        NativeKernels kernels = model.kernels();
         KernelThreads.get().run(0, length, (start, size) -> {
+            if (kernels != null) {
+                kernels.swiGlu(gate, up, start, size);
+                return;
+            }
             for (int i = start; i < start + size; i++) {
                 float g = gate[i];
                 gate[i] = g / (1f + (float) Math.exp(-g)) * up[i];

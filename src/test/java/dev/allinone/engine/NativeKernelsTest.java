@@ -81,6 +81,33 @@ class NativeKernelsTest {
         }
     }
 
+    @Test
+    void swiGluIsSiluTimesUpWhateverPieceComputesAValue() {
+        NativeKernels kernels = NativeKernels.get();
+        assumeTrue(kernels != null, "no native kernels on this machine");
+        SplittableRandom random = new SplittableRandom(3);
+        int length = 1000;
+        float[] gate = new float[length];
+        float[] up = new float[length];
+        for (int i = 0; i < length; i++) {
+            gate[i] = (float) random.nextDouble(-30, 30);
+            up[i] = (float) random.nextDouble(-2, 2);
+        }
+        float[] whole = gate.clone();
+        kernels.swiGlu(whole, up, 0, length);
+        float[] pieces = gate.clone();
+        // Odd boundaries: values fall into the vector body in one call and into the scalar tail in another.
+        for (int from = 0; from < length; from += 13) {
+            kernels.swiGlu(pieces, up, from, Math.min(13, length - from));
+        }
+        assertArrayEquals(whole, pieces);
+        for (int i = 0; i < length; i++) {
+            double g = gate[i];
+            double expected = g / (1 + Math.exp(-g)) * up[i];
+            assertTrue(Math.abs(whole[i] - expected) <= 1e-6 * Math.max(1, Math.abs(expected)), i + ": " + whole[i] + " vs " + expected);
+        }
+    }
+
     /**
      * The decoder layers on the C kernels give the Java kernels' hidden states. Both round activations to 8 bits and
      * differ only in the order of the sums, but a value that lands on the other side of a rounding step in one layer
