@@ -73,6 +73,7 @@ final class BatchScheduler {
                 throw new EngineBusyException("The model is busy: " + admitted + " requests are already waiting or running");
             }
             admitted++;
+            job.onEnd = () -> done();
             queueOf(job).addLast(job);
             workAvailable.signal();
         } finally {
@@ -202,16 +203,16 @@ final class BatchScheduler {
             }
             if (job.isCancelled()) {
                 job.finishCancelled();
-                done(job);
+                job.end();
             } else if (System.nanoTime() > job.deadline) {
                 job.fail(new TimeoutException("Request exceeded " + limits.requestTimeoutMillis() + " ms"));
-                done(job);
+                job.end();
             } else if (job.start()) {
                 active.add(job);
             } else if (active.isEmpty()) {
                 // Nothing else holds memory and every unpinned prefix is gone: it will never fit.
                 job.fail(PromptTooLongException.forMemory(job.tokenCount(), pool.available() * pool.layout().blockTokens()));
-                done(job);
+                job.end();
             } else {
                 lock.lock();
                 try {
@@ -343,11 +344,10 @@ final class BatchScheduler {
 
     private void finish(EngineJob job) {
         active.remove(job);
-        job.release();
-        done(job);
+        job.end();
     }
 
-    private void done(EngineJob job) {
+    private void done() {
         lock.lock();
         try {
             if (--admitted == 0) {

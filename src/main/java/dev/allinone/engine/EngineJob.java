@@ -21,6 +21,9 @@ abstract class EngineJob {
     SequenceKv kv;
     /** Leave the KV to the prefix cache when the job ends (a normal end); otherwise it is freed. */
     boolean keepKv;
+    /** Set by the scheduler: counts the job out of the engine's load. */
+    Runnable onEnd = () -> { };
+    private boolean ended;
 
     EngineJob(JobContext ctx, long timeoutMillis, long order) {
         this.ctx = ctx;
@@ -106,6 +109,18 @@ abstract class EngineJob {
             kv = null;
             ctx.counters().activeSequences.decrementAndGet();
             ctx.counters().preemptions.incrementAndGet();
+        }
+    }
+
+    /**
+     * Called by a job just before it tells its caller the outcome: its memory is released and it no longer counts
+     * in the engine's load, so a caller that submits again at once finds the room this job had.
+     */
+    void end() {
+        if (!ended) {
+            ended = true;
+            release();
+            onEnd.run();
         }
     }
 

@@ -110,6 +110,7 @@ final class GenerationJob extends EngineJob implements Generation {
         finished = true;
         keepKv = reason != GenerationResult.FinishReason.CANCELLED;
         ctx.counters().generationsDone.incrementAndGet();
+        end();
         try {
             listener.onComplete(new GenerationResult(text.toString(), promptLength, generated, reason,
                     Math.max(firstTokenMillis, 0), millisSinceSubmit()));
@@ -131,6 +132,7 @@ final class GenerationJob extends EngineJob implements Generation {
         }
         finished = true;
         ctx.counters().generationsDone.incrementAndGet();
+        end();
         try {
             listener.onError(error);
         } catch (RuntimeException e) {

@@ -26,6 +26,7 @@ final class PinJob extends EngineJob {
     @Override
     boolean onOutput(float[] hidden, float[] logits) {
         keepKv = true;
+        end();
         result.complete(null);
         return false;
     }
@@ -37,6 +38,7 @@ final class PinJob extends EngineJob {
 
     @Override
     void fail(Throwable error) {
+        end();
         result.completeExceptionally(error);
     }
 }

@@ -57,6 +57,7 @@ final class ScoringJob extends EngineJob {
         kv.truncate(prompt.length);
         keepKv = true;
         ctx.counters().scoringsDone.incrementAndGet();
+        end();
         result.complete(new LabelScores(labels, softmax(logProbs), prompt.length, millisSinceSubmit()));
         return false;
     }
@@ -80,6 +81,7 @@ final class ScoringJob extends EngineJob {
     @Override
     void fail(Throwable error) {
         ctx.counters().scoringsDone.incrementAndGet();
+        end();
         result.completeExceptionally(error);
     }
 

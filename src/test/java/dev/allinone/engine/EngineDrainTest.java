@@ -61,11 +61,7 @@ class EngineDrainTest {
                 assertEquals(GenerationResult.FinishReason.CANCELLED, reply.result().get(30, TimeUnit.SECONDS).finishReason());
             }
         }
-        long deadline = System.currentTimeMillis() + 5_000;
-        // The model thread frees a request's memory and counts it done just after its listener hears of the end.
-        while ((engine.activeSequences() > 0 || engine.load() > 0) && System.currentTimeMillis() < deadline) {
-            Thread.sleep(5);
-        }
+        // A request's memory is released and it stops counting before its caller hears of the end: no waiting here.
         assertEquals(0, engine.activeSequences(), "every cancelled stream released its key/value buffer");
         assertEquals(0, engine.load());
         engine.close();
