@@ -7,11 +7,12 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The Qwen2 decoder, written out: for a chunk of new tokens, embeddings → per layer (RMSNorm, Q/K/V with biases,
- * rotary positions, keys/values appended to the sequence's KV, causal attention, output projection, residual;
- * RMSNorm, SwiGLU MLP, residual) → final RMSNorm of the last position. Matrix products run on Jlama's kernels over
- * all rows of the chunk at once; each row's result does not depend on the other rows, so a prompt prefilled in
- * one chunk or continued from cached KV gives the same numbers. Model thread only.
+ * The Qwen2 decoder, written out: for new tokens of one or several sequences, embeddings → per layer (RMSNorm,
+ * Q/K/V with biases, rotary positions, keys/values appended to each sequence's KV, causal attention of each
+ * sequence over its own KV, output projection, residual; RMSNorm, SwiGLU MLP, residual) → final RMSNorm of each
+ * sequence's last position. Matrix products run over all rows of the step at once ({@link QwenJlamaModel#matmul});
+ * each row's result does not depend on the other rows, so a prompt prefilled in one chunk, continued from cached
+ * KV or computed beside other sequences gives the same numbers. Model thread only.
  */
 final class Transformer {
 
