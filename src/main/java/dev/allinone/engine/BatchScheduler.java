@@ -73,7 +73,10 @@ final class BatchScheduler {
                 throw new EngineBusyException("The model is busy: " + admitted + " requests are already waiting or running");
             }
             admitted++;
-            job.onEnd = () -> done();
+            job.onEnd = () -> {
+                ctx.counters().publishKv(pool, ctx.prefixCache()); // what the caller may read once told of the end
+                done();
+            };
             queueOf(job).addLast(job);
             workAvailable.signal();
         } finally {
