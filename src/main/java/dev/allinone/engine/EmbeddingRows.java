@@ -4,13 +4,12 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 import java.io.IOException;
+import java.io.RandomAccessFile;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 
 /**
  * The token embedding table, read row by row from its safetensors file with positional reads instead of through a
@@ -22,7 +21,8 @@ final class EmbeddingRows implements AutoCloseable {
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    private final FileChannel file;
+    /** Not a FileChannel: an interrupt of the model thread (engine shutdown) would close a channel for good. */
+    private final RandomAccessFile file;
     private final long dataStart;
     /** 0: F32, 1: BF16, 2: F16. */
     private final int kind;
@@ -30,7 +30,7 @@ final class EmbeddingRows implements AutoCloseable {
     private final int rows;
     private final ByteBuffer row;
 
-    private EmbeddingRows(FileChannel file, long dataStart, String dtype, int rows, int width) {
+    private EmbeddingRows(RandomAccessFile file, long dataStart, String dtype, int rows, int width) {
         this.file = file;
         this.dataStart = dataStart;
         this.kind = switch (dtype) {
@@ -49,14 +49,14 @@ final class EmbeddingRows implements AutoCloseable {
         Path path = Files.isRegularFile(index)
                 ? dir.resolve(JSON.readTree(index.toFile()).path("weight_map").path(name).asText("model.safetensors"))
                 : dir.resolve("model.safetensors");
-        FileChannel file = FileChannel.open(path, StandardOpenOption.READ);
+        RandomAccessFile file = new RandomAccessFile(path.toFile(), "r");
         try {
-            ByteBuffer size = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
-            file.read(size, 0);
-            long headerLength = size.flip().getLong();
-            ByteBuffer header = ByteBuffer.allocate(Math.toIntExact(headerLength));
-            file.read(header, 8);
-            JsonNode tensor = JSON.readTree(header.array()).path(name);
+            byte[] size = new byte[8];
+            file.readFully(size);
+            long headerLength = ByteBuffer.wrap(size).order(ByteOrder.LITTLE_ENDIAN).getLong();
+            byte[] header = new byte[Math.toIntExact(headerLength)];
+            file.readFully(header);
+            JsonNode tensor = JSON.readTree(header).path(name);
             if (tensor.isMissingNode()) {
                 throw new IOException(path + " has no tensor " + name);
             }
@@ -90,16 +90,11 @@ final class EmbeddingRows implements AutoCloseable {
         }
         row.clear();
         try {
-            long at = dataStart + (long) token * row.capacity();
-            while (row.hasRemaining()) {
-                if (file.read(row, at + row.position()) < 0) {
-                    throw new IOException("Embedding table ends early");
-                }
-            }
+            file.seek(dataStart + (long) token * row.capacity());
+            file.readFully(row.array());
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        row.flip();
         for (int j = 0; j < width; j++) {
             out[offset + j] = switch (kind) {
                 case 0 -> row.getFloat();
