@@ -290,14 +290,7 @@ final class QwenJlamaModel extends Qwen2Model {
 
     /** All logits into {@code out} (length = vocabulary size). */
     void allLogits(float[] normed, float[] out) {
-        PackedQ4 head = packed.get(sampleOutput.getOutputLogitsWeights());
-        if (head != null) {
-            nativeMatmul(input(normed, 1), head, out);
-            return;
-        }
-        try (AbstractTensor x = tensorOf(normed)) {
-            kernel(x, sampleOutput.getOutputLogitsWeights(), 1, out);
-        }
+        allLogits(new float[][] {normed}, new float[][] {out});
     }
 
     private AbstractTensor tensorOf(float[] row) {
