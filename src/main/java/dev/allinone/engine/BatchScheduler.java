@@ -260,7 +260,6 @@ final class BatchScheduler {
         if (batch.isEmpty()) {
             return;
         }
-        ctx.counters().lastBatchSize.set(batch.size());
         float[][] hidden;
         try {
             hidden = ctx.transformer().forward(segments);

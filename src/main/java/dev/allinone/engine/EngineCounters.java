@@ -13,7 +13,6 @@ final class EngineCounters {
     final AtomicLong idleCompactions = new AtomicLong();
     final AtomicLong preemptions = new AtomicLong();
     final AtomicInteger activeSequences = new AtomicInteger();
-    final AtomicInteger lastBatchSize = new AtomicInteger();
     private volatile KvStats kv;
 
     void publishKv(KvBlockPool pool, PrefixCache cache) {
