@@ -387,8 +387,8 @@ final class BatchScheduler {
             left.addAll(waitingScorings);
             left.addAll(waitingReplies);
             for (EngineJob job : left) {
+                // Failing ends the job: its KV is freed (a failed job keeps nothing).
                 job.fail(new ShuttingDownException("The service shut down before this request finished"));
-                job.releaseQuietly();
             }
             active.clear();
             waitingScorings.clear();

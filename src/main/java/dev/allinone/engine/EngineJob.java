@@ -124,12 +124,6 @@ abstract class EngineJob {
         }
     }
 
-    /** From a thread other than the model thread, after it stopped: nothing is kept. */
-    void releaseQuietly() {
-        keepKv = false;
-        release();
-    }
-
     long millisSinceSubmit() {
         return (System.nanoTime() - submitted) / 1_000_000;
     }

@@ -57,13 +57,7 @@ class StopCommandTest {
         ReadyService.await();
         URI uri = URI.create(chat.toString().replaceFirst("^http", "ws"));
         try (WsClient a = new WsClient(uri); WsClient b = new WsClient(uri); WsClient c = new WsClient(uri)) {
-            a.send("一");
-            assertEquals("sentiment", a.next().path("type").asText());
-            b.send("二");
-            assertEquals("sentiment", b.next().path("type").asText());
-            c.send("三");
-            JsonNode waiting = c.next();
-            assertEquals("queued", waiting.path("type").asText(), waiting.toString());
+            JsonNode waiting = thirdTurnOfOneClient(a, b, c);
             assertEquals(1, waiting.path("position").asInt(), waiting.toString());
 
             a.send("{\"type\":\"stop\"}");
@@ -81,12 +75,7 @@ class StopCommandTest {
         ReadyService.await();
         URI uri = URI.create(chat.toString().replaceFirst("^http", "ws"));
         try (WsClient a = new WsClient(uri); WsClient b = new WsClient(uri); WsClient c = new WsClient(uri)) {
-            a.send("一");
-            assertEquals("sentiment", a.next().path("type").asText());
-            b.send("二");
-            assertEquals("sentiment", b.next().path("type").asText());
-            c.send("三");
-            assertEquals("queued", c.next().path("type").asText());
+            thirdTurnOfOneClient(a, b, c);
             c.send("{\"type\":\"stop\"}");
             JsonNode done = c.next();
             assertEquals("done", done.path("type").asText(), done.toString());
@@ -97,5 +86,17 @@ class StopCommandTest {
             assertEquals("done", a.turn().getLast().path("type").asText());
             assertEquals("done", b.turn().getLast().path("type").asText());
         }
+    }
+
+    /** Two endless replies fill this client's share of 2; the third socket's turn waits. Returns its queued frame. */
+    private static JsonNode thirdTurnOfOneClient(WsClient a, WsClient b, WsClient c) throws Exception {
+        a.send("一");
+        assertEquals("sentiment", a.next().path("type").asText());
+        b.send("二");
+        assertEquals("sentiment", b.next().path("type").asText());
+        c.send("三");
+        JsonNode waiting = c.next();
+        assertEquals("queued", waiting.path("type").asText(), waiting.toString());
+        return waiting;
     }
 }
