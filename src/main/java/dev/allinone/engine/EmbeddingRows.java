@@ -14,7 +14,7 @@ import java.nio.file.Path;
 /**
  * The token embedding table, read row by row from its safetensors file (seek and read) instead of through a
  * memory mapping. Mapped, every row looked up drags its neighbours into the resident size (the kernel maps cached
- * pages around each fault), so a few thousand distinct tokens made the 311 MB table count 170 MB; read, it stays
+ * pages around each fault), so a few thousand distinct tokens made the 311 MB table count 168 MiB; read, it stays
  * in the page cache, which the kernel can drop. Reading a row costs two system calls, once per token of a prompt.
  */
 final class EmbeddingRows implements AutoCloseable {
