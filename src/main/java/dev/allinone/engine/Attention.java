@@ -13,7 +13,8 @@ import java.util.List;
  * Causal self-attention of a chunk of new positions over everything a sequence holds, one layer at a time. Keys and
  * values are read block by block and widened from half precision once per block for all queries of the chunk;
  * the softmax is computed online (running maximum and sum), so memory stays linear in the prompt length.
- * Heads are split over the kernel threads.
+ * Heads are split over the kernel threads. With the C kernels, 8 heads go through each call together, so a block's
+ * rows of keys and values (every head side by side) are read front to back once rather than once per head.
  */
 final class Attention {
 
@@ -45,6 +46,9 @@ final class Attention {
         }
     }
 
+    /** Heads per C call: one per lane of an 8-float vector. */
+    private static final int NATIVE_HEADS = 8;
+
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
     private final int heads;
@@ -57,7 +61,7 @@ final class Attention {
     private final NativeKernels kernels;
 
     Attention(int heads, int kvHeads, int headSize, NativeKernels kernels) {
-        this.kernels = kernels;
+        this.kernels = kernels != null && kernels.attends(headSize) ? kernels : null;
         this.heads = heads;
         this.headSize = headSize;
         this.groupSize = heads / kvHeads;
@@ -76,11 +80,49 @@ final class Attention {
      * @param out the attention output, same shape
      */
     void forward(List<Part> parts, int layer, float[] q, float[] out) {
+        if (kernels != null) {
+            int ranges = (heads + NATIVE_HEADS - 1) / NATIVE_HEADS;
+            KernelThreads.get().run(0, parts.size() * ranges, (first, count) -> {
+                for (int task = first; task < first + count; task++) {
+                    int head0 = (task % ranges) * NATIVE_HEADS;
+                    nativeHeads(parts.get(task / ranges), head0, Math.min(NATIVE_HEADS, heads - head0), layer, q, out);
+                }
+            });
+            return;
+        }
         KernelThreads.get().run(0, parts.size() * heads, (first, count) -> {
             for (int task = first; task < first + count; task++) {
                 head(parts.get(task / heads), task % heads, layer, q, out);
             }
         });
+    }
+
+    /** Heads {@code head0 … head0+count-1} of one part in C, block by block, each key and value row read once for all of them. */
+    private void nativeHeads(Part part, int head0, int count, int layer, float[] q, float[] out) {
+        SequenceKv kv = part.kv();
+        int n = part.n();
+        int qDim = heads * headSize;
+        int blockTokens = kv.layout().blockTokens();
+        Scratch s = SCRATCH.get().fit(n * count, blockTokens, headSize);
+        java.util.Arrays.fill(s.max, 0, n * count, Float.NEGATIVE_INFINITY);
+        java.util.Arrays.fill(s.sum, 0, n * count, 0f);
+        java.util.Arrays.fill(s.acc, 0, n * count * headSize, 0f);
+        int last = part.pos0() + n - 1;
+        for (int start = 0; start <= last; start += blockTokens) {
+            kernels.attendBlock(q, part.row0() * qDim, qDim, n, part.pos0(), kv.block(start), kv.keyOffset(layer, start),
+                    kv.valueOffset(layer, start), kvDim, head0, count, groupSize, start, Math.min(blockTokens, last + 1 - start),
+                    headSize, scale, s.max, s.sum, s.acc);
+        }
+        for (int i = 0; i < n; i++) {
+            for (int j = 0; j < count; j++) {
+                float inv = 1f / s.sum[i * count + j];
+                int from = (i * count + j) * headSize;
+                int to = (part.row0() + i) * qDim + (head0 + j) * headSize;
+                for (int d = 0; d < headSize; d++) {
+                    out[to + d] = s.acc[from + d] * inv;
+                }
+            }
+        }
     }
 
     private void head(Part part, int h, int layer, float[] q, float[] out) {
@@ -98,11 +140,6 @@ final class Attention {
         for (int start = 0; start <= last; start += blockTokens) {
             int count = Math.min(blockTokens, last + 1 - start);
             short[] block = kv.block(start);
-            if (kernels != null) {
-                kernels.attendBlock(q, part.row0() * qDim + h * headSize, qDim, n, pos0, block, kv.keyOffset(layer, start), kv.valueOffset(layer, start),
-                        kvDim, kvCol, start, count, headSize, scale, s.max, s.sum, s.acc);
-                continue;
-            }
             for (int t = 0; t < count; t++) {
                 widen(block, kv.keyOffset(layer, start + t) + kvCol, s.keys, t * headSize);
                 widen(block, kv.valueOffset(layer, start + t) + kvCol, s.values, t * headSize);

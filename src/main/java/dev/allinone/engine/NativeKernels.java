@@ -28,6 +28,7 @@ final class NativeKernels {
     static final String RESOURCE = "/native/linux-x86_64/libq4kernels.so";
     /** madvise(2): the pages of a file mapping no longer needed by this process. */
     private static final int MADV_DONTNEED = 4;
+    private static final int MADV_HUGEPAGE = 14;
 
     private static final NativeKernels INSTANCE = load();
 
@@ -38,6 +39,7 @@ final class NativeKernels {
     private final MethodHandle gemm;
     private final MethodHandle madvise;
     private final MethodHandle attendBlock;
+    private final MethodHandle attendsHeadSize;
     private final MethodHandle swiGlu;
 
     private NativeKernels(SymbolLookup lib) {
@@ -57,8 +59,9 @@ final class NativeKernels {
                 FunctionDescriptor.of(i32, ptr, i64, i32));
         // Critical: short calls on the heap arrays of the KV blocks and the attention state, without copies.
         attendBlock = linker.downcallHandle(lib.find("aio_attend_block").orElseThrow(),
-                FunctionDescriptor.of(i32, ptr, i32, i32, i32, ptr, i32, i32, i32, i32, i32, i32, i32, ValueLayout.JAVA_FLOAT,
-                        ptr, ptr, ptr), Linker.Option.critical(true));
+                FunctionDescriptor.of(i32, ptr, i32, i32, i32, ptr, i32, i32, i32, i32, i32, i32, i32, i32, i32,
+                        ValueLayout.JAVA_FLOAT, ptr, ptr, ptr), Linker.Option.critical(true));
+        attendsHeadSize = linker.downcallHandle(lib.find("aio_attends_head_size").orElseThrow(), FunctionDescriptor.of(i32, i32));
         swiGlu = linker.downcallHandle(lib.find("aio_swiglu").orElseThrow(), FunctionDescriptor.ofVoid(ptr, ptr, i32, i32),
                 Linker.Option.critical(true));
     }
@@ -146,17 +149,28 @@ final class NativeKernels {
         }
     }
 
+    /** Whether {@link #attendBlock} handles heads of this size. */
+    boolean attends(int headSize) {
+        try {
+            return (int) attendsHeadSize.invokeExact(headSize) != 0;
+        } catch (Throwable e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     /**
-     * One head's online-softmax step over one KV block for {@code n} queries (rows of {@code q} from {@code qOffset},
-     * {@code qStride} apart); state {@code max}, {@code sum}, {@code acc} per query (see {@code q4kernels.c}).
+     * One online-softmax step over one KV block for {@code n} queries (rows of {@code q} from {@code qOffset},
+     * {@code qStride} apart) of heads {@code head0 … head0+heads-1}; state {@code max}, {@code sum}, {@code acc} per
+     * query and head (see {@code q4kernels.c}).
      */
     void attendBlock(float[] q, int qOffset, int qStride, int n, int pos0, short[] block, int keyBase, int valueBase, int kvDim,
-            int kvCol, int blockStart, int count, int headSize, float scale, float[] max, float[] sum, float[] acc) {
+            int head0, int heads, int groupSize, int blockStart, int count, int headSize, float scale, float[] max, float[] sum,
+            float[] acc) {
         int result;
         try {
             result = (int) attendBlock.invokeExact(MemorySegment.ofArray(q).asSlice((long) qOffset * Float.BYTES), qStride, n, pos0,
-                    MemorySegment.ofArray(block), keyBase, valueBase, kvDim, kvCol, blockStart, count, headSize, scale,
-                    MemorySegment.ofArray(max), MemorySegment.ofArray(sum), MemorySegment.ofArray(acc));
+                    MemorySegment.ofArray(block), keyBase, valueBase, kvDim, head0, heads, groupSize, blockStart, count, headSize,
+                    scale, MemorySegment.ofArray(max), MemorySegment.ofArray(sum), MemorySegment.ofArray(acc));
         } catch (Throwable e) {
             throw new IllegalStateException(e);
         }
@@ -206,6 +220,20 @@ final class NativeKernels {
         }
         try {
             int ignored = (int) madvise.invokeExact(MemorySegment.ofAddress(start), end - start, MADV_DONTNEED);
+        } catch (Throwable e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /**
+     * Asks for huge pages behind a freshly allocated anonymous range that holds nothing yet (a hint: the kernel may
+     * decline). Java zeroes what it allocates, which already faulted the range in as small pages; dropping them first
+     * (it reads as zeros again) lets the writes that follow fault in huge ones.
+     */
+    void adviseHugePages(MemorySegment unused) {
+        try {
+            int ignored = (int) madvise.invokeExact(unused, unused.byteSize(), MADV_DONTNEED);
+            ignored = (int) madvise.invokeExact(unused, unused.byteSize(), MADV_HUGEPAGE);
         } catch (Throwable e) {
             throw new IllegalStateException(e);
         }

@@ -47,9 +47,16 @@ final class NativeProducts implements AutoCloseable {
             quantizedInput = input;
         }
         MemorySegment result = y;
-        KernelThreads.get().run(0, w.groups(), (first, count) ->
-                kernels.gemm(w, first, first + count, xq, xs, xsum8, n, result, rows));
-        MemorySegment.copy(result, ValueLayout.JAVA_FLOAT, 0, out, 0, n * rows);
+        KernelThreads.get().run(0, w.groups(), (first, count) -> {
+            kernels.gemm(w, first, first + count, xq, xs, xsum8, n, result, rows);
+            // Each thread copies back its own columns: for the LM head that is megabytes per step.
+            int from = first * PackedQ4.GROUP;
+            int length = Math.min(rows, (first + count) * PackedQ4.GROUP) - from;
+            for (int i = 0; i < n; i++) {
+                long at = (long) i * rows + from;
+                MemorySegment.copy(result, ValueLayout.JAVA_FLOAT, at * Float.BYTES, out, (int) at, length);
+            }
+        });
     }
 
     private void allocate() {

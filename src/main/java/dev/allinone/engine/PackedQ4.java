@@ -8,13 +8,13 @@ import java.lang.foreign.MemorySegment;
 /** A Q4 weight matrix repacked for {@link NativeKernels} (layout: {@code q4kernels.c}), off the Java heap. */
 record PackedQ4(MemorySegment quants, MemorySegment scales, int rows, int in) {
 
-    static final int GROUP = 8;
+    static final int GROUP = 16;
 
-    static PackedQ4 of(Q4ByteBufferTensor w, NativeKernels kernels, Arena arena) {
+    static PackedQ4 of(Q4ByteBufferTensor w, NativeKernels kernels, PackedMemory memory) {
         int rows = w.shape().first();
         int in = w.shape().last();
-        MemorySegment quants = arena.allocate(kernels.packedBytes(rows, in), 64);
-        MemorySegment scales = arena.allocate(kernels.packedScales(rows, in) * Float.BYTES, 64);
+        MemorySegment quants = memory.allocate(kernels.packedBytes(rows, in));
+        MemorySegment scales = memory.allocate(kernels.packedScales(rows, in) * Float.BYTES);
         MemorySegment source = w.getMemorySegment();
         MemorySegment sourceScales = w.getBlockF().getMemorySegment();
         try (Arena copies = Arena.ofConfined()) {

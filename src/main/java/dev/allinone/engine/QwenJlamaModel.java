@@ -16,7 +16,6 @@ import com.github.tjake.jlama.tensor.Q8ByteBufferTensor;
 import com.github.tjake.jlama.tensor.operations.TensorOperationsProvider;
 import jdk.incubator.vector.FloatVector;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.IdentityHashMap;
@@ -59,7 +58,7 @@ final class QwenJlamaModel extends Qwen2Model {
     private final EmbeddingRows embeddings;
     /** Null when the Java kernels run. */
     private final NativeKernels kernels;
-    private final Arena packedMemory;
+    private final PackedMemory packedMemory;
     private final Map<AbstractTensor, PackedQ4> packed = new IdentityHashMap<>();
     private final NativeProducts nativeProducts;
 
@@ -84,7 +83,7 @@ final class QwenJlamaModel extends Qwen2Model {
         this.int8Activations = workingQType == DType.I8 && (config.embeddingLength / Q8ByteBufferTensor.BLOCK_SIZE) % blocksPerVector == 0
                 && (config.hiddenLength / Q8ByteBufferTensor.BLOCK_SIZE) % blocksPerVector == 0;
         this.kernels = int8Activations ? kernels : null;
-        this.packedMemory = this.kernels != null ? Arena.ofShared() : null;
+        this.packedMemory = this.kernels != null ? new PackedMemory(this.kernels) : null;
         this.nativeProducts = this.kernels != null ? new NativeProducts(this.kernels) : null;
         if (this.kernels != null) {
             Stream.of(layers).flatMap(w -> Stream.of(w.q(), w.k(), w.v(), w.o(), w.gate(), w.up(), w.down()))

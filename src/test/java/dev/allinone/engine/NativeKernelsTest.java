@@ -9,9 +9,9 @@ import dev.allinone.engine.kv.SequenceKv;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
-import java.lang.foreign.Arena;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
 
@@ -35,8 +35,8 @@ class NativeKernelsTest {
         NativeKernels kernels = NativeKernels.get();
         assumeTrue(kernels != null, "no native kernels on this machine");
         SplittableRandom random = new SplittableRandom(7);
-        // Row counts that fill 8-row groups and ones that leave the last group partial.
-        int[][] shapes = {{13, 64}, {8, 96}, {40, 256}};
+        // Row counts that fill 16-row groups and ones that leave the last group partial.
+        int[][] shapes = {{13, 64}, {16, 96}, {40, 256}};
         for (int[] shape : shapes) {
             int rows = shape[0];
             int in = shape[1];
@@ -47,9 +47,10 @@ class NativeKernelsTest {
                 }
             }
             Q4ByteBufferTensor w = new Q4ByteBufferTensor(full);
-            try (Arena arena = Arena.ofShared(); NativeProducts products = new NativeProducts(kernels)) {
-                PackedQ4 packed = PackedQ4.of(w, kernels, arena);
-                for (int n : new int[] {1, 3, 4, 5, 9}) {
+            try (PackedMemory memory = new PackedMemory(kernels); NativeProducts products = new NativeProducts(kernels)) {
+                PackedQ4 packed = PackedQ4.of(w, kernels, memory);
+                // Batches through the 8-, 4- and 1-row kernels and their mixtures.
+                for (int n : new int[] {1, 3, 4, 5, 8, 13}) {
                     float[] x = new float[n * in];
                     for (int i = 0; i < x.length; i++) {
                         x[i] = (float) random.nextDouble(-3, 3);
@@ -78,6 +79,65 @@ class NativeKernelsTest {
                     }
                 }
             }
+        }
+    }
+
+    /**
+     * The C attention (8 heads per call, one per vector lane) against the Java loops: head sizes 64 and 128, grouped
+     * keys and values, a head count that leaves a call with fewer than 8 lanes, and a step mixing a prompt chunk
+     * that crosses KV blocks with single decoding rows; then each part alone must give what it gave in the batch.
+     */
+    @Test
+    void attentionInCMatchesTheJavaLoopsAndDoesNotDependOnTheBatch() {
+        NativeKernels kernels = NativeKernels.get();
+        assumeTrue(kernels != null, "no native kernels on this machine");
+        SplittableRandom random = new SplittableRandom(11);
+        int[][] shapes = {{16, 16, 64}, {12, 4, 64}, {8, 2, 128}};
+        for (int[] shape : shapes) {
+            int heads = shape[0];
+            int kvHeads = shape[1];
+            int headSize = shape[2];
+            int kvDim = kvHeads * headSize;
+            int qDim = heads * headSize;
+            KvBlockPool pool = new KvBlockPool(new KvLayout(1, kvDim, InferenceEngine.KV_BLOCK_TOKENS), 64L << 20);
+            PrefixCache cache = new PrefixCache(pool);
+            int[] lengths = {37, 5, 70};
+            int[] newRows = {20, 1, 1};
+            List<Attention.Part> parts = new ArrayList<>();
+            int row0 = 0;
+            for (int p = 0; p < lengths.length; p++) {
+                int[] tokens = random.ints(lengths[p], 0, 1000).toArray();
+                SequenceKv kv = cache.start(tokens, 0).sequence();
+                kv.append(tokens, 0, tokens.length);
+                for (int pos = 0; pos < tokens.length; pos++) {
+                    for (int d = 0; d < kvDim; d++) {
+                        kv.block(pos)[kv.keyOffset(0, pos) + d] = Float.floatToFloat16((float) random.nextDouble(-2, 2));
+                        kv.block(pos)[kv.valueOffset(0, pos) + d] = Float.floatToFloat16((float) random.nextDouble(-1, 1));
+                    }
+                }
+                parts.add(new Attention.Part(kv, row0, newRows[p], lengths[p] - newRows[p]));
+                row0 += newRows[p];
+            }
+            float[] q = new float[row0 * qDim];
+            for (int i = 0; i < q.length; i++) {
+                q[i] = (float) random.nextDouble(-1, 1);
+            }
+            float[] inC = new float[q.length];
+            float[] inJava = new float[q.length];
+            new Attention(heads, kvHeads, headSize, kernels).forward(parts, 0, q, inC);
+            new Attention(heads, kvHeads, headSize, null).forward(parts, 0, q, inJava);
+            for (int i = 0; i < q.length; i++) {
+                assertTrue(Math.abs(inC[i] - inJava[i]) <= 1e-5f, heads + "/" + kvHeads + "x" + headSize + " value " + i + ": " + inC[i] + " vs " + inJava[i]);
+            }
+            for (Attention.Part part : parts) {
+                float[] alone = new float[q.length];
+                new Attention(heads, kvHeads, headSize, kernels).forward(List.of(part), 0, q, alone);
+                int from = part.row0() * qDim;
+                int to = (part.row0() + part.n()) * qDim;
+                assertArrayEquals(java.util.Arrays.copyOfRange(inC, from, to), java.util.Arrays.copyOfRange(alone, from, to),
+                        "a part alone must give what it gave in the batch");
+            }
+            parts.forEach(part -> part.kv().close());
         }
     }
 
