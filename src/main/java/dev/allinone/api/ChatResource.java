@@ -70,8 +70,7 @@ public class ChatResource {
                     // Only WebSocket turns wait in the turn queue.
                 }
                 case Frame.Error e -> {
-                    return Problems.response(new Failure(e.code(), statusOf(e.code()), e.message(), null,
-                            statusOf(e.code()) == 503 ? Failure.RETRY_AFTER_SECONDS : 0));
+                    return Problems.response(e.failure());
                 }
                 case Frame.Done d -> {
                     return Response.ok(new ChatAnswer(request.conversationId(), reply.toString(), sentiment, d.tokens(), d.ms())).build();
@@ -92,15 +91,5 @@ public class ChatResource {
                     emitter::isCancelled);
             emitter.complete();
         }));
-    }
-
-    private static int statusOf(String code) {
-        return switch (code) {
-            case "busy", "model_not_ready", "shutting_down" -> 503;
-            case "text_too_long", "prompt_too_long" -> 413;
-            case "timeout" -> 504;
-            case "internal" -> 500;
-            default -> 400;
-        };
     }
 }

@@ -46,8 +46,8 @@ public class ChatSocket {
     @OnTextMessage
     void message(String message, WebSocketConnection connection) {
         if (message.length() > maxFrameChars) {
-            connection.sendTextAndAwait(codec.write(new Frame.Error("frame_too_large",
-                    "The frame has " + message.length() + " characters; frames over " + maxFrameChars + " are not read")));
+            connection.sendTextAndAwait(codec.write(Failure.badRequest("frame_too_large", null,
+                    "The frame has " + message.length() + " characters; frames over " + maxFrameChars + " are not read").frame()));
             return;
         }
         ConnectionSession session = sessions.get(connection.id());
@@ -58,8 +58,8 @@ public class ChatSocket {
 
     @OnBinaryMessage
     void binary(Buffer data, WebSocketConnection connection) {
-        connection.sendTextAndAwait(codec.write(
-                new Frame.Error("unsupported_frame", "Binary frames are not supported; send UTF-8 text or {\"text\": ...}")));
+        connection.sendTextAndAwait(codec.write(Failure.badRequest("unsupported_frame", null,
+                "Binary frames are not supported; send UTF-8 text or {\"text\": ...}").frame()));
     }
 
     @OnClose

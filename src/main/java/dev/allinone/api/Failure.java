@@ -39,7 +39,7 @@ public record Failure(String code, int status, String message, String field, int
     }
 
     public Frame.Error frame() {
-        return new Frame.Error(code, message);
+        return new Frame.Error(this);
     }
 
     private static Throwable unwrap(Throwable e) {

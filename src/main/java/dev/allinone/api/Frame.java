@@ -1,5 +1,8 @@
 package dev.allinone.api;
 
+import com.fasterxml.jackson.annotation.JsonIgnore;
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.annotation.JsonPropertyOrder;
 
 /**
@@ -45,11 +48,28 @@ public sealed interface Frame {
         }
     }
 
-    @JsonPropertyOrder({"type", "code", "message"})
-    record Error(String code, String message) implements Frame {
+    /** Written as code, message and (when one input field is at fault) field; the HTTP status stays on the server side. */
+    @JsonPropertyOrder({"type", "code", "message", "field"})
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    record Error(@JsonIgnore Failure failure) implements Frame {
         @Override
         public String type() {
             return "error";
+        }
+
+        @JsonProperty
+        public String code() {
+            return failure.code();
+        }
+
+        @JsonProperty
+        public String message() {
+            return failure.message();
+        }
+
+        @JsonProperty
+        public String field() {
+            return failure.field();
         }
     }
 }

@@ -286,6 +286,13 @@ final class BatchScheduler {
         if (!wantLogits.isEmpty()) {
             ctx.jlama().allLogits(wantLogits.stream().map(i -> hidden[i]).toArray(float[][]::new),
                     wantLogits.stream().map(i -> logits[i]).toArray(float[][]::new));
+            // Sampling scans the whole vocabulary once or twice per reply: split over the cores, not one after another.
+            KernelThreads.get().run(0, wantLogits.size(), (first, count) -> {
+                for (int k = first; k < first + count; k++) {
+                    int i = wantLogits.get(k);
+                    batch.get(i).prepare(logits[i]);
+                }
+            });
         }
         for (int i = 0; i < batch.size(); i++) {
             EngineJob job = batch.get(i);

@@ -10,6 +10,7 @@ import java.util.concurrent.atomic.AtomicLong;
 final class EngineCounters {
     final AtomicLong scoringsDone = new AtomicLong();
     final AtomicLong generationsDone = new AtomicLong();
+    final AtomicLong tokensGenerated = new AtomicLong();
     final AtomicLong idleCompactions = new AtomicLong();
     final AtomicLong preemptions = new AtomicLong();
     final AtomicInteger activeSequences = new AtomicInteger();

@@ -47,6 +47,13 @@ abstract class EngineJob {
     }
 
     /**
+     * Work on this step's logits that needs nothing but this job (a reply samples its token here): the scheduler runs
+     * it for all the step's jobs at once on the kernel threads, then {@link #onOutput} for each on the model thread.
+     */
+    void prepare(float[] logits) {
+    }
+
+    /**
      * The KV now holds all {@link #tokens()}: {@code hidden} is the last position's final-norm state.
      *
      * @return true if the job has more to do
@@ -54,6 +61,19 @@ abstract class EngineJob {
     abstract boolean onOutput(float[] hidden, float[] logits);
 
     abstract void fail(Throwable error);
+
+    /**
+     * Refuses output a broken model produced (NaN or +∞, e.g. from corrupt weights): the request fails with
+     * {@link IllegalStateException} instead of picking tokens or labels at random.
+     */
+    static void requireFinite(float[] values) {
+        for (int i = 0; i < values.length; i++) {
+            if (Float.isNaN(values[i]) || values[i] == Float.POSITIVE_INFINITY) {
+                throw new IllegalStateException("The model produced a non-finite logit (" + values[i] + " for token " + i
+                        + "): its weights are probably corrupt");
+            }
+        }
+    }
 
     boolean isCancelled() {
         return false;

@@ -28,6 +28,9 @@ final class GenerationJob extends EngineJob implements Generation {
     private int count;
     private int generated;
     private long firstTokenMillis = -1;
+    /** Set by {@link #prepare}: the sampled token, or what went wrong sampling it. */
+    private int sampled = -1;
+    private RuntimeException samplingError;
     private boolean finished;
     private volatile boolean cancelled;
 
@@ -65,10 +68,27 @@ final class GenerationJob extends EngineJob implements Generation {
     }
 
     @Override
+    void prepare(float[] logits) {
+        try {
+            // The LM head is padded past the tokenizer's ids (151,936 rows for 151,646 ids): never pick padding.
+            Arrays.fill(logits, ctx.model().tokenizer().size(), logits.length, Float.NEGATIVE_INFINITY);
+            requireFinite(logits);
+            sampled = sampler.next(logits, seen);
+        } catch (RuntimeException e) {
+            samplingError = e;
+        }
+    }
+
+    @Override
     boolean onOutput(float[] hidden, float[] logits) {
-        // The LM head is padded past the tokenizer's ids (151,936 rows for 151,646 ids): never pick padding.
-        Arrays.fill(logits, ctx.model().tokenizer().size(), logits.length, Float.NEGATIVE_INFINITY);
-        int token = sampler.next(logits, seen);
+        if (sampled < 0 && samplingError == null) {
+            prepare(logits);
+        }
+        if (samplingError != null) {
+            throw samplingError;
+        }
+        int token = sampled;
+        sampled = -1;
         if (ctx.model().stopTokens().contains(token)) {
             return finish(GenerationResult.FinishReason.STOP);
         }
@@ -78,6 +98,7 @@ final class GenerationJob extends EngineJob implements Generation {
         }
         tokens[count++] = token;
         generated++;
+        ctx.counters().tokensGenerated.incrementAndGet();
         if (firstTokenMillis < 0) {
             firstTokenMillis = millisSinceSubmit();
         }

@@ -125,6 +125,16 @@ public final class InferenceEngine implements AutoCloseable {
         return counters.generationsDone.get();
     }
 
+    /** Tokens sampled for replies so far (a cancelled reply stops adding to it). */
+    public long tokensGenerated() {
+        return counters.tokensGenerated.get();
+    }
+
+    /** The thread that runs every step (tests observe whether it waits with or without a timer). */
+    Thread modelThread() {
+        return modelThread;
+    }
+
     /** Times the heap was compacted because the engine had gone idle. */
     public long idleCompactions() {
         return counters.idleCompactions.get();

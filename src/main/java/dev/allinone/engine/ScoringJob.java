@@ -48,6 +48,7 @@ final class ScoringJob extends EngineJob {
         if (Arrays.stream(labelIds).allMatch(ids -> ids.length == 1)) {
             int[] firsts = Arrays.stream(labelIds).mapToInt(ids -> ids[0]).toArray();
             float[] own = ctx.jlama().logitsOf(last, firsts);
+            requireFinite(own);
             for (int i = 0; i < own.length; i++) {
                 logProbs[i] = own[i];
             }
@@ -66,6 +67,7 @@ final class ScoringJob extends EngineJob {
         QwenJlamaModel jlama = ctx.jlama();
         float[] logits = new float[jlama.vocabularySize()];
         jlama.allLogits(last, logits);
+        requireFinite(logits);
         double[] firstLogSoftmax = logSoftmax(logits);
         for (int i = 0; i < labelIds.length; i++) {
             int[] ids = labelIds[i];
@@ -73,6 +75,7 @@ final class ScoringJob extends EngineJob {
             kv.truncate(prompt.length);
             for (int j = 1; j < ids.length; j++) {
                 jlama.allLogits(ctx.transformer().forward(new int[] {ids[j - 1]}, 0, kv), logits);
+                requireFinite(logits);
                 logProbs[i] += logSoftmax(logits)[ids[j]];
             }
         }

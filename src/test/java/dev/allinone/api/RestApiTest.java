@@ -13,10 +13,20 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.allinone.ReadyService;
 import dev.allinone.ScriptedModelResource;
+import dev.allinone.ai.ChatAssistant;
+import dev.allinone.engine.ChatTemplate;
+import dev.allinone.engine.KvStats;
+import dev.allinone.engine.ModelRuntime;
 import dev.allinone.engine.TestCheckpoints;
+import dev.langchain4j.data.message.AiMessage;
+import dev.langchain4j.data.message.ChatMessage;
+import dev.langchain4j.data.message.ChatMessageType;
+import dev.langchain4j.data.message.SystemMessage;
+import dev.langchain4j.data.message.UserMessage;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.http.ContentType;
+import jakarta.inject.Inject;
 import java.util.List;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -24,6 +34,12 @@ import org.junit.jupiter.api.Test;
 @QuarkusTest
 @QuarkusTestResource(ScriptedModelResource.class)
 class RestApiTest {
+
+    @Inject
+    ModelRuntime runtime;
+
+    @Inject
+    ChatAssistant assistant;
 
     @BeforeEach
     void ready() {
@@ -67,13 +83,35 @@ class RestApiTest {
                 .body("tokens", greaterThan(0));
     }
 
+    /**
+     * A conversation id keeps the turns: the memory holds both exchanges, and the second turn's prompt starts with
+     * the first one's prompt and reply, whose keys and values the prefix cache gives back (more than the whole first
+     * prompt) instead of recomputing them.
+     */
     @Test
     void chatKeepsAConversationById() {
         String id = given().contentType(ContentType.JSON).body("{\"text\":\"你好\",\"conversationId\":\"rest-conv-1\"}")
                 .post("/api/chat").then().statusCode(200).extract().path("conversationId");
         assertEquals("rest-conv-1", id);
+        KvStats before = runtime.engine().kvStats();
         given().contentType(ContentType.JSON).body("{\"text\":\"还在吗\",\"conversationId\":\"rest-conv-1\"}")
                 .post("/api/chat").then().statusCode(200).body("conversationId", equalTo("rest-conv-1"));
+        KvStats after = runtime.engine().kvStats();
+
+        List<ChatMessage> memory = assistant.getChatMemory("rest-conv-1").messages();
+        assertEquals(List.of(ChatMessageType.SYSTEM, ChatMessageType.USER, ChatMessageType.AI, ChatMessageType.USER, ChatMessageType.AI),
+                memory.stream().map(ChatMessage::type).toList(), memory.toString());
+        assertEquals("你好", ((UserMessage) memory.get(1)).singleText());
+        assertEquals(TestCheckpoints.SCRIPTED_REPLY, ((AiMessage) memory.get(2)).text());
+        assertEquals("还在吗", ((UserMessage) memory.get(3)).singleText());
+
+        int firstPrompt = runtime.engine().model().template().encode(
+                List.of(new ChatTemplate.Message("system", ((SystemMessage) memory.get(0)).text()), new ChatTemplate.Message("user", "你好")),
+                true, runtime.engine().model().tokenizer()).length;
+        assertTrue(after.hits() > before.hits(), after + " vs " + before);
+        assertTrue(after.reusedTokens() - before.reusedTokens() > firstPrompt,
+                "the second turn reused " + (after.reusedTokens() - before.reusedTokens()) + " tokens, the first turn's prompt had " + firstPrompt);
+
         given().contentType(ContentType.JSON).body("{\"text\":\"x\",\"conversationId\":7}")
                 .post("/api/chat").then().statusCode(400).body("field", equalTo("conversationId"));
     }

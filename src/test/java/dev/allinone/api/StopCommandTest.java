@@ -5,11 +5,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.allinone.ReadyService;
+import dev.allinone.engine.ModelRuntime;
 import dev.allinone.engine.TestCheckpoints;
 import io.quarkus.test.common.http.TestHTTPResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.QuarkusTestProfile;
 import io.quarkus.test.junit.TestProfile;
+import jakarta.inject.Inject;
 import java.net.URI;
 import java.util.List;
 import java.util.Map;
@@ -31,6 +33,9 @@ class StopCommandTest {
     @TestHTTPResource("/chat")
     URI chat;
 
+    @Inject
+    ModelRuntime runtime;
+
     @Test
     void stopEndsTheReplyAsCancelledAndTheConnectionGoesOn() throws Exception {
         ReadyService.await();
@@ -50,6 +55,28 @@ class StopCommandTest {
             ws.send("{\"type\":\"stop\"}");
             assertEquals("done", ws.turn().getLast().path("type").asText());
         }
+    }
+
+    /**
+     * Closing the socket cancels the reply in progress: left running, the looping model writes all 1,500 tokens
+     * before the engine goes idle.
+     */
+    @Test
+    void closingTheSocketCancelsTheReplyInProgress() throws Exception {
+        ReadyService.await();
+        long before = runtime.engine().tokensGenerated();
+        try (WsClient ws = new WsClient(URI.create(chat.toString().replaceFirst("^http", "ws")))) {
+            ws.send("讲一个很长的故事");
+            assertEquals("sentiment", ws.next().path("type").asText());
+            assertEquals("token", ws.next().path("type").asText());
+        }
+        long deadline = System.currentTimeMillis() + 60_000;
+        while (runtime.engine().load() > 0 && System.currentTimeMillis() < deadline) {
+            Thread.sleep(20);
+        }
+        assertEquals(0, runtime.engine().load(), "the engine must go idle");
+        long written = runtime.engine().tokensGenerated() - before;
+        assertTrue(written > 0 && written < 1500, written + " tokens written after the socket closed");
     }
 
     @Test

@@ -33,6 +33,11 @@ class ModelDownloaderTest {
     private final Map<String, byte[]> files = new HashMap<>();
     private final Map<String, String> advertisedSha = new HashMap<>();
     private final List<String> requests = new ArrayList<>();
+    private final List<String> authorizations = new ArrayList<>();
+    /** Files the hub answers as it does large (LFS) ones: HEAD and GET redirect to a CDN path, metadata on the redirect. */
+    private final java.util.Set<String> redirected = new java.util.HashSet<>();
+    /** Bytes the server leaves off a file's body (a connection that ends early). */
+    private int cutShort;
     private HttpServer server;
     private final ByteArrayOutputStream log = new ByteArrayOutputStream();
 
@@ -47,6 +52,7 @@ class ModelDownloaderTest {
         advertisedSha.put("model.safetensors", sha(files.get("model.safetensors")));
         server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
         server.createContext("/Org/Model/resolve/main/", this::serve);
+        server.createContext("/cdn/", this::serveFromCdn);
         server.start();
     }
 
@@ -60,6 +66,7 @@ class ModelDownloaderTest {
         String range = ex.getRequestHeaders().getFirst("Range");
         synchronized (requests) {
             requests.add(ex.getRequestMethod() + " " + name + (range == null ? "" : " " + range));
+            authorizations.add(String.valueOf(ex.getRequestHeaders().getFirst("Authorization")));
         }
         byte[] data = files.get(name);
         if (data == null) {
@@ -71,6 +78,25 @@ class ModelDownloaderTest {
             ex.getResponseHeaders().add("X-Linked-Etag", "\"" + advertisedSha.get(name) + "\"");
             ex.getResponseHeaders().add("X-Linked-Size", String.valueOf(data.length));
         }
+        if (redirected.contains(name)) {
+            ex.getResponseHeaders().add("Location", "/cdn/" + name);
+            ex.sendResponseHeaders(302, -1);
+            ex.close();
+            return;
+        }
+        send(ex, data, range);
+    }
+
+    private void serveFromCdn(HttpExchange ex) throws IOException {
+        String name = ex.getRequestURI().getPath().substring("/cdn/".length());
+        String range = ex.getRequestHeaders().getFirst("Range");
+        synchronized (requests) {
+            requests.add(ex.getRequestMethod() + " cdn/" + name + (range == null ? "" : " " + range));
+        }
+        send(ex, files.get(name), range);
+    }
+
+    private void send(HttpExchange ex, byte[] data, String range) throws IOException {
         if (ex.getRequestMethod().equals("HEAD")) {
             ex.getResponseHeaders().add("Content-Length", String.valueOf(data.length));
             ex.sendResponseHeaders(200, -1);
@@ -81,14 +107,17 @@ class ModelDownloaderTest {
         if (from > 0) {
             ex.getResponseHeaders().add("Content-Range", "bytes " + from + "-" + (data.length - 1) + "/" + data.length);
         }
-        ex.sendResponseHeaders(from > 0 ? 206 : 200, data.length - from);
-        ex.getResponseBody().write(data, from, data.length - from);
+        ex.sendResponseHeaders(from > 0 ? 206 : 200, data.length - from - cutShort);
+        ex.getResponseBody().write(data, from, data.length - from - cutShort);
         ex.close();
     }
 
+    private String endpoint() {
+        return "http://127.0.0.1:" + server.getAddress().getPort();
+    }
+
     private ModelDownloader downloader() {
-        return new ModelDownloader("http://127.0.0.1:" + server.getAddress().getPort(), "Org/Model", "main", Optional.empty(),
-                new PrintStream(log, true));
+        return new ModelDownloader(endpoint(), "Org/Model", "main", Optional.empty(), new PrintStream(log, true));
     }
 
     @Test
@@ -131,6 +160,61 @@ class ModelDownloaderTest {
     void aMissingFileIsAClearError(@TempDir Path dir) {
         IOException e = assertThrows(IOException.class, () -> downloader().download("nope.bin", dir.resolve("nope.bin")));
         assertTrue(e.getMessage().contains("HTTP 404"), e.getMessage());
+    }
+
+    @Test
+    void aBodyShorterThanTheAdvertisedSizeFailsAndKeepsThePartToResume(@TempDir Path dir) throws Exception {
+        cutShort = 1000;
+        IOException e = assertThrows(IOException.class, () -> downloader().download("model.safetensors", dir.resolve("model.safetensors")));
+        assertTrue(e.getMessage().contains("got 299000 bytes, expected 300000"), e.getMessage());
+        assertFalse(Files.exists(dir.resolve("model.safetensors")));
+        assertEquals(299_000, Files.size(dir.resolve("model.safetensors.part")));
+
+        cutShort = 0;
+        downloader().download("model.safetensors", dir.resolve("model.safetensors"));
+        assertArrayEquals(files.get("model.safetensors"), Files.readAllBytes(dir.resolve("model.safetensors")));
+        assertTrue(requests.contains("GET model.safetensors bytes=299000-"), requests.toString());
+    }
+
+    @Test
+    void aPartialFileLargerThanTheRemoteOneIsStartedAfresh(@TempDir Path dir) throws Exception {
+        Files.write(dir.resolve("tokenizer.json.part"), new byte[50_000]);
+        downloader().download("tokenizer.json", dir.resolve("tokenizer.json"));
+        assertArrayEquals(files.get("tokenizer.json"), Files.readAllBytes(dir.resolve("tokenizer.json")));
+        assertEquals(List.of("HEAD tokenizer.json", "GET tokenizer.json"), requests);
+    }
+
+    /** As on huggingface.co: the large file's HEAD and GET answer 302 to a CDN, size and SHA-256 on the redirect. */
+    @Test
+    void theHubsRedirectToItsCdnIsFollowedAndItsLinkedSizeAndEtagVerified(@TempDir Path dir) throws Exception {
+        redirected.add("model.safetensors");
+        downloader().download("model.safetensors", dir.resolve("model.safetensors"));
+        assertArrayEquals(files.get("model.safetensors"), Files.readAllBytes(dir.resolve("model.safetensors")));
+        assertTrue(log.toString().contains("model.safetensors: SHA-256 verified"), log.toString());
+        assertEquals(List.of("HEAD model.safetensors", "GET model.safetensors", "GET cdn/model.safetensors"), requests);
+
+        advertisedSha.put("model.safetensors", "1".repeat(64));
+        Files.delete(dir.resolve("model.safetensors"));
+        IOException e = assertThrows(IOException.class, () -> downloader().download("model.safetensors", dir.resolve("model.safetensors")));
+        assertTrue(e.getMessage().contains("does not match the published " + "1".repeat(64)), e.getMessage());
+    }
+
+    /** The command line as a user runs it: HF_ENDPOINT chooses the hub, HF_TOKEN goes with every request to it. */
+    @Test
+    void theCommandHonoursHfEndpointAndSendsHfToken(@TempDir Path dir) throws Exception {
+        ProcessBuilder command = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", System.getProperty("java.class.path"), ModelDownloader.class.getName(),
+                "--repo", "Org/Model", "--out", dir.toString()).redirectErrorStream(true);
+        command.environment().put("HF_ENDPOINT", endpoint());
+        command.environment().put("HF_TOKEN", "hf_test_token");
+        Process process = command.start();
+        String output = new String(process.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertEquals(0, process.waitFor(), output);
+        for (String name : ModelDownloader.FILES) {
+            assertArrayEquals(files.get(name), Files.readAllBytes(dir.resolve(name)), name);
+        }
+        assertFalse(authorizations.isEmpty());
+        assertTrue(authorizations.stream().allMatch("Bearer hf_test_token"::equals), authorizations.toString());
     }
 
     private static String sha(byte[] data) {

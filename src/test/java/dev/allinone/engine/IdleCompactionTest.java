@@ -7,7 +7,10 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.LongSupplier;
 import org.junit.jupiter.api.Test;
 
-/** The heap is compacted once each time the engine goes idle after work, never while it works or stays idle. */
+/**
+ * The heap is compacted once each time the engine goes idle after work, never while it works or stays idle. "Stays
+ * idle" is observed, not slept on: the model thread then waits without a timer, so nothing can wake it but work.
+ */
 class IdleCompactionTest {
 
     @Test
@@ -17,12 +20,12 @@ class IdleCompactionTest {
         try (InferenceEngine engine = new InferenceEngine(model, new InferenceEngine.Limits(16, 60_000, InferenceEngineTest.KV_BYTES, 200))) {
             int[] prompt = engine.model().template().encode(List.of(new ChatTemplate.Message("user", "今天天气不错")), true,
                     engine.model().tokenizer());
-            Thread.sleep(600);
+            awaitWaitingWithoutTimer(engine);
             assertEquals(0, engine.idleCompactions(), "no work yet, nothing to compact");
 
             engine.scoreLabels(prompt, List.of("正面", "负面")).get(30, TimeUnit.SECONDS);
             awaitValue(engine::idleCompactions, 1);
-            Thread.sleep(600);
+            awaitWaitingWithoutTimer(engine);
             assertEquals(1, engine.idleCompactions(), "once per idle period, not again and again");
 
             for (int i = 0; i < 3; i++) {
@@ -30,6 +33,15 @@ class IdleCompactionTest {
             }
             awaitValue(engine::idleCompactions, 2);
         }
+    }
+
+    /** WAITING, not TIMED_WAITING: parked until work arrives, with no timer that could compact again. */
+    private static void awaitWaitingWithoutTimer(InferenceEngine engine) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (engine.modelThread().getState() != Thread.State.WAITING && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        assertEquals(Thread.State.WAITING, engine.modelThread().getState());
     }
 
     private static void awaitValue(LongSupplier value, long expected) throws InterruptedException {

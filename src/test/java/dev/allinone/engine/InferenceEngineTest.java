@@ -5,6 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.allinone.engine.kv.KvBlockPool;
+import dev.allinone.engine.kv.KvLayout;
+import dev.allinone.engine.kv.PrefixCache;
+import dev.allinone.engine.kv.SequenceKv;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -90,6 +94,89 @@ class InferenceEngineTest {
         LabelScores scores = random.scoreLabels(chatPrompt(random, "判断", "好"), labels).get(30, TimeUnit.SECONDS);
         assertTrue(labels.contains(scores.best()));
         assertEquals(1.0, scores.probabilities()[0] + scores.probabilities()[1], 1e-9);
+    }
+
+    /**
+     * The engine's label probabilities against ones computed here independently: a second copy of the model, a
+     * fresh KV per label, the prompt then every token of the label fed one by one, each token's log-probability
+     * taken over the tokenizer's whole vocabulary, summed per label, normalised over the labels. Scoring only a
+     * label's first token, or normalising a token's probability wrongly, gives other numbers (checked below).
+     */
+    @Test
+    void labelScoresEqualLogProbabilitiesComputedIndependently() throws Exception {
+        LoadedModel reference = ModelLoader.load(new ModelOptions(TestCheckpoints.tinyRandom(), WeightFormat.AS_STORED, 0, 1024),
+                SamplingOverrides.none());
+        try {
+            Transformer transformer = new Transformer(reference.jlama());
+            for (List<String> labels : List.of(LABELS, List.of("非常正面", "负面", "中立偏负面"))) {
+                int[] prompt = chatPrompt(random, "判断情感", "这家店的菜还行，就是有点贵");
+                double[] logProbs = new double[labels.size()];
+                double[] firstTokenOnly = new double[labels.size()];
+                for (int i = 0; i < labels.size(); i++) {
+                    int[] label = reference.tokenizer().encode(labels.get(i));
+                    KvBlockPool pool = new KvBlockPool(new KvLayout(transformer.layers(), transformer.kvDim(), InferenceEngine.KV_BLOCK_TOKENS), 16L << 20);
+                    try (SequenceKv kv = new PrefixCache(pool).start(prompt, label.length).sequence()) {
+                        float[] hidden = transformer.forward(prompt, 0, kv);
+                        for (int j = 0; j < label.length; j++) {
+                            if (j > 0) {
+                                hidden = transformer.forward(new int[] {label[j - 1]}, 0, kv);
+                            }
+                            double logProb = logProbability(reference, hidden, label[j]);
+                            logProbs[i] += logProb;
+                            if (j == 0) {
+                                firstTokenOnly[i] = logProb;
+                            }
+                        }
+                    }
+                }
+                double[] expected = ScoringJob.softmax(logProbs);
+                LabelScores scores = random.scoreLabels(prompt, labels).get(30, TimeUnit.SECONDS);
+                for (int i = 0; i < labels.size(); i++) {
+                    assertEquals(expected[i], scores.probabilities()[i], 1e-4, labels + ": " + java.util.Arrays.toString(scores.probabilities())
+                            + " vs " + java.util.Arrays.toString(expected));
+                }
+                if (labels.size() == 3) {
+                    double[] wrong = ScoringJob.softmax(firstTokenOnly);
+                    assertTrue(Math.abs(wrong[0] - expected[0]) > 1e-3, "the labels' later tokens must change the scores");
+                }
+            }
+        } finally {
+            reference.jlama().close();
+        }
+    }
+
+    private static double logProbability(LoadedModel model, float[] hidden, int token) {
+        float[] logits = new float[model.jlama().vocabularySize()];
+        model.jlama().allLogits(hidden, logits);
+        int vocabulary = model.tokenizer().size();
+        double max = Double.NEGATIVE_INFINITY;
+        for (int t = 0; t < vocabulary; t++) {
+            max = Math.max(max, logits[t]);
+        }
+        double sum = 0;
+        for (int t = 0; t < vocabulary; t++) {
+            sum += Math.exp(logits[t] - max);
+        }
+        return logits[token] - max - Math.log(sum);
+    }
+
+    /** Corrupt weights (NaN in part of the LM head) fail the requests that read them, with the reason, not a random token. */
+    @Test
+    void nonFiniteLogitsFailTheRequestInsteadOfPickingAToken() throws Exception {
+        try (InferenceEngine corrupt = engine(TestCheckpoints.tinyCorrupt(), KV_BYTES)) {
+            int[] prompt = chatPrompt(corrupt, "判断情感", "今天天气不错");
+            assertEquals(2, corrupt.scoreLabels(prompt, LABELS).get(30, TimeUnit.SECONDS).probabilities().length,
+                    "labels whose rows are intact still score");
+            GenerationFuture reply = new GenerationFuture();
+            corrupt.generate(prompt, GREEDY, reply);
+            var failure = assertThrows(java.util.concurrent.ExecutionException.class, () -> reply.result().get(30, TimeUnit.SECONDS));
+            assertTrue(failure.getCause() instanceof IllegalStateException && failure.getCause().getMessage().contains("non-finite"),
+                    String.valueOf(failure.getCause()));
+            var scoring = assertThrows(java.util.concurrent.ExecutionException.class,
+                    () -> corrupt.scoreLabels(prompt, List.of("非常正面", "负面")).get(30, TimeUnit.SECONDS));
+            assertTrue(scoring.getCause().getMessage().contains("non-finite"), String.valueOf(scoring.getCause()));
+            assertEquals(0, corrupt.load());
+        }
     }
 
     @Test

@@ -48,11 +48,37 @@ public final class TestCheckpoints {
         return ensure("tiny-scripted", spec);
     }
 
+    /** The reply of {@link #tinyMarkup()}: markup that a page inserting model text as HTML would run. */
+    public static final String MARKUP_REPLY = "<img src onerror=alert(document.domain)>粗体";
+
+    /** Tiny, untied, scripted to reply {@link #MARKUP_REPLY} then stop. */
+    public static synchronized Path tinyMarkup() {
+        QwenTokenizer tokenizer = QwenTokenizer.load(TestModelFiles.qwenTokenizerDir());
+        CheckpointSpec spec = CheckpointSpec.tiny(17).untied()
+                .scripted(tokenizer.encode("\n")[0], tokenizer.encode(MARKUP_REPLY), tokenizer.specialTokenId("<|im_end|>"));
+        return ensure("tiny-markup", spec);
+    }
+
     /** Tiny, untied, scripted to answer 正面 and then repeat 哈哈，好的 until a limit or a cancel stops it. */
     public static synchronized Path tinyLooping() {
         QwenTokenizer tokenizer = QwenTokenizer.load(TestModelFiles.qwenTokenizerDir());
         int[] loop = IntStream.concat(IntStream.of(tokenizer.encode("正面")), IntStream.of(tokenizer.encode("哈哈，好的"))).toArray();
         return ensure("tiny-looping", CheckpointSpec.tiny(13).untied().looping(tokenizer.encode("\n")[0], loop));
+    }
+
+    /**
+     * Tiny, untied, random, with the LM-head rows of the tokens of 饕餮 overwritten by NaN: weights corrupt in part,
+     * as a damaged file can be. It loads; labels scored on other rows work; every reply's logits hold NaN.
+     */
+    public static synchronized Path tinyCorrupt() {
+        Path dir = ensure("tiny-corrupt", CheckpointSpec.tiny(19).untied());
+        try {
+            int[] rows = QwenTokenizer.load(TestModelFiles.qwenTokenizerDir()).encode("饕餮");
+            Safetensors.overwriteRows(dir.resolve("model.safetensors"), "lm_head.weight", rows, Float.NaN);
+            return dir;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     private static int[] bytesAsTokens(QwenTokenizer tokenizer, String text) {

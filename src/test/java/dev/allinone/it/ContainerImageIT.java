@@ -10,7 +10,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.allinone.engine.TestCheckpoints;
 import dev.allinone.tools.JsonFrameListener;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.net.http.HttpResponse;
 import java.net.http.WebSocket;
 import java.nio.charset.StandardCharsets;
@@ -40,7 +39,7 @@ class ContainerImageIT {
 
     @Test
     void servesAMountedModelAsAnUnprivilegedUserWithTheAotCache() throws Exception {
-        int port = freePort();
+        int port = ServiceProbe.freePort();
         Path model = TestCheckpoints.tinyScripted().toAbsolutePath();
         podman("run", "--detach", "--name", name, "--publish", "127.0.0.1:" + port + ":8080",
                 "--volume", model + ":/models:ro", "--env", "JDK_JAVA_OPTIONS=-XX:AOTMode=on", image);
@@ -126,12 +125,6 @@ class ContainerImageIT {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return new ProcessResult(-1, e.toString());
-        }
-    }
-
-    private static int freePort() throws IOException {
-        try (ServerSocket socket = new ServerSocket(0)) {
-            return socket.getLocalPort();
         }
     }
 }

@@ -23,20 +23,19 @@ import org.junit.jupiter.api.Test;
  */
 class GracefulShutdownIT {
 
-    private static final int PORT = 18283;
-
     @Test
     void sigtermDrainsThenEndsRepliesWithAFinalFrame() throws Exception {
+        int port = ServiceProbe.freePort();
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         command.addAll(List.of("@native/jvm.options", "-XX:AOTCache=target/quarkus-app/app.aot",
-                "-Dquarkus.http.port=" + PORT, "-Dallinone.model.path=" + TestCheckpoints.tinyLooping(),
+                "-Dquarkus.http.port=" + port, "-Dallinone.model.path=" + TestCheckpoints.tinyLooping(),
                 "-Dallinone.generation.max-new-tokens=100000", "-Dallinone.model.context-length=32768",
                 "-Dallinone.engine.drain-timeout=1s", "-Dquarkus.shutdown.delay=3s",
                 "-jar", "target/quarkus-app/quarkus-run.jar"));
         Process service = new ProcessBuilder(command).redirectErrorStream(true)
                 .redirectOutput(Path.of("target", "graceful-shutdown-it.log").toFile()).start();
-        ServiceProbe probe = new ServiceProbe(PORT);
+        ServiceProbe probe = new ServiceProbe(port);
         try {
             probe.awaitStatus("/q/health/ready", 200, 60, service::isAlive);
             BlockingQueue<JsonNode> frames = new LinkedBlockingQueue<>();
@@ -44,8 +43,8 @@ class GracefulShutdownIT {
                     .buildAsync(probe.webSocket("/chat"), new JsonFrameListener(frames))
                     .get(10, TimeUnit.SECONDS);
             ws.sendText("讲一个很长的故事", true).get(10, TimeUnit.SECONDS);
-            assertEquals("sentiment", frames.poll(30, TimeUnit.SECONDS).path("type").asText());
-            assertEquals("token", frames.poll(30, TimeUnit.SECONDS).path("type").asText());
+            assertEquals("sentiment", ServiceProbe.next(frames, 30, "the sentiment frame").path("type").asText());
+            assertEquals("token", ServiceProbe.next(frames, 30, "the first token").path("type").asText());
 
             long signalled = System.nanoTime();
             service.destroy(); // SIGTERM
@@ -54,18 +53,13 @@ class GracefulShutdownIT {
             assertEquals(503, refused.statusCode(), refused.body());
             assertTrue(refused.body().contains("shutting_down"), refused.body());
 
-            JsonNode last = null;
+            JsonNode last;
             int tokensAfterSignal = 0;
-            while (true) {
-                JsonNode frame = frames.poll(10, TimeUnit.SECONDS);
-                if (frame == null || !frame.path("type").asText().equals("token")) {
-                    last = frame;
-                    break;
-                }
+            while ((last = ServiceProbe.next(frames, 10, "the reply's tokens, then its final frame")).path("type").asText().equals("token")) {
                 tokensAfterSignal++;
             }
             assertTrue(tokensAfterSignal > 0, "the reply kept streaming after SIGTERM");
-            assertEquals("shutting_down", last == null ? null : last.path("code").asText(), String.valueOf(last));
+            assertEquals("shutting_down", last.path("code").asText(), last.toString());
             assertTrue(service.waitFor(20, TimeUnit.SECONDS), "the process exits");
             long seconds = TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - signalled);
             assertTrue(seconds <= 10, "exited " + seconds + " s after SIGTERM");

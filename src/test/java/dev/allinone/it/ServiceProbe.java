@@ -1,10 +1,13 @@
 package dev.allinone.it;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
+import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 
@@ -16,6 +19,22 @@ final class ServiceProbe {
 
     ServiceProbe(int port) {
         this.base = "http://127.0.0.1:" + port;
+    }
+
+    /** A port nobody listens on right now. */
+    static int freePort() throws IOException {
+        try (ServerSocket socket = new ServerSocket(0)) {
+            return socket.getLocalPort();
+        }
+    }
+
+    /** The next frame, failing with what was awaited rather than a NullPointerException when none comes. */
+    static JsonNode next(BlockingQueue<JsonNode> frames, int seconds, String awaited) throws InterruptedException {
+        JsonNode frame = frames.poll(seconds, TimeUnit.SECONDS);
+        if (frame == null) {
+            throw new AssertionError("no frame within " + seconds + " s; awaited " + awaited);
+        }
+        return frame;
     }
 
     URI uri(String path) {

@@ -1,0 +1,62 @@
+package dev.allinone.engine;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/** A safetensors file read here, independently of Jlama, for tests that check what the engine computed from it. */
+record Safetensors(JsonNode header, ByteBuffer data) {
+
+    static Safetensors read(Path file) throws IOException {
+        ByteBuffer all = ByteBuffer.wrap(Files.readAllBytes(file)).order(ByteOrder.LITTLE_ENDIAN);
+        int headerLength = (int) all.getLong(0);
+        JsonNode header = new ObjectMapper().readTree(new String(all.array(), 8, headerLength, java.nio.charset.StandardCharsets.UTF_8));
+        return new Safetensors(header, all.slice(8 + headerLength, all.capacity() - 8 - headerLength).order(ByteOrder.LITTLE_ENDIAN));
+    }
+
+    /** Sets every value of the given rows of an F32 matrix in the file to {@code value}. */
+    static void overwriteRows(Path file, String name, int[] rows, float value) throws IOException {
+        Safetensors read = read(file);
+        JsonNode tensor = read.header.path(name);
+        if (!tensor.path("dtype").asText().equals("F32")) {
+            throw new IllegalArgumentException(name + " is not F32");
+        }
+        int width = tensor.path("shape").get(1).asInt();
+        long begin = tensor.path("data_offsets").get(0).asLong();
+        ByteBuffer all = ByteBuffer.wrap(Files.readAllBytes(file)).order(ByteOrder.LITTLE_ENDIAN);
+        long dataStart = file.toFile().length() - read.data.capacity();
+        for (int row : rows) {
+            for (int j = 0; j < width; j++) {
+                all.putFloat((int) (dataStart + begin + ((long) row * width + j) * 4), value);
+            }
+        }
+        Files.write(file, all.array());
+    }
+
+    /** A tensor's values in row-major order (F32 or BF16). */
+    float[] floats(String name) {
+        JsonNode tensor = header.path(name);
+        if (tensor.isMissingNode()) {
+            throw new IllegalArgumentException("no tensor " + name);
+        }
+        long begin = tensor.path("data_offsets").get(0).asLong();
+        long end = tensor.path("data_offsets").get(1).asLong();
+        String dtype = tensor.path("dtype").asText();
+        int width = dtype.equals("F32") ? 4 : 2;
+        float[] out = new float[(int) ((end - begin) / width)];
+        for (int i = 0; i < out.length; i++) {
+            int at = (int) begin + i * width;
+            out[i] = switch (dtype) {
+                case "F32" -> data.getFloat(at);
+                case "BF16" -> Float.intBitsToFloat((data.getShort(at) & 0xffff) << 16);
+                default -> throw new IllegalArgumentException(name + " is " + dtype);
+            };
+        }
+        return out;
+    }
+}
