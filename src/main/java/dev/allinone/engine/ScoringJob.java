@@ -68,7 +68,8 @@ final class ScoringJob extends EngineJob {
         float[] logits = new float[jlama.vocabularySize()];
         jlama.allLogits(last, logits);
         requireFinite(logits);
-        double[] firstLogSoftmax = logSoftmax(logits);
+        int vocabulary = ctx.model().tokenizer().size();
+        double[] firstLogSoftmax = logSoftmax(logits, vocabulary);
         for (int i = 0; i < labelIds.length; i++) {
             int[] ids = labelIds[i];
             logProbs[i] = firstLogSoftmax[ids[0]];
@@ -76,7 +77,7 @@ final class ScoringJob extends EngineJob {
             for (int j = 1; j < ids.length; j++) {
                 jlama.allLogits(ctx.transformer().forward(new int[] {ids[j - 1]}, 0, kv), logits);
                 requireFinite(logits);
-                logProbs[i] += logSoftmax(logits)[ids[j]];
+                logProbs[i] += logSoftmax(logits, vocabulary)[ids[j]];
             }
         }
     }
@@ -102,18 +103,19 @@ final class ScoringJob extends EngineJob {
         return out;
     }
 
-    static double[] logSoftmax(float[] logits) {
+    /** Over the tokenizer's ids only: the LM head's padding rows past them are no token (as in generation). */
+    static double[] logSoftmax(float[] logits, int vocabulary) {
         double max = Double.NEGATIVE_INFINITY;
-        for (float v : logits) {
-            max = Math.max(max, v);
+        for (int i = 0; i < vocabulary; i++) {
+            max = Math.max(max, logits[i]);
         }
         double sum = 0;
-        for (float v : logits) {
-            sum += Math.exp(v - max);
+        for (int i = 0; i < vocabulary; i++) {
+            sum += Math.exp(logits[i] - max);
         }
         double log = max + Math.log(sum);
-        double[] out = new double[logits.length];
-        for (int i = 0; i < logits.length; i++) {
+        double[] out = new double[vocabulary];
+        for (int i = 0; i < vocabulary; i++) {
             out[i] = logits[i] - log;
         }
         return out;
