@@ -34,10 +34,6 @@ public class InputCleaner {
         return checked(collapse(stripInvisible(requirePresent(text), false)));
     }
 
-    public int maxChars() {
-        return maxChars;
-    }
-
     private static String requirePresent(String text) {
         if (text == null) {
             throw InvalidInputException.invalid("missing_text", "text", "The request needs a string field 'text'");

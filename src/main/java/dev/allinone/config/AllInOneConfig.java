@@ -10,7 +10,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 
-/** Every setting of the service, under the single prefix {@code allinone.} (documented in application.properties). */
+/** Every setting of the service, under the single prefix {@code allinone.}: the defaults (documented in docs/configuration.md). */
 @ConfigMapping(prefix = "allinone")
 public interface AllInOneConfig {
 
@@ -38,7 +38,7 @@ public interface AllInOneConfig {
         @WithDefault("models/Qwen1.5-0.5B-Chat")
         Path path();
 
-        @WithDefault("AS_STORED")
+        @WithDefault("Q4")
         WeightFormat weights();
 
         Optional<Path> quantizedPath();
@@ -76,7 +76,7 @@ public interface AllInOneConfig {
         @WithDefault("192M")
         MemorySize kvCacheMemory();
 
-        @WithDefault("10s")
+        @WithDefault("8s")
         Duration drainTimeout();
 
         @WithDefault("5s")

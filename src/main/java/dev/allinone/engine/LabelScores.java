@@ -7,7 +7,7 @@ import java.util.List;
  *
  * @param probabilities same order as the labels asked for; they sum to 1
  */
-public record LabelScores(List<String> labels, double[] probabilities, int promptTokens, long millis) {
+public record LabelScores(List<String> labels, double[] probabilities, int promptTokens) {
 
     public int bestIndex() {
         int best = 0;

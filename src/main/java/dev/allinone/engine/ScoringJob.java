@@ -59,7 +59,7 @@ final class ScoringJob extends EngineJob {
         keepKv = true;
         ctx.counters().scoringsDone.incrementAndGet();
         end();
-        result.complete(new LabelScores(labels, softmax(logProbs), prompt.length, millisSinceSubmit()));
+        result.complete(new LabelScores(labels, softmax(logProbs), prompt.length));
         return false;
     }
 

@@ -7,6 +7,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.MappingIterator;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import dev.allinone.config.AllInOneConfig;
+import dev.allinone.config.DocumentedDefaultsTest;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -56,7 +58,7 @@ class KubernetesManifestIT {
         assertEquals(185, pod.at("/securityContext/runAsUser").asInt());
         long grace = pod.path("terminationGracePeriodSeconds").asLong();
         Duration shutdownDelay = Duration.parse("PT" + applicationProperty("%prod.quarkus.shutdown.delay").toUpperCase());
-        Duration drain = Duration.parse("PT" + applicationProperty("allinone.engine.drain-timeout").toUpperCase());
+        Duration drain = DocumentedDefaultsTest.DEFAULTS.getConfigMapping(AllInOneConfig.class).engine().drainTimeout();
         assertTrue(drain.compareTo(shutdownDelay) < 0, "replies drain within the shutdown delay");
         assertTrue(grace > shutdownDelay.toSeconds(), "grace period " + grace + " s must exceed the shutdown delay " + shutdownDelay);
     }

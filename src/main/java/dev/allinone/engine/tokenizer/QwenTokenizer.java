@@ -38,7 +38,6 @@ public final class QwenTokenizer {
 
     private static final int WORD_CACHE_LIMIT = 65_536;
 
-    private final Map<String, Integer> vocab;
     private final String[] idToToken;
     /** (left id, right id) packed in a long → (rank, merged id) packed in a long. */
     private final Map<Long, Long> merges;
@@ -48,7 +47,6 @@ public final class QwenTokenizer {
     private final Map<String, int[]> wordCache = new ConcurrentHashMap<>();
 
     private QwenTokenizer(Map<String, Integer> vocab, List<String[]> mergeList, Map<String, Integer> specialTokens) {
-        this.vocab = vocab;
         this.specialTokens = Collections.unmodifiableMap(specialTokens);
         int size = 0;
         for (int id : vocab.values()) {
@@ -213,11 +211,6 @@ public final class QwenTokenizer {
         return new String(decodeBytes(ids, 0, ids.length, false), StandardCharsets.UTF_8);
     }
 
-    /** Decodes ids to text, leaving out special tokens. */
-    public String decodeSkippingSpecial(int[] ids) {
-        return new String(decodeBytes(ids, 0, ids.length, true), StandardCharsets.UTF_8);
-    }
-
     /** The raw UTF-8 bytes that a run of ids stands for. */
     public byte[] decodeBytes(int[] ids, int from, int to, boolean skipSpecial) {
         ByteArrayOutputStream out = new ByteArrayOutputStream((to - from) * 4);
@@ -274,10 +267,6 @@ public final class QwenTokenizer {
     /** Number of ids the tokenizer knows (ordinary and special). */
     public int size() {
         return idToToken.length;
-    }
-
-    public int ordinaryVocabularySize() {
-        return vocab.size();
     }
 
     private static long pack(int high, int low) {
