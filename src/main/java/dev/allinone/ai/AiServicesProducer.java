@@ -7,7 +7,7 @@ import jakarta.enterprise.inject.Produces;
 
 /**
  * Declares the two AI services over the one model: both receive chat-model beans that share the single
- * {@link dev.allinone.engine.ModelRuntime}, so adding a task never loads a second model. System messages come
+ * {@link dev.allinone.lifecycle.ModelRuntime}, so adding a task never loads a second model. System messages come
  * from the services' {@code @SystemMessage} resources unless {@code allinone.prompts.path} overrides them.
  */
 @ApplicationScoped

@@ -4,7 +4,7 @@ import dev.allinone.engine.GenerationFuture;
 import dev.allinone.engine.GenerationResult;
 import dev.allinone.engine.InferenceEngine;
 import dev.allinone.engine.LabelScores;
-import dev.allinone.engine.ModelRuntime;
+import dev.allinone.lifecycle.ModelRuntime;
 import dev.langchain4j.data.message.AiMessage;
 import dev.langchain4j.model.chat.Capability;
 import dev.langchain4j.model.chat.ChatModel;

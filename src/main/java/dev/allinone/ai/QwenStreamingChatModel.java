@@ -4,7 +4,7 @@ import dev.allinone.engine.Generation;
 import dev.allinone.engine.GenerationListener;
 import dev.allinone.engine.GenerationResult;
 import dev.allinone.engine.InferenceEngine;
-import dev.allinone.engine.ModelRuntime;
+import dev.allinone.lifecycle.ModelRuntime;
 import dev.langchain4j.data.message.AiMessage;
 import dev.langchain4j.model.chat.StreamingChatModel;
 import dev.langchain4j.model.chat.request.ChatRequest;

@@ -1,6 +1,6 @@
 package dev.allinone.ai;
 
-import dev.allinone.engine.ModelRuntime;
+import dev.allinone.lifecycle.ModelRuntime;
 import dev.langchain4j.data.message.AiMessage;
 import dev.langchain4j.data.message.ChatMessage;
 import dev.langchain4j.data.message.SystemMessage;

@@ -1,7 +1,7 @@
 package dev.allinone.ai;
 
 import dev.allinone.engine.ChatTemplate;
-import dev.allinone.engine.EngineStarting;
+import dev.allinone.lifecycle.EngineStarting;
 import dev.allinone.engine.GenerationFuture;
 import dev.allinone.engine.InferenceEngine;
 import dev.allinone.engine.LoadedModel;

@@ -1,7 +1,7 @@
 package dev.allinone.api;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.allinone.engine.ModelRuntime;
+import dev.allinone.lifecycle.ModelRuntime;
 import dev.allinone.engine.tokenizer.QwenTokenizer;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.POST;
@@ -41,7 +41,7 @@ public class TokenizerResource {
         if (special != null && !special.isNull() && !special.isBoolean()) {
             throw new FrameCodec.BadInput(Failure.badRequest("bad_type", "special", "Field 'special' must be true or false"));
         }
-        QwenTokenizer tokenizer = tokenizer();
+        QwenTokenizer tokenizer = runtime.tokenizer();
         return new Ids(special != null && special.asBoolean() ? tokenizer.encodeWithSpecialTokens(text) : tokenizer.encode(text));
     }
 
@@ -56,7 +56,7 @@ public class TokenizerResource {
         if (ids.size() > MAX_IDS) {
             throw new FrameCodec.BadInput(new Failure("too_many_ids", 413, "At most " + MAX_IDS + " ids", "ids", 0));
         }
-        QwenTokenizer tokenizer = tokenizer();
+        QwenTokenizer tokenizer = runtime.tokenizer();
         int[] values = new int[ids.size()];
         for (int i = 0; i < values.length; i++) {
             JsonNode id = ids.get(i);
@@ -67,9 +67,5 @@ public class TokenizerResource {
             values[i] = id.asInt();
         }
         return new Text(tokenizer.decode(values));
-    }
-
-    private QwenTokenizer tokenizer() {
-        return runtime.engine().model().tokenizer();
     }
 }

@@ -20,4 +20,9 @@ public record LoadedModel(
         Path path,
         WeightFormat weights,
         long loadMillis) {
+
+    /** True when the Q4 products run on the C kernels. */
+    public boolean nativeKernels() {
+        return jlama.nativeKernels();
+    }
 }

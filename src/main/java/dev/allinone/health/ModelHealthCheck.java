@@ -3,7 +3,7 @@ package dev.allinone.health;
 import dev.allinone.config.AllInOneConfig;
 import dev.allinone.engine.InferenceEngine;
 import dev.allinone.engine.KvStats;
-import dev.allinone.engine.ModelRuntime;
+import dev.allinone.lifecycle.ModelRuntime;
 import jakarta.enterprise.context.ApplicationScoped;
 import org.eclipse.microprofile.health.HealthCheck;
 import org.eclipse.microprofile.health.HealthCheckResponse;

@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.allinone.ReadyService;
 import dev.allinone.ScriptedModelResource;
 import dev.allinone.engine.InferenceEngine;
-import dev.allinone.engine.ModelRuntime;
+import dev.allinone.lifecycle.ModelRuntime;
 import dev.allinone.engine.TestCheckpoints;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;

@@ -16,7 +16,7 @@ import dev.allinone.ScriptedModelResource;
 import dev.allinone.ai.ChatAssistant;
 import dev.allinone.engine.ChatTemplate;
 import dev.allinone.engine.KvStats;
-import dev.allinone.engine.ModelRuntime;
+import dev.allinone.lifecycle.ModelRuntime;
 import dev.allinone.engine.TestCheckpoints;
 import dev.langchain4j.data.message.AiMessage;
 import dev.langchain4j.data.message.ChatMessage;

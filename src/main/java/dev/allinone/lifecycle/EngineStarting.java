@@ -1,4 +1,6 @@
-package dev.allinone.engine;
+package dev.allinone.lifecycle;
+
+import dev.allinone.engine.InferenceEngine;
 
 /**
  * Fired once the model is loaded and its kernels are warm, before readiness goes UP: observers pin their task

@@ -1,6 +1,15 @@
-package dev.allinone.engine;
+package dev.allinone.lifecycle;
 
 import dev.allinone.config.AllInOneConfig;
+import dev.allinone.config.EngineSettings;
+import dev.allinone.engine.EngineWarmUp;
+import dev.allinone.engine.InferenceEngine;
+import dev.allinone.engine.LoadedModel;
+import dev.allinone.engine.ModelLoader;
+import dev.allinone.engine.ModelNotReadyException;
+import dev.allinone.engine.ModelUnavailableException;
+import dev.allinone.engine.ShuttingDownException;
+import dev.allinone.engine.tokenizer.QwenTokenizer;
 import io.quarkus.runtime.ShutdownDelayInitiatedEvent;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
@@ -12,9 +21,9 @@ import jakarta.enterprise.event.Observes;
 import org.jboss.logging.Logger;
 
 /**
- * Owns the process's single model: loads it once in the background at start-up (so probes can answer while it
- * loads), warms it up, then hands out the one {@link InferenceEngine}. Everything that runs the model goes
- * through here.
+ * Owns the process's single model through the application's life: loads it once in the background at start-up
+ * (so probes can answer while it loads), warms it up, hands out the one {@link InferenceEngine}, and drains it on
+ * shutdown. Everything that runs the model goes through here; the engine itself knows nothing of Quarkus.
  */
 @ApplicationScoped
 public class ModelRuntime {
@@ -84,16 +93,9 @@ public class ModelRuntime {
 
     private void loadAndWarmUp() {
         try {
-            AllInOneConfig.Model m = config.model();
-            ModelOptions options = new ModelOptions(m.path(), m.weights(), m.threads(), m.contextLength(), m.quantizedPath().orElse(null),
-                    m.nativeKernels());
-            AllInOneConfig.Generation g = config.generation();
             loads.incrementAndGet();
-            LoadedModel model = ModelLoader.load(options, new SamplingOverrides(g.temperature(), g.topK(), g.topP(),
-                    g.repetitionPenalty(), java.util.Optional.of(g.maxNewTokens())));
-            InferenceEngine loaded = new InferenceEngine(model, new InferenceEngine.Limits(config.engine().maxQueued(),
-                    config.engine().requestTimeout().toMillis(), config.engine().kvCacheMemory().asLongValue(),
-                    config.engine().idleCompaction().toMillis(), config.engine().maxBatch()));
+            LoadedModel model = ModelLoader.load(EngineSettings.modelOptions(config), EngineSettings.samplingOverrides(config));
+            InferenceEngine loaded = new InferenceEngine(model, EngineSettings.limits(config));
             long start = System.nanoTime();
             EngineWarmUp.run(loaded);
             starting.fire(new EngineStarting(loaded));
@@ -102,7 +104,7 @@ public class ModelRuntime {
             state = State.READY;
             problem = null;
             LOG.infof("Qwen All-in-One ready: model %s (%s weights, %s kernels) loaded in %d ms, warm-up %d ms", model.path(),
-                    model.weights(), model.jlama().nativeKernels() ? "native AVX-512 VNNI" : "Java", model.loadMillis(), warmUpMillis);
+                    model.weights(), model.nativeKernels() ? "native AVX-512 VNNI" : "Java", model.loadMillis(), warmUpMillis);
         } catch (ModelUnavailableException e) {
             fail(e.getMessage());
         } catch (Exception | Error e) {
@@ -127,6 +129,11 @@ public class ModelRuntime {
             throw new ModelNotReadyException(state == State.FAILED ? "The model is not available: " + problem : "The model is still loading");
         }
         return current;
+    }
+
+    /** The loaded model's tokenizer (same readiness rules as {@link #engine()}). */
+    public QwenTokenizer tokenizer() {
+        return engine().model().tokenizer();
     }
 
     public State state() {

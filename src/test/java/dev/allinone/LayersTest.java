@@ -1,0 +1,54 @@
+package dev.allinone;
+
+import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
+
+import com.tngtech.archunit.core.domain.JavaClasses;
+import com.tngtech.archunit.core.importer.ClassFileImporter;
+import com.tngtech.archunit.core.importer.ImportOption;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The layers of the architecture map (README "How it works"): {@code engine} is a plain library (no Quarkus, CDI,
+ * configuration or service code), {@code config} maps settings onto it, {@code lifecycle} owns the one model,
+ * {@code ai} holds the AI services and use cases, and {@code api} / {@code health} are adapters nothing else uses.
+ */
+class LayersTest {
+
+    private static final JavaClasses SERVICE = new ClassFileImporter()
+            .withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
+            .importPackages("dev.allinone");
+
+    @Test
+    void theEngineIsAPlainLibrary() {
+        noClasses().that().resideInAPackage("dev.allinone.engine..")
+                .should().dependOnClassesThat().resideInAnyPackage("io.quarkus..", "jakarta..", "io.smallrye..", "io.vertx..",
+                        "dev.allinone.config..", "dev.allinone.lifecycle..", "dev.allinone.ai..", "dev.allinone.api..",
+                        "dev.allinone.health..", "dev.allinone.download..")
+                .check(SERVICE);
+    }
+
+    @Test
+    void configurationKnowsOnlyTheEngine() {
+        noClasses().that().resideInAPackage("dev.allinone.config..")
+                .should().dependOnClassesThat().resideInAnyPackage("dev.allinone.lifecycle..", "dev.allinone.ai..",
+                        "dev.allinone.api..", "dev.allinone.health..")
+                .check(SERVICE);
+    }
+
+    @Test
+    void theAiServicesDoNotKnowTheirAdapters() {
+        noClasses().that().resideInAnyPackage("dev.allinone.ai..", "dev.allinone.lifecycle..")
+                .should().dependOnClassesThat().resideInAnyPackage("dev.allinone.api..", "dev.allinone.health..")
+                .check(SERVICE);
+    }
+
+    @Test
+    void adaptersAreUsedByNothingElse() {
+        noClasses().that().resideOutsideOfPackage("dev.allinone.api..")
+                .should().dependOnClassesThat().resideInAPackage("dev.allinone.api..")
+                .check(SERVICE);
+        noClasses().that().resideOutsideOfPackage("dev.allinone.health..")
+                .should().dependOnClassesThat().resideInAPackage("dev.allinone.health..")
+                .check(SERVICE);
+    }
+}
