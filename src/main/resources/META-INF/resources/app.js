@@ -10,7 +10,7 @@
       placeholder: "说点什么…（Enter 发送，Shift+Enter 换行）",
       send: "发送", stop: "停止",
       POSITIVE: "😄 LLM 情感判断: 正面", NEGATIVE: "😞 LLM 情感判断: 负面",
-      loading: "模型加载中…", ready: "模型已就绪", error: "模型不可用", offline: "服务不可达",
+      loading: "模型加载中…", downloading: "正在下载模型：{p}%，{r} MB/s，约剩 {s} 秒", ready: "模型已就绪", error: "模型不可用", offline: "服务不可达",
       reconnecting: "连接已断开，正在重连…（新连接是新的对话）", reconnected: "已重新连接：这是一段新的对话。",
       stopped: "（已停止）", errorPrefix: "出错了：", queued: "排队中：第 {n} 位",
     },
@@ -20,7 +20,7 @@
       placeholder: "Say something… (Enter to send, Shift+Enter for a new line)",
       send: "Send", stop: "Stop",
       POSITIVE: "😄 LLM sentiment: positive", NEGATIVE: "😞 LLM sentiment: negative",
-      loading: "Model loading…", ready: "Model ready", error: "Model unavailable", offline: "Service unreachable",
+      loading: "Model loading…", downloading: "Downloading the model: {p}%, {r} MB/s, about {s} s left", ready: "Model ready", error: "Model unavailable", offline: "Service unreachable",
       reconnecting: "Connection lost, reconnecting… (a new connection is a new conversation)",
       reconnected: "Reconnected: this is a new conversation.",
       stopped: "(stopped)", errorPrefix: "Error: ", queued: "Waiting for the model: place {n}",
@@ -32,7 +32,7 @@
   const statusLine = $("status"), notice = $("notice"), langButton = $("lang"), composer = $("composer");
 
   let lang = localStorage.getItem("allinone.lang") === "en" ? "en" : "zh";
-  let socket = null, current = null, retryDelay = 500, everConnected = false, statusKey = "loading", statusDetail = "";
+  let socket = null, current = null, retryDelay = 500, everConnected = false, statusKey = "loading", statusDetail = "", download = null;
 
   const t = (key) => TEXT[lang][key];
 
@@ -50,8 +50,14 @@
   }
 
   function renderStatus() {
-    statusLine.textContent = t(statusKey) + (statusDetail ? ` — ${statusDetail}` : "");
-    statusLine.className = "status " + (statusKey === "ready" ? "ready" : statusKey === "loading" ? "loading" : "error");
+    let text = t(statusKey);
+    if (download) {
+      const known = (v) => (v >= 0 ? v : "?");
+      text = text.replace("{p}", known(download.downloadPercent))
+        .replace("{r}", (download.downloadBytesPerSecond / 1e6).toFixed(1)).replace("{s}", known(download.downloadSecondsLeft));
+    }
+    statusLine.textContent = text + (statusDetail ? ` — ${statusDetail}` : "");
+    statusLine.className = "status " + (statusKey === "ready" ? "ready" : statusKey === "loading" || statusKey === "downloading" ? "loading" : "error");
   }
 
   async function pollHealth() {
@@ -60,11 +66,13 @@
       const body = await response.json();
       const model = (body.checks || []).find((c) => c.name === "model");
       const state = model && model.data ? model.data.state : null;
-      statusKey = response.ok ? "ready" : state === "LOADING" ? "loading" : "error";
-      statusDetail = !response.ok && state !== "LOADING" && model && model.data ? (model.data.reason || "") : "";
+      statusKey = response.ok ? "ready" : state === "LOADING" ? "loading" : state === "DOWNLOADING" ? "downloading" : "error";
+      statusDetail = !response.ok && statusKey === "error" && model && model.data ? (model.data.reason || "") : "";
+      download = statusKey === "downloading" ? model.data : null;
     } catch (e) {
       statusKey = "offline";
       statusDetail = "";
+      download = null;
     }
     renderStatus();
     setTimeout(pollHealth, statusKey === "ready" ? 10000 : 2000);

@@ -51,6 +51,24 @@ public interface AllInOneConfig {
 
         @WithDefault("true")
         boolean nativeKernels();
+
+        /** Fetch the model from the hub at start-up when its directory is missing. */
+        @WithDefault("true")
+        boolean download();
+
+        @WithDefault("Qwen/Qwen1.5-0.5B-Chat")
+        String repo();
+
+        @WithDefault("main")
+        String revision();
+
+        /** The hub: {@code HF_ENDPOINT} when set, as Hugging Face's own tools do. */
+        @WithDefault("${HF_ENDPOINT:https://huggingface.co}")
+        String hubEndpoint();
+
+        /** Sent as a bearer token to the hub: {@code HF_TOKEN} when set. */
+        @WithDefault("${HF_TOKEN:}")
+        Optional<String> hubToken();
     }
 
     interface Generation {

@@ -18,12 +18,15 @@ import java.time.Duration;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
 
 /**
- * Downloads a Hugging Face model's files into a local directory, for users who have network access (the service
- * itself never downloads). Resumable (a {@code .part} file continues with an HTTP Range request), checks each
- * file's size and, where the hub publishes it (large files' {@code X-Linked-Etag}), its SHA-256.
+ * Downloads a Hugging Face model's files into a local directory: the service's first start when its model directory
+ * is missing ({@code allinone.model.download}), or this class's command line. Resumable (a {@code .part} file
+ * continues with an HTTP Range request), checks each file's size and, where the hub publishes it (large files'
+ * {@code X-Linked-Etag}), its SHA-256. Sharded checkpoints ({@code model.safetensors.index.json} and its shards)
+ * come whole.
  *
  * <pre>usage: ModelDownloader [--repo Qwen/Qwen1.5-0.5B-Chat] [--revision main] [--out models/Qwen1.5-0.5B-Chat]
  *                        [--endpoint https://huggingface.co]   (env HF_ENDPOINT; HF_TOKEN is sent if set)</pre>
@@ -32,6 +35,13 @@ public final class ModelDownloader {
 
     static final List<String> FILES = List.of("config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json",
             "model.safetensors");
+    private static final String SINGLE_FILE_WEIGHTS = "model.safetensors";
+    private static final String SHARD_INDEX = "model.safetensors.index.json";
+
+    /** Bytes fetched so far of all files to fetch, called as they arrive (from the downloading thread). */
+    public interface Listener {
+        void progress(String file, long done, long total);
+    }
 
     private final HttpClient http = HttpClient.newBuilder().followRedirects(HttpClient.Redirect.NORMAL)
             .connectTimeout(Duration.ofSeconds(20)).build();
@@ -40,6 +50,10 @@ public final class ModelDownloader {
     private final String revision;
     private final Optional<String> token;
     private final PrintStream progress;
+    private Listener listener = (file, done, total) -> { };
+    /** Bytes of the files finished (or already complete) in this {@link #downloadAll}, and the total it plans. */
+    private long finishedBytes;
+    private long plannedBytes = -1;
 
     public ModelDownloader(String endpoint, String repo, String revision, Optional<String> token, PrintStream progress) {
         this.endpoint = endpoint.replaceAll("/+$", "");
@@ -76,17 +90,77 @@ public final class ModelDownloader {
         }
     }
 
+    public ModelDownloader withListener(Listener listener) {
+        this.listener = listener;
+        return this;
+    }
+
+    /**
+     * Every file of the model into {@code dir}: the metadata, then the weights — {@code model.safetensors}, or when
+     * the repository has none, {@code model.safetensors.index.json} and every shard it names. Sizes are asked for
+     * first, so progress is reported against the whole.
+     */
     public void downloadAll(Path dir) throws IOException, InterruptedException {
         Files.createDirectories(dir);
-        for (String file : FILES) {
-            download(file, dir.resolve(file));
+        List<String> files = new java.util.ArrayList<>(FILES.subList(0, FILES.size() - 1));
+        Map<String, Remote> remotes = new java.util.LinkedHashMap<>();
+        for (String file : files) {
+            remotes.put(file, head(uri(file)));
         }
+        if (exists(SINGLE_FILE_WEIGHTS)) {
+            remotes.put(SINGLE_FILE_WEIGHTS, head(uri(SINGLE_FILE_WEIGHTS)));
+        } else {
+            download(SHARD_INDEX, dir.resolve(SHARD_INDEX));
+            for (String shard : shards(dir.resolve(SHARD_INDEX))) {
+                remotes.put(shard, head(uri(shard)));
+            }
+        }
+        finishedBytes = 0;
+        plannedBytes = remotes.values().stream().allMatch(r -> r.size() >= 0) ? remotes.values().stream().mapToLong(Remote::size).sum() : -1;
+        for (Map.Entry<String, Remote> e : remotes.entrySet()) {
+            download(e.getKey(), dir.resolve(e.getKey()), e.getValue());
+            finishedBytes += Files.size(dir.resolve(e.getKey()));
+        }
+        plannedBytes = -1;
+    }
+
+    /** The shard files an index's {@code weight_map} names, each once, in order. */
+    static List<String> shards(Path index) throws IOException {
+        com.fasterxml.jackson.databind.JsonNode map = new com.fasterxml.jackson.databind.ObjectMapper().readTree(index.toFile()).path("weight_map");
+        if (!map.isObject() || map.isEmpty()) {
+            throw new IOException(index.getFileName() + " has no weight_map");
+        }
+        java.util.Set<String> shards = new java.util.LinkedHashSet<>();
+        map.properties().forEach(e -> shards.add(e.getValue().asText()));
+        for (String shard : shards) {
+            if (shard.contains("/") || shard.contains("\\") || shard.startsWith(".")) {
+                throw new IOException(index.getFileName() + " names a shard outside the model directory: " + shard);
+            }
+        }
+        return List.copyOf(shards);
+    }
+
+    private boolean exists(String name) throws IOException, InterruptedException {
+        HttpClient noRedirect = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(20)).build();
+        int status = noRedirect.send(request(uri(name)).method("HEAD", HttpRequest.BodyPublishers.noBody()).build(),
+                HttpResponse.BodyHandlers.discarding()).statusCode();
+        if (status == 401 || status == 403) {
+            throw new IOException("HTTP " + status + " for " + uri(name) + " (set HF_TOKEN)");
+        }
+        return status < 400;
+    }
+
+    private URI uri(String name) {
+        return URI.create(endpoint + "/" + repo + "/resolve/" + revision + "/" + name);
     }
 
     /** Downloads one file unless it is already complete; resumes a previous partial download. */
     public void download(String name, Path target) throws IOException, InterruptedException {
-        URI uri = URI.create(endpoint + "/" + repo + "/resolve/" + revision + "/" + name);
-        Remote remote = head(uri);
+        download(name, target, head(uri(name)));
+    }
+
+    private void download(String name, Path target, Remote remote) throws IOException, InterruptedException {
+        URI uri = uri(name);
         if (Files.isRegularFile(target) && remote.size() >= 0 && Files.size(target) == remote.size()
                 && (remote.sha256().isEmpty() || sha256(target).equals(remote.sha256().get()))) {
             progress.printf("%s: already complete%n", name);
@@ -141,6 +215,7 @@ public final class ModelDownloader {
         for (int n; (n = in.read(buffer)) >= 0; ) {
             out.write(buffer, 0, n);
             done += n;
+            listener.progress(name, finishedBytes + done, plannedBytes);
             long now = System.nanoTime();
             if (now - lastPrint > 200_000_000L) {
                 printBar(name, done, total);

@@ -32,6 +32,13 @@ public class ModelHealthCheck implements HealthCheck {
     @Override
     public HealthCheckResponse call() {
         HealthCheckResponseBuilder r = HealthCheckResponse.named("model").withData("state", runtime.state().name());
+        if (runtime.state() == ModelRuntime.State.DOWNLOADING) {
+            ModelRuntime.DownloadProgress p = runtime.downloadProgress();
+            return r.down().withData("reason", runtime.problem()).withData("downloadPercent", p.percent())
+                    .withData("downloadBytes", p.bytes()).withData("downloadTotalBytes", p.totalBytes())
+                    .withData("downloadBytesPerSecond", Math.round(p.bytesPerSecond())).withData("downloadSecondsLeft", p.secondsLeft())
+                    .build();
+        }
         if (runtime.state() != ModelRuntime.State.READY) {
             return r.down().withData("reason", runtime.problem()).build();
         }

@@ -30,7 +30,7 @@ public class ModelRuntime {
 
     private static final Logger LOG = Logger.getLogger(ModelRuntime.class);
 
-    public enum State { LOADING, READY, FAILED, STOPPING }
+    public enum State { DOWNLOADING, LOADING, READY, FAILED, STOPPING }
 
     private final AllInOneConfig config;
     private final Event<EngineStarting> starting;
@@ -39,10 +39,12 @@ public class ModelRuntime {
     private volatile InferenceEngine engine;
     private volatile long warmUpMillis;
     private final java.util.concurrent.atomic.AtomicInteger loads = new java.util.concurrent.atomic.AtomicInteger();
+    private final FirstStartDownload download;
 
     ModelRuntime(AllInOneConfig config, Event<EngineStarting> starting) {
         this.config = config;
         this.starting = starting;
+        this.download = new FirstStartDownload(config.model());
     }
 
     void onStart(@Observes StartupEvent event) {
@@ -93,6 +95,18 @@ public class ModelRuntime {
 
     private void loadAndWarmUp() {
         try {
+            if (download.needed()) {
+                state = State.DOWNLOADING;
+                problem = "Downloading the model";
+                try {
+                    download.run();
+                } catch (java.io.IOException e) {
+                    fail(e.getMessage());
+                    return;
+                }
+                state = State.LOADING;
+                problem = "The model is loading";
+            }
             loads.incrementAndGet();
             LoadedModel model = ModelLoader.load(EngineSettings.modelOptions(config), EngineSettings.samplingOverrides(config));
             InferenceEngine loaded = new InferenceEngine(model, EngineSettings.limits(config));
@@ -140,9 +154,18 @@ public class ModelRuntime {
         return state;
     }
 
-    /** Why the model is not ready (null when ready). */
+    /** Why the model is not ready (null when ready); while downloading, how far it has got. */
     public String problem() {
-        return problem;
+        return state == State.DOWNLOADING ? "Downloading the model: " + download.progress().describe() : problem;
+    }
+
+    /** While {@link State#DOWNLOADING}: percent done (-1 unknown), bytes per second, seconds left (-1 unknown). */
+    public DownloadProgress downloadProgress() {
+        FirstStartDownload.Progress p = download.progress();
+        return new DownloadProgress(p.percent(), p.done(), p.total(), p.bytesPerSecond(), p.secondsLeft());
+    }
+
+    public record DownloadProgress(int percent, long bytes, long totalBytes, double bytesPerSecond, long secondsLeft) {
     }
 
     /** How many times this process has loaded a model: one, whatever number of AI services use it. */

@@ -217,6 +217,43 @@ class ModelDownloaderTest {
         assertTrue(authorizations.stream().allMatch("Bearer hf_test_token"::equals), authorizations.toString());
     }
 
+    /** A repository without model.safetensors: the index, then every shard it names once; progress over the whole. */
+    @Test
+    void aShardedCheckpointComesWholeWithProgressAgainstTheTotal(@TempDir Path dir) throws Exception {
+        files.remove("model.safetensors");
+        Random random = new Random(9);
+        byte[] first = new byte[120_000];
+        byte[] second = new byte[80_000];
+        random.nextBytes(first);
+        random.nextBytes(second);
+        files.put("model-00001-of-00002.safetensors", first);
+        files.put("model-00002-of-00002.safetensors", second);
+        files.put("model.safetensors.index.json", ("{\"metadata\":{},\"weight_map\":{\"a\":\"model-00001-of-00002.safetensors\","
+                + "\"b\":\"model-00002-of-00002.safetensors\",\"c\":\"model-00001-of-00002.safetensors\"}}").getBytes());
+        List<long[]> progress = new ArrayList<>();
+        downloader().withListener((file, done, total) -> progress.add(new long[] {done, total})).downloadAll(dir);
+        assertArrayEquals(first, Files.readAllBytes(dir.resolve("model-00001-of-00002.safetensors")));
+        assertArrayEquals(second, Files.readAllBytes(dir.resolve("model-00002-of-00002.safetensors")));
+        assertTrue(Files.exists(dir.resolve("model.safetensors.index.json")));
+        assertFalse(Files.exists(dir.resolve("model.safetensors")));
+        long total = files.entrySet().stream().filter(e -> !e.getKey().equals("model.safetensors.index.json"))
+                .mapToLong(e -> e.getValue().length).sum();
+        assertEquals(total, progress.getLast()[1]);
+        assertEquals(total, progress.getLast()[0]);
+        for (int i = 1; i < progress.size(); i++) {
+            assertTrue(progress.get(i)[0] >= progress.get(i - 1)[0], "progress only grows");
+        }
+        assertEquals(1, requests.stream().filter(r -> r.startsWith("GET model-00001")).count(), requests.toString());
+    }
+
+    @Test
+    void anIndexNamingAFileOutsideTheDirectoryIsRefused(@TempDir Path dir) {
+        files.remove("model.safetensors");
+        files.put("model.safetensors.index.json", "{\"weight_map\":{\"a\":\"../../evil\"}}".getBytes());
+        IOException e = assertThrows(IOException.class, () -> downloader().downloadAll(dir));
+        assertTrue(e.getMessage().contains("outside the model directory"), e.getMessage());
+    }
+
     private static String sha(byte[] data) {
         try {
             return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(data));
