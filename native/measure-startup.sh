@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Measures time from `java` start to the first HTTP answer (/q/health/live) and to ready (/q/health/ready) of the
 # packaged service, N times with and N times without the AOT cache; prints medians.
-# usage: native/measure-startup.sh MODEL_DIR [RUNS]   (after ./mvnw package, see README "Fast start")
+# usage: native/measure-startup.sh MODEL_DIR [RUNS]   (after ./mvnw package, see docs/fast-start.md)
 set -euo pipefail
 model=$(realpath "$1")
 runs=${2:-5}

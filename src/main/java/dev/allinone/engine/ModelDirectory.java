@@ -15,7 +15,7 @@ import java.util.List;
  */
 final class ModelDirectory {
 
-    static final String HOW_TO_GET = "Get Qwen1.5-0.5B-Chat with `./mvnw -q compile exec:java@download-model` (see README, "
+    static final String HOW_TO_GET = "Get Qwen1.5-0.5B-Chat with `./mvnw -q compile exec:java@download-model` (see docs/deployment.md, "
             + "'Getting the model'), or point allinone.model.path / ALLINONE_MODEL_PATH at a directory that has it.";
 
     /** Quantized kernels work on blocks of 32 values. */

@@ -87,7 +87,7 @@ final class FirstStartDownload {
         } catch (IOException e) {
             throw new IOException("The model directory " + dir.toAbsolutePath() + " is missing and downloading " + source
                     + " failed (" + reason(e) + "). Check the network (or HF_ENDPOINT / HF_TOKEN), run again to resume, or put"
-                    + " the model there yourself (README 'Getting the model').", e);
+                    + " the model there yourself (docs/deployment.md, 'Getting the model').", e);
         }
         LOG.infof("Model downloaded into %s in %d s", dir.toAbsolutePath(), (System.nanoTime() - start) / 1_000_000_000L);
     }
