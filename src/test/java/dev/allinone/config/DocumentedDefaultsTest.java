@@ -39,7 +39,7 @@ public class DocumentedDefaultsTest {
     void theDocumentedDefaultsAreTheEffectiveOnes() throws IOException {
         for (Path doc : new Path[] {Path.of("docs", "configuration.md"), Path.of("README.md")}) {
             Map<String, String> documented = documentedDefaults(doc);
-            assertTrue(documented.size() >= (doc.endsWith("README.md") ? 6 : 25), doc + " documents only " + documented.keySet());
+            assertTrue(documented.size() >= (doc.endsWith("README.md") ? 6 : 20), doc + " documents only " + documented.keySet());
             documented.forEach((key, value) ->
                     assertEquals(value, DEFAULTS.getConfigValue(key).getValue(), doc + " says " + key + " = " + value));
         }
