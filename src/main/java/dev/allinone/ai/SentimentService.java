@@ -16,7 +16,12 @@ public class SentimentService {
     }
 
     public SentimentVerdict judge(String text) {
-        Result<Sentiment> result = analyzer.analyze(cleaner.forClassification(text));
+        return judgeCleaned(cleaner.forClassification(text));
+    }
+
+    /** For text already through {@link InputCleaner#forClassification}. */
+    public SentimentVerdict judgeCleaned(String text) {
+        Result<Sentiment> result = analyzer.analyze(text);
         if (!(result.finalResponse().metadata() instanceof LabelScoresMetadata scores)) {
             throw new IllegalStateException("The sentiment answer did not come from label scoring");
         }

@@ -2,7 +2,7 @@ package dev.allinone.api;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.allinone.ai.Conversations;
-import dev.allinone.ai.InputCleaner;
+import dev.allinone.ai.ChatTurn;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.POST;
 import jakarta.ws.rs.Path;
@@ -29,28 +29,26 @@ public class ChatResource {
 
     private final ChatTurn turn;
     private final FrameCodec codec;
-    private final InputCleaner cleaner;
     private final Conversations conversations;
 
-    ChatResource(ChatTurn turn, FrameCodec codec, InputCleaner cleaner, Conversations conversations) {
+    ChatResource(ChatTurn turn, FrameCodec codec, Conversations conversations) {
         this.turn = turn;
         this.codec = codec;
-        this.cleaner = cleaner;
         this.conversations = conversations;
     }
 
-    private record ChatRequest(String text, String conversationId) {
+    private record ChatRequest(ChatTurn.Message message, String conversationId) {
     }
 
     private ChatRequest read(String body) {
         JsonNode json = codec.parseObject(body);
-        String text = codec.requiredText(json);
-        cleaner.forChat(text); // reject bad text before anything is streamed
+        // Cleaned once, here: bad text is refused before anything is streamed.
+        ChatTurn.Message message = turn.prepare(codec.requiredText(json));
         JsonNode id = json.get("conversationId");
         if (id != null && !id.isNull() && (!id.isTextual() || id.asText().isBlank() || id.asText().length() > 128)) {
             throw new FrameCodec.BadInput(Failure.badRequest("bad_type", "conversationId", "Field 'conversationId' must be a non-empty string of at most 128 characters"));
         }
-        return new ChatRequest(text, conversations.touchRest(id == null || id.isNull() ? null : id.asText()));
+        return new ChatRequest(message, conversations.touchRest(id == null || id.isNull() ? null : id.asText()));
     }
 
     @POST
@@ -59,7 +57,7 @@ public class ChatResource {
     public Response chat(String body) {
         ChatRequest request = read(body);
         List<Frame> frames = new ArrayList<>();
-        turn.run(request.text(), request.conversationId(), frames::add, () -> false);
+        turn.run(request.message(), request.conversationId(), new FrameListener(frames::add), () -> false);
         StringBuilder reply = new StringBuilder();
         SentimentResource.SentimentAnswer sentiment = null;
         for (Frame frame : frames) {
@@ -86,8 +84,8 @@ public class ChatResource {
     public Multi<OutboundSseEvent> stream(String body, @Context Sse sse) {
         ChatRequest request = read(body);
         return Multi.createFrom().emitter(emitter -> Thread.ofVirtual().name("sse-chat").start(() -> {
-            turn.run(request.text(), request.conversationId(),
-                    frame -> emitter.emit(sse.newEventBuilder().name(frame.type()).data(codec.write(frame)).build()),
+            turn.run(request.message(), request.conversationId(),
+                    new FrameListener(frame -> emitter.emit(sse.newEventBuilder().name(frame.type()).data(codec.write(frame)).build())),
                     emitter::isCancelled);
             emitter.complete();
         }));

@@ -1,5 +1,7 @@
 package dev.allinone.api;
 
+import dev.allinone.ai.ChatTurn;
+
 import dev.allinone.ai.Conversations;
 import dev.allinone.config.AllInOneConfig;
 import io.quarkus.websockets.next.OnBinaryMessage;

@@ -1,5 +1,7 @@
 package dev.allinone.api;
 
+import dev.allinone.ai.ChatTurn;
+
 import io.quarkus.websockets.next.WebSocketConnection;
 
 import java.util.concurrent.ArrayBlockingQueue;
@@ -95,7 +97,7 @@ final class ConnectionSession {
                     continue;
                 }
                 try (ticket) {
-                    turn.run(text, conversationId(), this::send, () -> closed || stopRequested);
+                    turn.run(text, conversationId(), new FrameListener(this::send), () -> closed || stopRequested);
                 }
             }
         } finally {
