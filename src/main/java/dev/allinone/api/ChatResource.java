@@ -1,8 +1,9 @@
 package dev.allinone.api;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import dev.allinone.ai.Conversations;
 import dev.allinone.ai.ChatTurn;
+import jakarta.validation.Valid;
+import jakarta.validation.constraints.NotNull;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.POST;
 import jakarta.ws.rs.Path;
@@ -37,25 +38,20 @@ public class ChatResource {
         this.conversations = conversations;
     }
 
-    private record ChatRequest(ChatTurn.Message message, String conversationId) {
+    /** A request read and cleaned once: the message for both tasks and the conversation it belongs to. */
+    private record Turn(ChatTurn.Message message, String conversationId) {
     }
 
-    private ChatRequest read(String body) {
-        JsonNode json = codec.parseObject(body);
+    private Turn read(Requests.ChatRequest request) {
         // Cleaned once, here: bad text is refused before anything is streamed.
-        ChatTurn.Message message = turn.prepare(codec.requiredText(json));
-        JsonNode id = json.get("conversationId");
-        if (id != null && !id.isNull() && (!id.isTextual() || id.asText().isBlank() || id.asText().length() > 128)) {
-            throw new FrameCodec.BadInput(Failure.badRequest("bad_type", "conversationId", "Field 'conversationId' must be a non-empty string of at most 128 characters"));
-        }
-        return new ChatRequest(message, conversations.touchRest(id == null || id.isNull() ? null : id.asText()));
+        return new Turn(turn.prepare(request.text()), conversations.touchRest(request.conversationId()));
     }
 
     @POST
     @Consumes(MediaType.APPLICATION_JSON)
     @Produces(MediaType.APPLICATION_JSON)
-    public Response chat(String body) {
-        ChatRequest request = read(body);
+    public Response chat(@Valid @NotNull Requests.ChatRequest body) {
+        Turn request = read(body);
         List<Frame> frames = new ArrayList<>();
         turn.run(request.message(), request.conversationId(), new FrameListener(frames::add), () -> false);
         StringBuilder reply = new StringBuilder();
@@ -81,8 +77,8 @@ public class ChatResource {
     @POST
     @Consumes(MediaType.APPLICATION_JSON)
     @Produces(MediaType.SERVER_SENT_EVENTS)
-    public Multi<OutboundSseEvent> stream(String body, @Context Sse sse) {
-        ChatRequest request = read(body);
+    public Multi<OutboundSseEvent> stream(@Valid @NotNull Requests.ChatRequest body, @Context Sse sse) {
+        Turn request = read(body);
         return Multi.createFrom().emitter(emitter -> Thread.ofVirtual().name("sse-chat").start(() -> {
             turn.run(request.message(), request.conversationId(),
                     new FrameListener(frame -> emitter.emit(sse.newEventBuilder().name(frame.type()).data(codec.write(frame)).build())),

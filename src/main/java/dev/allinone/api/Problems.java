@@ -17,6 +17,10 @@ public class Problems implements ExceptionMapper<RuntimeException> {
 
     @Override
     public Response toResponse(RuntimeException exception) {
+        if (exception instanceof jakarta.ws.rs.WebApplicationException web
+                && web.getCause() instanceof com.fasterxml.jackson.core.JsonProcessingException json) {
+            return response(RequestErrors.failure(json));
+        }
         if (exception instanceof jakarta.ws.rs.WebApplicationException web && !(exception instanceof FrameCodec.BadInput)) {
             Response r = web.getResponse();
             return response(new Failure("http_" + r.getStatus(), r.getStatus(), web.getMessage(), null, 0));

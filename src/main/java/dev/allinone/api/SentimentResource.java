@@ -2,6 +2,8 @@ package dev.allinone.api;
 
 import dev.allinone.ai.SentimentService;
 import dev.allinone.ai.SentimentVerdict;
+import jakarta.validation.Valid;
+import jakarta.validation.constraints.NotNull;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.POST;
 import jakarta.ws.rs.Path;
@@ -19,17 +21,15 @@ public class SentimentResource {
     }
 
     private final SentimentService sentiment;
-    private final FrameCodec codec;
 
-    SentimentResource(SentimentService sentiment, FrameCodec codec) {
+    SentimentResource(SentimentService sentiment) {
         this.sentiment = sentiment;
-        this.codec = codec;
     }
 
     @POST
     @Consumes(MediaType.APPLICATION_JSON)
     @Produces(MediaType.APPLICATION_JSON)
-    public SentimentAnswer sentiment(String body) {
-        return SentimentAnswer.of(sentiment.judge(codec.requiredText(codec.parseObject(body))));
+    public SentimentAnswer sentiment(@Valid @NotNull Requests.SentimentRequest request) {
+        return SentimentAnswer.of(sentiment.judge(request.text()));
     }
 }

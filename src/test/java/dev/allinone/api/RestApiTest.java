@@ -68,6 +68,8 @@ class RestApiTest {
                 .then().statusCode(400).body("code", equalTo("bad_json"));
         given().contentType(ContentType.JSON).body("[1,2]").post("/api/sentiment")
                 .then().statusCode(400).body("code", equalTo("bad_json"));
+        given().contentType(ContentType.JSON).body("").post("/api/sentiment")
+                .then().statusCode(400).body("code", equalTo("bad_json"));
         given().contentType(ContentType.JSON).body("{\"text\":\"" + "好".repeat(2001) + "\"}").post("/api/sentiment")
                 .then().statusCode(413).body("code", equalTo("text_too_long")).body("field", equalTo("text"));
     }
@@ -112,8 +114,10 @@ class RestApiTest {
         assertTrue(after.reusedTokens() - before.reusedTokens() > firstPrompt,
                 "the second turn reused " + (after.reusedTokens() - before.reusedTokens()) + " tokens, the first turn's prompt had " + firstPrompt);
 
-        given().contentType(ContentType.JSON).body("{\"text\":\"x\",\"conversationId\":7}")
-                .post("/api/chat").then().statusCode(400).body("field", equalTo("conversationId"));
+        for (String badId : new String[] {"7", "\"  \"", "\"" + "c".repeat(129) + "\""}) {
+            given().contentType(ContentType.JSON).body("{\"text\":\"x\",\"conversationId\":" + badId + "}")
+                    .post("/api/chat").then().statusCode(400).body("code", equalTo("bad_type")).body("field", equalTo("conversationId"));
+        }
     }
 
     @Test
@@ -148,7 +152,7 @@ class RestApiTest {
         given().contentType(ContentType.JSON).body("{\"ids\":\"12\"}").post("/api/detokenize")
                 .then().statusCode(400).body("field", equalTo("ids"));
         given().contentType(ContentType.JSON).body("{\"ids\":[1.5]}").post("/api/detokenize")
-                .then().statusCode(400).body("code", equalTo("bad_id"));
+                .then().statusCode(400).body("code", equalTo("bad_type")).body("field", equalTo("ids"));
         given().contentType(ContentType.JSON).body("{\"text\":\"a\",\"special\":\"yes\"}").post("/api/tokenize")
                 .then().statusCode(400).body("field", equalTo("special"));
     }

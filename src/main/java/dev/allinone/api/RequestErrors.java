@@ -1,0 +1,89 @@
+package dev.allinone.api;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonMappingException;
+import com.fasterxml.jackson.databind.exc.InvalidDefinitionException;
+import com.fasterxml.jackson.databind.exc.MismatchedInputException;
+import jakarta.validation.ConstraintViolation;
+import jakarta.validation.ConstraintViolationException;
+import jakarta.validation.constraints.NotNull;
+import jakarta.ws.rs.core.Response;
+import java.util.Comparator;
+import java.util.Locale;
+import org.jboss.resteasy.reactive.server.ServerExceptionMapper;
+
+/**
+ * What Jackson and the validator say about a request body, in the service's own problem bodies (the same codes the
+ * WebSocket uses): not JSON or not an object → {@code bad_json}; a field of the wrong JSON type → {@code bad_type};
+ * a missing one → {@code missing_<field>}; any other violated constraint → {@code bad_type}, the field named.
+ */
+class RequestErrors {
+
+    @ServerExceptionMapper
+    Response mismatch(MismatchedInputException e) {
+        return Problems.response(failure(e));
+    }
+
+    /** Jackson's answer to {@code "ids":"12"} (a string where an array belongs), which Quarkus would make a 500. */
+    @ServerExceptionMapper
+    Response undefined(InvalidDefinitionException e) {
+        return Problems.response(failure(e));
+    }
+
+    @ServerExceptionMapper
+    Response unmappable(JsonMappingException e) {
+        return Problems.response(failure(e));
+    }
+
+    @ServerExceptionMapper
+    Response unreadable(JsonProcessingException e) {
+        return Problems.response(failure(e));
+    }
+
+    /** Also for the parse errors Quarkus hands on inside a 400 {@code WebApplicationException} ({@link Problems}). */
+    static Failure failure(JsonProcessingException e) {
+        if (!(e instanceof JsonMappingException m) || (e.getClass().getSimpleName().equals("JsonMappingException") && m.getPath().isEmpty())) {
+            return Failure.badRequest("bad_json", null, "The body is not valid JSON: " + e.getOriginalMessage());
+        }
+        String field = field(m);
+        if (field == null) {
+            return Failure.badRequest("bad_json", null, "The body must be a JSON object");
+        }
+        Class<?> target = m instanceof MismatchedInputException mi ? mi.getTargetType() : null;
+        return Failure.badRequest("bad_type", field, "Field '" + field + "' must be " + (target == null ? "of another JSON type" : describe(target)));
+    }
+
+    @ServerExceptionMapper
+    Response invalid(ConstraintViolationException e) {
+        ConstraintViolation<?> first = e.getConstraintViolations().stream()
+                .min(Comparator.comparing(v -> v.getPropertyPath().toString())).orElseThrow();
+        String field = null;
+        for (var node : first.getPropertyPath()) {
+            field = node.getName();
+        }
+        boolean wholeBody = first.getLeafBean() == null || first.getPropertyPath().toString().split("\\.").length <= 2;
+        if (wholeBody) {
+            return Problems.response(Failure.badRequest("bad_json", null, "The body must be a JSON object"));
+        }
+        boolean missing = first.getConstraintDescriptor().getAnnotation() instanceof NotNull;
+        return Problems.response(Failure.badRequest(missing ? "missing_" + field : "bad_type", field, first.getMessage()));
+    }
+
+    /** The body's top-level field the mismatch is in, or null when the body itself is of the wrong shape. */
+    private static String field(JsonMappingException e) {
+        return e.getPath().isEmpty() ? null : e.getPath().getFirst().getFieldName();
+    }
+
+    private static String describe(Class<?> type) {
+        if (type == String.class) {
+            return "a string";
+        }
+        if (type == boolean.class || type == Boolean.class) {
+            return "true or false";
+        }
+        if (type.isArray() || type == int.class || type == Integer.class) {
+            return type.isArray() ? "an array of integers" : "an integer";
+        }
+        return "a " + type.getSimpleName().toLowerCase(Locale.ROOT);
+    }
+}
