@@ -1,6 +1,9 @@
 package dev.allinone.ai;
 
 import dev.langchain4j.model.chat.response.StreamingHandle;
+import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
 import jakarta.enterprise.context.ApplicationScoped;
 
 import java.util.Locale;
@@ -37,11 +40,16 @@ public class ChatTurn {
     private final SentimentService sentiment;
     private final ChatAssistant assistant;
     private final InputCleaner cleaner;
+    private final MeterRegistry metrics;
+    private final DistributionSummary tokensPerSecond;
 
-    ChatTurn(SentimentService sentiment, ChatAssistant assistant, InputCleaner cleaner) {
+    ChatTurn(SentimentService sentiment, ChatAssistant assistant, InputCleaner cleaner, MeterRegistry metrics) {
         this.sentiment = sentiment;
         this.assistant = assistant;
         this.cleaner = cleaner;
+        this.metrics = metrics;
+        this.tokensPerSecond = DistributionSummary.builder("allinone.chat.decode.tokens.per.second")
+                .description("A finished reply's tokens per second after its first token").register(metrics);
     }
 
     /** @throws InvalidInputException when the text cannot be a message (empty, too long, …) */
@@ -49,8 +57,8 @@ public class ChatTurn {
         return new Message(cleaner.forChat(text), cleaner.forClassification(text));
     }
 
-    /** {@link #prepare}, then {@link #run(Message, String, Listener, BooleanSupplier)}; bad text fails the turn. */
-    public void run(String text, String conversationId, Listener listener, BooleanSupplier stopped) {
+    /** {@link #prepare}, then {@link #run(Message, String, String, Listener, BooleanSupplier)}; bad text fails the turn. */
+    public void run(String text, String conversationId, String channel, Listener listener, BooleanSupplier stopped) {
         Message message;
         try {
             message = prepare(text);
@@ -58,19 +66,73 @@ public class ChatTurn {
             listener.failed(e);
             return;
         }
-        run(message, conversationId, listener, stopped);
+        run(message, conversationId, channel, listener, stopped);
     }
 
     /**
-     * @param stopped polled while streaming; once true the generation is cancelled and the turn ends with done,
-     *                finish {@code cancelled}
+     * @param channel  websocket, rest or sse: the tag of the turn's metrics
+     * @param stopped  polled while streaming; once true the generation is cancelled and the turn ends with done,
+     *                 finish {@code cancelled}
      */
-    public void run(Message message, String conversationId, Listener listener, BooleanSupplier stopped) {
+    public void run(Message message, String conversationId, String channel, Listener listener, BooleanSupplier stopped) {
+        long start = System.nanoTime();
+        Listener measured = new MeasuredListener(listener, channel, start);
         try {
-            listener.sentiment(sentiment.judgeCleaned(message.forClassification()));
-            stream(message.forChat(), conversationId, listener, stopped);
+            measured.sentiment(sentiment.judgeCleaned(message.forClassification()));
+            stream(message.forChat(), conversationId, measured, stopped);
         } catch (RuntimeException e) {
-            listener.failed(e);
+            measured.failed(e);
+        }
+    }
+
+    /** The turn's metrics, taken as its events pass: time to first token, duration, outcome, decode speed. */
+    private final class MeasuredListener implements Listener {
+        private final Listener target;
+        private final String channel;
+        private final long start;
+        private boolean firstToken = true;
+
+        MeasuredListener(Listener target, String channel, long start) {
+            this.target = target;
+            this.channel = channel;
+            this.start = start;
+        }
+
+        @Override
+        public void sentiment(SentimentVerdict verdict) {
+            target.sentiment(verdict);
+        }
+
+        @Override
+        public void token(String text) {
+            if (firstToken) {
+                firstToken = false;
+                Timer.builder("allinone.chat.time.to.first.token").description("From the message to the reply's first text")
+                        .tag("channel", channel).publishPercentileHistogram().register(metrics)
+                        .record(System.nanoTime() - start, TimeUnit.NANOSECONDS);
+            }
+            target.token(text);
+        }
+
+        @Override
+        public void done(int tokens, long millis, String finish) {
+            end(finish);
+            if (tokens > 1 && millis > 0) {
+                tokensPerSecond.record(tokens * 1000.0 / millis);
+            }
+            target.done(tokens, millis, finish);
+        }
+
+        @Override
+        public void failed(Throwable error) {
+            end("error");
+            target.failed(error);
+        }
+
+        private void end(String outcome) {
+            Timer.builder("allinone.chat.turn.duration").description("A whole chat turn: sentiment, then the reply")
+                    .tags("channel", channel, "outcome", outcome).publishPercentileHistogram().register(metrics)
+                    .record(System.nanoTime() - start, TimeUnit.NANOSECONDS);
         }
     }
 

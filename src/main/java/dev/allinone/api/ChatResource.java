@@ -3,6 +3,11 @@ package dev.allinone.api;
 import dev.allinone.ai.Conversations;
 import dev.allinone.ai.ChatTurn;
 import jakarta.validation.Valid;
+import org.eclipse.microprofile.openapi.annotations.Operation;
+import org.eclipse.microprofile.openapi.annotations.media.Content;
+import org.eclipse.microprofile.openapi.annotations.media.ExampleObject;
+import org.eclipse.microprofile.openapi.annotations.parameters.RequestBody;
+import org.eclipse.microprofile.openapi.annotations.responses.APIResponse;
 import jakarta.validation.constraints.NotNull;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.POST;
@@ -50,10 +55,16 @@ public class ChatResource {
     @POST
     @Consumes(MediaType.APPLICATION_JSON)
     @Produces(MediaType.APPLICATION_JSON)
+    @Operation(summary = "One chat turn: the sentiment, then the whole reply (a conversationId continues a conversation)")
+    @RequestBody(content = @Content(examples = {
+            @ExampleObject(name = "中文", value = "{\"text\":\"今天被领导批评了，心情很低落\",\"conversationId\":\"c1\"}"),
+            @ExampleObject(name = "English", value = "{\"text\":\"I finally passed my driving test!\"}")}))
+    @APIResponse(responseCode = "200", content = @Content(examples = @ExampleObject(name = "reply", value =
+            "{\"conversationId\":\"c1\",\"reply\":\"抱抱你……\",\"sentiment\":{\"label\":\"NEGATIVE\",\"score\":0.9},\"tokens\":57,\"ms\":4100}")))
     public Response chat(@Valid @NotNull Requests.ChatRequest body) {
         Turn request = read(body);
         List<Frame> frames = new ArrayList<>();
-        turn.run(request.message(), request.conversationId(), new FrameListener(frames::add), () -> false);
+        turn.run(request.message(), request.conversationId(), "rest", new FrameListener(frames::add), () -> false);
         StringBuilder reply = new StringBuilder();
         SentimentResource.SentimentAnswer sentiment = null;
         for (Frame frame : frames) {
@@ -77,10 +88,11 @@ public class ChatResource {
     @POST
     @Consumes(MediaType.APPLICATION_JSON)
     @Produces(MediaType.SERVER_SENT_EVENTS)
+    @Operation(summary = "One chat turn as server-sent events: sentiment, token…, done (the WebSocket's frames)")
     public Multi<OutboundSseEvent> stream(@Valid @NotNull Requests.ChatRequest body, @Context Sse sse) {
         Turn request = read(body);
         return Multi.createFrom().emitter(emitter -> Thread.ofVirtual().name("sse-chat").start(() -> {
-            turn.run(request.message(), request.conversationId(),
+            turn.run(request.message(), request.conversationId(), "sse",
                     new FrameListener(frame -> emitter.emit(sse.newEventBuilder().name(frame.type()).data(codec.write(frame)).build())),
                     emitter::isCancelled);
             emitter.complete();

@@ -97,7 +97,7 @@ final class ConnectionSession {
                     continue;
                 }
                 try (ticket) {
-                    turn.run(text, conversationId(), new FrameListener(this::send), () -> closed || stopRequested);
+                    turn.run(text, conversationId(), "websocket", new FrameListener(this::send), () -> closed || stopRequested);
                 }
             }
         } finally {

@@ -3,6 +3,11 @@ package dev.allinone.api;
 import dev.allinone.ai.SentimentService;
 import dev.allinone.ai.SentimentVerdict;
 import jakarta.validation.Valid;
+import org.eclipse.microprofile.openapi.annotations.Operation;
+import org.eclipse.microprofile.openapi.annotations.media.Content;
+import org.eclipse.microprofile.openapi.annotations.media.ExampleObject;
+import org.eclipse.microprofile.openapi.annotations.parameters.RequestBody;
+import org.eclipse.microprofile.openapi.annotations.responses.APIResponse;
 import jakarta.validation.constraints.NotNull;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.POST;
@@ -29,6 +34,12 @@ public class SentimentResource {
     @POST
     @Consumes(MediaType.APPLICATION_JSON)
     @Produces(MediaType.APPLICATION_JSON)
+    @Operation(summary = "The sentiment of a text: POSITIVE or NEGATIVE, with the model's probability")
+    @RequestBody(content = @Content(examples = {
+            @ExampleObject(name = "中文", value = "{\"text\":\"刚拿到offer，超级开心！\"}"),
+            @ExampleObject(name = "English", value = "{\"text\":\"The flight was cancelled again.\"}")}))
+    @APIResponse(responseCode = "200", content = @Content(examples = @ExampleObject(name = "positive",
+            value = "{\"label\":\"POSITIVE\",\"score\":0.93}")))
     public SentimentAnswer sentiment(@Valid @NotNull Requests.SentimentRequest request) {
         return SentimentAnswer.of(sentiment.judge(request.text()));
     }

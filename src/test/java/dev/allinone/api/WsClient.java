@@ -13,31 +13,31 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
 /** A real WebSocket client (the JDK's) that collects the server's JSON frames. */
-final class WsClient implements AutoCloseable {
+public final class WsClient implements AutoCloseable {
 
     private final BlockingQueue<JsonNode> frames = new LinkedBlockingQueue<>();
     private final WebSocket socket;
 
-    WsClient(URI uri) throws Exception {
+    public WsClient(URI uri) throws Exception {
         this(uri, java.util.Map.of());
     }
 
     /** With extra handshake headers (as a reverse proxy adds them). */
-    WsClient(URI uri, java.util.Map<String, String> headers) throws Exception {
+    public WsClient(URI uri, java.util.Map<String, String> headers) throws Exception {
         WebSocket.Builder builder = HttpClient.newHttpClient().newWebSocketBuilder();
         headers.forEach(builder::header);
         this.socket = builder.buildAsync(uri, new JsonFrameListener(frames)).get(10, TimeUnit.SECONDS);
     }
 
-    void send(String text) throws Exception {
+    public void send(String text) throws Exception {
         socket.sendText(text, true).get(10, TimeUnit.SECONDS);
     }
 
-    void sendBinary(byte[] data) throws Exception {
+    public void sendBinary(byte[] data) throws Exception {
         socket.sendBinary(ByteBuffer.wrap(data), true).get(10, TimeUnit.SECONDS);
     }
 
-    JsonNode next() throws InterruptedException {
+    public JsonNode next() throws InterruptedException {
         JsonNode frame = frames.poll(30, TimeUnit.SECONDS);
         if (frame == null) {
             throw new AssertionError("No frame within 30 s");
@@ -46,7 +46,7 @@ final class WsClient implements AutoCloseable {
     }
 
     /** Frames up to and including the next done or error frame. */
-    List<JsonNode> turn() throws InterruptedException {
+    public List<JsonNode> turn() throws InterruptedException {
         List<JsonNode> out = new ArrayList<>();
         while (true) {
             JsonNode frame = next();
@@ -58,7 +58,7 @@ final class WsClient implements AutoCloseable {
         }
     }
 
-    boolean isOpen() {
+    public boolean isOpen() {
         return !socket.isInputClosed() && frames.stream().noneMatch(f -> f.path("type").asText().equals("closed"));
     }
 
