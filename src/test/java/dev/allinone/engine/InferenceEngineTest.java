@@ -221,6 +221,7 @@ class InferenceEngineTest {
         assertEquals(0, random.load());
     }
 
+    /** Replies run side by side: every one has written its first text before any of them has finished. */
     @Test
     void concurrentRequestsInterleaveAndAllFinish() throws Exception {
         List<Collector> collectors = new ArrayList<>();
@@ -239,6 +240,10 @@ class InferenceEngineTest {
         for (Collector c : collectors) {
             assertEquals(20, c.done.get(30, TimeUnit.SECONDS).generatedTokens());
         }
+        long lastFirstText = collectors.stream().mapToLong(c -> c.firstTextNanos).max().orElseThrow();
+        long firstDone = collectors.stream().mapToLong(c -> c.doneNanos).min().orElseThrow();
+        assertTrue(collectors.stream().allMatch(c -> c.firstTextNanos > 0), "every reply wrote text");
+        assertTrue(lastFirstText < firstDone, "one reply finished before another had begun: they did not interleave");
     }
 
     @Test
@@ -249,9 +254,18 @@ class InferenceEngineTest {
     static final class Collector extends GenerationFuture {
         final List<String> pieces = java.util.Collections.synchronizedList(new ArrayList<>());
         final CompletableFuture<GenerationResult> done = result();
+        volatile long firstTextNanos;
+        volatile long doneNanos;
+
+        Collector() {
+            done.whenComplete((r, e) -> doneNanos = System.nanoTime());
+        }
 
         @Override
         public void onText(String piece) {
+            if (firstTextNanos == 0) {
+                firstTextNanos = System.nanoTime();
+            }
             pieces.add(piece);
         }
     }
