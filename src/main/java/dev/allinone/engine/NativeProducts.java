@@ -6,7 +6,7 @@ import java.lang.foreign.ValueLayout;
 
 /**
  * Matrix products on {@link NativeKernels}: the activations are copied out of the heap and rounded to 8 bits once
- * per input (several weights often share one: Q, K and V; gate and up), the weight's 8-row groups are split over
+ * per input (several weights often share one: Q, K and V; gate and up), the weight's 16-row groups are split over
  * the kernel threads, and the result is copied back. Buffers grow with the longest chunk and are kept. One thread
  * at a time (the model thread).
  */
