@@ -59,6 +59,33 @@ class MetricsAndOpenApiTest {
         assertTrue(value(after, "allinone_chat_decode_tokens_per_second_count") >= 1);
     }
 
+    /** Every series the shipped Grafana dashboard queries is one the service exposes (after some traffic). */
+    @Test
+    void theGrafanaDashboardQueriesOnlyMetricsTheServiceExposes() throws Exception {
+        ReadyService.await();
+        given().contentType(ContentType.JSON).body("{\"text\":\"今天好开心\"}").post("/api/chat").then().statusCode(200);
+        try (WsClient ws = new WsClient(URI.create(chat.toString().replaceFirst("^http", "ws")))) {
+            ws.send("你好");
+            ws.turn();
+        }
+        String exposition = metrics();
+        JsonNode dashboard = new ObjectMapper().readTree(java.nio.file.Path.of("docs", "grafana", "qwen-all-in-one.json").toFile());
+        java.util.Set<String> queried = new java.util.TreeSet<>();
+        for (JsonNode panel : dashboard.path("panels")) {
+            for (JsonNode target : panel.path("targets")) {
+                Matcher m = Pattern.compile("\\b((?:allinone|http_server)_[a-z_]+)").matcher(target.path("expr").asText());
+                while (m.find()) {
+                    queried.add(m.group(1));
+                }
+            }
+        }
+        assertTrue(queried.size() >= 10, queried.toString());
+        for (String series : queried) {
+            assertTrue(Pattern.compile("^" + Pattern.quote(series) + "[{ ]", Pattern.MULTILINE).matcher(exposition).find(),
+                    series + " is queried by the dashboard but not exposed");
+        }
+    }
+
     @Test
     void theOpenApiDocumentDescribesTheRestApiWithExamplesInBothLanguages() throws Exception {
         JsonNode doc = new ObjectMapper().readTree(given().queryParam("format", "json").get("/q/openapi").then().statusCode(200)
