@@ -1,9 +1,12 @@
 package dev.allinone.ai;
 
+import static io.restassured.RestAssured.given;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.allinone.ReadyService;
+import dev.allinone.config.AllInOneConfig;
 import dev.allinone.engine.TestCheckpoints;
+import dev.allinone.lifecycle.ModelRuntime;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.QuarkusTestProfile;
 import io.quarkus.test.junit.TestProfile;
@@ -17,7 +20,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Prompts are replaced from allinone.prompts.path without a rebuild. The scripted model always favours 正面;
- * an override that swaps the verbalisations makes the same model answer NEGATIVE.
+ * an override that swaps the verbalisations makes the same model answer NEGATIVE — and a cached answer does not
+ * outlive the words it was given under.
  */
 @QuarkusTest
 @TestProfile(PromptOverrideTest.SwappedLabels.class)
@@ -42,6 +46,48 @@ class PromptOverrideTest {
 
     @Inject
     PromptLibrary prompts;
+
+    @Inject
+    ModelRuntime runtime;
+
+    @Inject
+    AllInOneConfig config;
+
+    /**
+     * The same text under the same prompt is answered from the cache (no scoring on the model, a hit counted);
+     * editing the labels file makes it a new question, answered by the model under the new words.
+     */
+    @Test
+    void answersAreCachedUntilThePromptOrTheLabelsChange() throws Exception {
+        ReadyService.await();
+        Path labels = config.prompts().path().orElseThrow().resolve("labels.properties");
+        String text = "缓存测试：今天的会议取消了";
+        long scorings = runtime.engine().scoringsDone();
+        double hits = cacheGets("hit");
+        Sentiment first = sentiment.judge(text).label();
+        assertEquals(scorings + 1, runtime.engine().scoringsDone());
+        assertEquals(first, sentiment.judge(text).label());
+        assertEquals(first, sentiment.judge("  " + text + "  ").label(), "the cleaned text is the key");
+        assertEquals(scorings + 1, runtime.engine().scoringsDone(), "answered from the cache");
+        assertEquals(hits + 2, cacheGets("hit"), 0.0);
+
+        String swapped = Files.readString(labels);
+        try {
+            Files.writeString(labels, "Sentiment.POSITIVE=正面\nSentiment.NEGATIVE=负面\n");
+            Sentiment afterEdit = sentiment.judge(text).label();
+            assertEquals(scorings + 2, runtime.engine().scoringsDone(), "a new label file is a new question");
+            assertEquals(Sentiment.POSITIVE, afterEdit, "the scripted model favours 正面, now POSITIVE's word");
+        } finally {
+            Files.writeString(labels, swapped);
+        }
+    }
+
+    private static double cacheGets(String result) {
+        String metrics = given().get("/q/metrics").then().statusCode(200).extract().asString();
+        return metrics.lines().filter(l -> l.startsWith("cache_gets_total{") && l.contains("cache=\"sentiment-results\"")
+                        && l.contains("result=\"" + result + "\""))
+                .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).sum();
+    }
 
     @Test
     void overriddenLabelsAndSystemPromptAreUsed() {

@@ -73,7 +73,7 @@ class MetricsAndOpenApiTest {
         java.util.Set<String> queried = new java.util.TreeSet<>();
         for (JsonNode panel : dashboard.path("panels")) {
             for (JsonNode target : panel.path("targets")) {
-                Matcher m = Pattern.compile("\\b((?:allinone|http_server)_[a-z_]+)").matcher(target.path("expr").asText());
+                Matcher m = Pattern.compile("\\b((?:allinone|http_server|cache)_[a-z_]+)").matcher(target.path("expr").asText());
                 while (m.find()) {
                     queried.add(m.group(1));
                 }
