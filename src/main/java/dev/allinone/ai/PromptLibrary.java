@@ -11,8 +11,10 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The prompts in {@code src/main/resources/prompts/}, each replaceable without a rebuild by a file of the same
@@ -26,6 +28,7 @@ public class PromptLibrary {
 
     private final Optional<Path> overrideDir;
     private final Properties packagedLabels;
+    private final Map<String, String> packagedPrompts = new ConcurrentHashMap<>();
 
     PromptLibrary(AllInOneConfig config) {
         this.overrideDir = config.prompts().path();
@@ -54,16 +57,19 @@ public class PromptLibrary {
 
     /** A task's system message as the service uses it: the override file if present, else the packaged prompt. */
     public String systemMessage(String fileName) {
-        return override(fileName).orElseGet(() -> {
-            try (InputStream in = PromptLibrary.class.getResourceAsStream("/prompts/" + fileName)) {
-                if (in == null) {
-                    throw new IllegalArgumentException("No packaged prompt " + fileName);
-                }
-                return new String(in.readAllBytes(), StandardCharsets.UTF_8);
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
+        return override(fileName).orElseGet(() -> packagedPrompts.computeIfAbsent(fileName, PromptLibrary::packaged));
+    }
+
+    /** Read once: the packaged prompts never change, while the sentiment cache asks for its prompt on every call. */
+    private static String packaged(String fileName) {
+        try (InputStream in = PromptLibrary.class.getResourceAsStream("/prompts/" + fileName)) {
+            if (in == null) {
+                throw new IllegalArgumentException("No packaged prompt " + fileName);
             }
-        });
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     /** The words the model writes for an answer of a closed-set AI service, e.g. Sentiment.POSITIVE → 正面. */

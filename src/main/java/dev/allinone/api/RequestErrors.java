@@ -67,8 +67,11 @@ class RequestErrors {
         if (type == boolean.class || type == Boolean.class) {
             return "true or false";
         }
-        if (type.isArray() || type == int.class || type == Integer.class) {
-            return type.isArray() ? "an array of integers" : "an integer";
+        if (type.isArray()) {
+            return "an array of integers";
+        }
+        if (type == int.class || type == Integer.class) {
+            return "an integer";
         }
         return "a " + type.getSimpleName().toLowerCase(Locale.ROOT);
     }

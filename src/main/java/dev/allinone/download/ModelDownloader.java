@@ -45,6 +45,7 @@ public final class ModelDownloader {
 
     private final HttpClient http = HttpClient.newBuilder().followRedirects(HttpClient.Redirect.NORMAL)
             .connectTimeout(Duration.ofSeconds(20)).build();
+    private final HttpClient noRedirect = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(20)).build();
     private final String endpoint;
     private final String repo;
     private final String revision;
@@ -141,9 +142,7 @@ public final class ModelDownloader {
     }
 
     private boolean exists(String name) throws IOException, InterruptedException {
-        HttpClient noRedirect = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(20)).build();
-        int status = noRedirect.send(request(uri(name)).method("HEAD", HttpRequest.BodyPublishers.noBody()).build(),
-                HttpResponse.BodyHandlers.discarding()).statusCode();
+        int status = sendHead(uri(name)).statusCode();
         if (status == 401 || status == 403) {
             throw new IOException("HTTP " + status + " for " + uri(name) + " (set HF_TOKEN)");
         }
@@ -242,10 +241,7 @@ public final class ModelDownloader {
     }
 
     private Remote head(URI uri) throws IOException, InterruptedException {
-        // Not following the redirect keeps the hub's own headers (X-Linked-Size / X-Linked-Etag) of LFS files.
-        HttpClient noRedirect = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(20)).build();
-        HttpResponse<Void> r = noRedirect.send(request(uri).method("HEAD", HttpRequest.BodyPublishers.noBody()).build(),
-                HttpResponse.BodyHandlers.discarding());
+        HttpResponse<Void> r = sendHead(uri);
         if (r.statusCode() >= 400) {
             throw new IOException("HTTP " + r.statusCode() + " for " + uri + (r.statusCode() == 401 ? " (set HF_TOKEN)" : ""));
         }
@@ -254,6 +250,11 @@ public final class ModelDownloader {
         Optional<String> sha = r.headers().firstValue("x-linked-etag").map(ModelDownloader::unquote)
                 .filter(v -> v.matches("[0-9a-f]{64}"));
         return new Remote(size, sha);
+    }
+
+    /** HEAD without following the redirect: that keeps the hub's own headers (X-Linked-Size / X-Linked-Etag) of LFS files. */
+    private HttpResponse<Void> sendHead(URI uri) throws IOException, InterruptedException {
+        return noRedirect.send(request(uri).method("HEAD", HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.discarding());
     }
 
     private HttpRequest.Builder request(URI uri) {

@@ -3,6 +3,7 @@ package dev.allinone.health;
 import dev.allinone.config.AllInOneConfig;
 import dev.allinone.engine.InferenceEngine;
 import dev.allinone.engine.KvStats;
+import dev.allinone.lifecycle.DownloadProgress;
 import dev.allinone.lifecycle.ModelRuntime;
 import jakarta.enterprise.context.ApplicationScoped;
 import org.eclipse.microprofile.health.HealthCheck;
@@ -33,9 +34,9 @@ public class ModelHealthCheck implements HealthCheck {
     public HealthCheckResponse call() {
         HealthCheckResponseBuilder r = HealthCheckResponse.named("model").withData("state", runtime.state().name());
         if (runtime.state() == ModelRuntime.State.DOWNLOADING) {
-            ModelRuntime.DownloadProgress p = runtime.downloadProgress();
+            DownloadProgress p = runtime.downloadProgress();
             return r.down().withData("reason", runtime.problem()).withData("downloadPercent", p.percent())
-                    .withData("downloadBytes", p.bytes()).withData("downloadTotalBytes", p.totalBytes())
+                    .withData("downloadBytes", p.done()).withData("downloadTotalBytes", p.total())
                     .withData("downloadBytesPerSecond", Math.round(p.bytesPerSecond())).withData("downloadSecondsLeft", p.secondsLeft())
                     .build();
         }

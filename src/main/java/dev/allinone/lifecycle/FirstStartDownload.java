@@ -7,7 +7,6 @@ import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Locale;
 import org.jboss.logging.Logger;
 
 /**
@@ -19,28 +18,8 @@ final class FirstStartDownload {
     private static final Logger LOG = Logger.getLogger(FirstStartDownload.class);
     private static final long LOG_EVERY_NANOS = 5_000_000_000L;
 
-    /** Where a download stands: bytes so far, the total (-1 unknown), bytes per second since it began. */
-    record Progress(long done, long total, double bytesPerSecond) {
-
-        int percent() {
-            return total > 0 ? (int) (100 * done / total) : -1;
-        }
-
-        long secondsLeft() {
-            return total > 0 && bytesPerSecond > 0 ? (long) ((total - done) / bytesPerSecond) : -1;
-        }
-
-        String describe() {
-            String rate = String.format(Locale.ROOT, "%.1f MB/s", bytesPerSecond / 1e6);
-            if (total <= 0) {
-                return String.format(Locale.ROOT, "%.0f MB, %s", done / 1e6, rate);
-            }
-            return String.format(Locale.ROOT, "%d %% of %.0f MB, %s, about %d s left", percent(), total / 1e6, rate, secondsLeft());
-        }
-    }
-
     private final AllInOneConfig.Model config;
-    private volatile Progress progress = new Progress(0, -1, 0);
+    private volatile DownloadProgress progress = new DownloadProgress(0, -1, 0);
 
     FirstStartDownload(AllInOneConfig.Model config) {
         this.config = config;
@@ -61,7 +40,7 @@ final class FirstStartDownload {
         return e.getClass().getSimpleName();
     }
 
-    Progress progress() {
+    DownloadProgress progress() {
         return progress;
     }
 
@@ -76,7 +55,7 @@ final class FirstStartDownload {
                 config.hubToken().filter(t -> !t.isBlank()), new PrintStream(OutputStream.nullOutputStream()))
                 .withListener((file, done, total) -> {
                     long now = System.nanoTime();
-                    progress = new Progress(done, total, done / Math.max(1e-9, (now - start) / 1e9));
+                    progress = new DownloadProgress(done, total, done / Math.max(1e-9, (now - start) / 1e9));
                     if (now - lastLog[0] >= LOG_EVERY_NANOS) {
                         lastLog[0] = now;
                         LOG.infof("Downloading the model: %s (%s)", progress.describe(), file);

@@ -159,13 +159,9 @@ public class ModelRuntime {
         return state == State.DOWNLOADING ? "Downloading the model: " + download.progress().describe() : problem;
     }
 
-    /** While {@link State#DOWNLOADING}: percent done (-1 unknown), bytes per second, seconds left (-1 unknown). */
+    /** While {@link State#DOWNLOADING}: how far the download has got. */
     public DownloadProgress downloadProgress() {
-        FirstStartDownload.Progress p = download.progress();
-        return new DownloadProgress(p.percent(), p.done(), p.total(), p.bytesPerSecond(), p.secondsLeft());
-    }
-
-    public record DownloadProgress(int percent, long bytes, long totalBytes, double bytesPerSecond, long secondsLeft) {
+        return download.progress();
     }
 
     /** How many times this process has loaded a model: one, whatever number of AI services use it. */

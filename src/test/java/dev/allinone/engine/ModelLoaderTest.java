@@ -64,10 +64,11 @@ class ModelLoaderTest {
             boolean tied = dir != untied;
             LoadedModel model = load(dir, WeightFormat.AS_STORED);
             try {
-                float[] logits = logitsAfter(model, "你好，今天怎么样？");
+                Output output = after(model, "你好，今天怎么样？");
+                float[] logits = output.logits();
                 Safetensors file = Safetensors.read(dir.resolve("model.safetensors"));
                 float[] head = file.floats(tied ? "model.embed_tokens.weight" : "lm_head.weight");
-                float[] normed = lastNormed;
+                float[] normed = output.normed();
                 int d = normed.length;
                 for (int t = 0; t < logits.length; t++) {
                     double expected = 0;
@@ -106,9 +107,9 @@ class ModelLoaderTest {
         try {
             assertEquals(WeightFormat.Q4, q4.weights());
             for (String text : List.of("今天天气不错", "这破电脑又蓝屏了", "The quick brown fox jumps over the lazy dog.")) {
-                float[] reference = logitsAfter(full, text);
-                double q4Distance = relativeDistance(logitsAfter(q4, text), reference);
-                double strangerDistance = relativeDistance(logitsAfter(stranger, text), reference);
+                float[] reference = after(full, text).logits();
+                double q4Distance = relativeDistance(after(q4, text).logits(), reference);
+                double strangerDistance = relativeDistance(after(stranger, text).logits(), reference);
                 assertTrue(q4Distance < 0.15, text + ": Q4 at relative distance " + q4Distance);
                 assertTrue(strangerDistance > 0.5, text + ": another model at only " + strangerDistance);
             }
@@ -119,18 +120,20 @@ class ModelLoaderTest {
         }
     }
 
-    private static float[] lastNormed;
+    /** The final-normed hidden state after a prompt, and the logits the LM head made of it. */
+    private record Output(float[] normed, float[] logits) {
+    }
 
-    /** The logits after a one-message chat prompt (the final-normed hidden state is kept in {@link #lastNormed}). */
-    private static float[] logitsAfter(LoadedModel model, String text) {
+    /** Through a one-message chat prompt. */
+    private static Output after(LoadedModel model, String text) {
         int[] prompt = model.template().encode(List.of(new ChatTemplate.Message("user", text)), true, model.tokenizer());
         Transformer transformer = new Transformer(model.jlama());
         KvBlockPool pool = new KvBlockPool(new KvLayout(transformer.layers(), transformer.kvDim(), InferenceEngine.KV_BLOCK_TOKENS), 16L << 20);
         try (SequenceKv kv = new PrefixCache(pool).start(prompt, 0).sequence()) {
-            lastNormed = transformer.forward(prompt, 0, kv);
+            float[] normed = transformer.forward(prompt, 0, kv);
             float[] logits = new float[model.jlama().vocabularySize()];
-            model.jlama().allLogits(lastNormed, logits);
-            return logits;
+            model.jlama().allLogits(normed, logits);
+            return new Output(normed, logits);
         }
     }
 

@@ -71,14 +71,10 @@ public final class TestCheckpoints {
      * as a damaged file can be. It loads; labels scored on other rows work; every reply's logits hold NaN.
      */
     public static synchronized Path tinyCorrupt() {
-        Path dir = ensure("tiny-corrupt", CheckpointSpec.tiny(19).untied());
-        try {
+        return ensure("tiny-corrupt", CheckpointSpec.tiny(19).untied(), dir -> {
             int[] rows = QwenTokenizer.load(TestModelFiles.qwenTokenizerDir()).encode("饕餮");
             Safetensors.overwriteRows(dir.resolve("model.safetensors"), "lm_head.weight", rows, Float.NaN);
-            return dir;
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        });
     }
 
     private static int[] bytesAsTokens(QwenTokenizer tokenizer, String text) {
@@ -90,12 +86,22 @@ public final class TestCheckpoints {
         return ids;
     }
 
+    /** What a checkpoint gets done to it after it is written, before it counts as complete. */
+    private interface Finish {
+        void apply(Path dir) throws IOException;
+    }
+
     private static Path ensure(String name, CheckpointSpec spec) {
+        return ensure(name, spec, dir -> { });
+    }
+
+    private static Path ensure(String name, CheckpointSpec spec, Finish finish) {
         Path dir = ROOT.resolve(name);
         Path marker = dir.resolve(".complete-" + Integer.toHexString(stableHash(spec)));
         try {
             if (!Files.exists(marker)) {
                 CheckpointGenerator.write(spec, dir);
+                finish.apply(dir);
                 try (var old = Files.list(dir)) {
                     for (Path f : old.filter(f -> f.getFileName().toString().startsWith(".complete-")).toList()) {
                         Files.delete(f);
