@@ -20,8 +20,12 @@ final class ChatMessages {
     }
 
     static int[] prompt(ChatRequest request, LoadedModel model) {
+        return prompt(request.messages(), model);
+    }
+
+    static int[] prompt(List<ChatMessage> conversation, LoadedModel model) {
         List<ChatTemplate.Message> messages = new ArrayList<>();
-        for (ChatMessage m : request.messages()) {
+        for (ChatMessage m : conversation) {
             messages.add(switch (m) {
                 case SystemMessage s -> new ChatTemplate.Message("system", s.text());
                 case UserMessage u -> new ChatTemplate.Message("user", u.singleText());

@@ -124,18 +124,25 @@ public class AccessGuard {
     }
 
     private void refuse(RoutingContext ctx, int status, String code, String detail) {
+        boolean openAi = ctx.request().path().startsWith("/v1/");
+        Object body = openAi ? new OpenAiError(status, "invalid_request_error", null, status == 401 ? "invalid_api_key" : code, detail, 0).body()
+                : problem(status, code, detail);
+        try {
+            ctx.response().setStatusCode(status).putHeader(HttpHeaders.CONTENT_TYPE, openAi ? "application/json" : "application/problem+json")
+                    .end(json.writeValueAsString(body));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static Map<String, Object> problem(int status, String code, String detail) {
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("type", "about:blank");
         body.put("title", status == 401 ? "Unauthorized" : "Forbidden");
         body.put("status", status);
         body.put("code", code);
         body.put("detail", detail);
-        try {
-            ctx.response().setStatusCode(status).putHeader(HttpHeaders.CONTENT_TYPE, "application/problem+json")
-                    .end(json.writeValueAsString(body));
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        return body;
     }
 
     private static boolean isWebSocketHandshake(HttpServerRequest request) {

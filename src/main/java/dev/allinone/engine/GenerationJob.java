@@ -2,7 +2,9 @@ package dev.allinone.engine;
 
 import dev.allinone.engine.tokenizer.StreamingDecoder;
 
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.SplittableRandom;
 
 import org.jboss.logging.Logger;
@@ -18,6 +20,8 @@ final class GenerationJob extends EngineJob implements Generation {
 
     private final int promptLength;
     private final SamplingParams params;
+    private final GenerationOptions options;
+    private final StopStrings stops;
     private final GenerationListener listener;
     private final Sampler sampler;
     private final StreamingDecoder decoder;
@@ -30,16 +34,21 @@ final class GenerationJob extends EngineJob implements Generation {
     private long firstTokenMillis = -1;
     /** Set by {@link #prepare}: the sampled token, or what went wrong sampling it. */
     private int sampled = -1;
+    private TokenLogprobs sampledLogprobs;
     private RuntimeException samplingError;
     private boolean finished;
     private volatile boolean cancelled;
 
-    GenerationJob(JobContext ctx, long timeoutMillis, long order, int[] prompt, SamplingParams params, GenerationListener listener) {
+    GenerationJob(JobContext ctx, long timeoutMillis, long order, int[] prompt,
+            SamplingParams params, GenerationOptions options, GenerationListener listener) {
         super(ctx, timeoutMillis, order);
         this.promptLength = prompt.length;
         this.params = params;
+        this.options = options;
+        this.stops = new StopStrings(options.stop());
         this.listener = listener;
-        this.sampler = new Sampler(params, new SplittableRandom());
+        this.sampler = new Sampler(params, options.seed().isPresent()
+                ? new SplittableRandom(options.seed().getAsLong()) : new SplittableRandom());
         this.decoder = new StreamingDecoder(ctx.model().tokenizer());
         this.seen = new boolean[ctx.jlama().vocabularySize()];
         this.tokens = Arrays.copyOf(prompt, prompt.length + Math.min(params.maxNewTokens(), 64));
@@ -73,7 +82,9 @@ final class GenerationJob extends EngineJob implements Generation {
             // The LM head is padded past the tokenizer's ids (151,936 rows for 151,646 ids): never pick padding.
             Arrays.fill(logits, ctx.model().tokenizer().size(), logits.length, Float.NEGATIVE_INFINITY);
             requireFinite(logits);
+            float[] raw = options.logprobs() ? logits.clone() : null; // the sampler penalises in place
             sampled = sampler.next(logits, seen);
+            sampledLogprobs = raw == null ? null : logprobs(raw, sampled);
         } catch (RuntimeException e) {
             samplingError = e;
         }
@@ -88,7 +99,9 @@ final class GenerationJob extends EngineJob implements Generation {
             throw samplingError;
         }
         int token = sampled;
+        TokenLogprobs tokenLogprobs = sampledLogprobs;
         sampled = -1;
+        sampledLogprobs = null;
         if (ctx.model().stopTokens().contains(token)) {
             return finish(GenerationResult.FinishReason.STOP);
         }
@@ -102,7 +115,13 @@ final class GenerationJob extends EngineJob implements Generation {
         if (firstTokenMillis < 0) {
             firstTokenMillis = millisSinceSubmit();
         }
+        if (tokenLogprobs != null) {
+            tell(() -> listener.onToken(tokenLogprobs));
+        }
         emit(decoder.accept(token));
+        if (stops.matched()) {
+            return finish(GenerationResult.FinishReason.STOP);
+        }
         if (generated >= params.maxNewTokens()) {
             return finish(GenerationResult.FinishReason.LENGTH);
         }
@@ -113,21 +132,55 @@ final class GenerationJob extends EngineJob implements Generation {
     }
 
     private void emit(String piece) {
-        if (piece.isEmpty()) {
-            return;
+        String safe = stops.accept(piece);
+        if (!safe.isEmpty()) {
+            text.append(safe);
+            tell(() -> listener.onText(safe));
         }
-        text.append(piece);
+    }
+
+    private void tell(Runnable call) {
         try {
-            listener.onText(piece);
+            call.run();
         } catch (RuntimeException e) {
             LOG.debugf(e, "Generation listener failed; cancelling the generation");
             cancelled = true;
         }
     }
 
+    /** Log-softmax of the raw logits over the tokenizer's ids: the chosen token's and the likeliest ones'. */
+    private TokenLogprobs logprobs(float[] raw, int chosen) {
+        int vocabulary = ctx.model().tokenizer().size();
+        float max = Float.NEGATIVE_INFINITY;
+        for (int t = 0; t < vocabulary; t++) {
+            max = Math.max(max, raw[t]);
+        }
+        double sum = 0;
+        for (int t = 0; t < vocabulary; t++) {
+            sum += Math.exp(raw[t] - max);
+        }
+        double logZ = max + Math.log(sum);
+        List<TokenLogprobs.Choice> top = new ArrayList<>(options.topLogprobs());
+        if (options.topLogprobs() > 0) {
+            for (int id : Sampler.topCandidates(raw, options.topLogprobs())) {
+                top.add(choice(id, raw[id] - logZ));
+            }
+        }
+        return new TokenLogprobs(choice(chosen, raw[chosen] - logZ), top);
+    }
+
+    private TokenLogprobs.Choice choice(int id, double logprob) {
+        return new TokenLogprobs.Choice(id, ctx.model().tokenizer().decodeBytes(new int[] {id}, 0, 1, false), logprob);
+    }
+
     /** Ends the reply normally; the KV (prompt + reply) is left to the prefix cache unless it was cancelled. */
     boolean finish(GenerationResult.FinishReason reason) {
         emit(decoder.flush());
+        String held = stops.flush();
+        if (!stops.matched() && !held.isEmpty()) {
+            text.append(held);
+            tell(() -> listener.onText(held));
+        }
         finished = true;
         keepKv = reason != GenerationResult.FinishReason.CANCELLED;
         ctx.counters().generationsDone.incrementAndGet();

@@ -6,6 +6,10 @@ public interface GenerationListener {
     /** A piece of text that ends on a character boundary (never half of a multi-byte character). */
     void onText(String piece);
 
+    /** A written token's log-probabilities, before its text; only for a reply that asked for them. */
+    default void onToken(TokenLogprobs token) {
+    }
+
     void onComplete(GenerationResult result);
 
     void onError(Throwable error);

@@ -83,8 +83,14 @@ public final class InferenceEngine implements AutoCloseable {
 
     /** Starts generating a reply to {@code prompt}; text arrives through the listener on the model thread. */
     public Generation generate(int[] prompt, SamplingParams params, GenerationListener listener) {
+        return generate(prompt, params, GenerationOptions.none(), listener);
+    }
+
+    /** {@link #generate(int[], SamplingParams, GenerationListener)} with a seed, stop strings or log-probabilities. */
+    public Generation generate(int[] prompt, SamplingParams params, GenerationOptions options, GenerationListener listener) {
         checkFits(prompt, 1);
-        GenerationJob job = new GenerationJob(ctx, limits.requestTimeoutMillis(), scheduler.nextOrder(), prompt, params, listener);
+        GenerationJob job = new GenerationJob(ctx, limits.requestTimeoutMillis(), scheduler.nextOrder(), prompt, params,
+                options, listener);
         scheduler.submit(job);
         return job;
     }

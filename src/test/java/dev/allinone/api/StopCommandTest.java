@@ -1,5 +1,13 @@
 package dev.allinone.api;
 
+import java.io.BufferedReader;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -77,6 +85,43 @@ class StopCommandTest {
         assertEquals(0, runtime.engine().load(), "the engine must go idle");
         long written = runtime.engine().tokensGenerated() - before;
         assertTrue(written > 0 && written < 1500, written + " tokens written after the socket closed");
+    }
+
+    /**
+     * An OpenAI stream arrives while the model still writes (it streams, it is not buffered), and a client that goes
+     * away cancels the completion: left running, the looping model writes all 1,500 tokens.
+     */
+    @Test
+    void closingAnOpenAiStreamCancelsTheCompletion() throws Exception {
+        ReadyService.await();
+        long before = runtime.engine().tokensGenerated();
+        HttpRequest request = HttpRequest.newBuilder(URI.create(chat.toString().replaceFirst("/chat$", "/v1/chat/completions")))
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"tiny-looping\",\"stream\":true,"
+                        + "\"messages\":[{\"role\":\"user\",\"content\":\"讲一个很长的故事\"}]}"))
+                .build();
+        try (HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build()) {
+            HttpResponse<InputStream> response = client.send(request, HttpResponse.BodyHandlers.ofInputStream());
+            assertEquals(200, response.statusCode());
+            try (BufferedReader lines = new BufferedReader(new InputStreamReader(response.body(), StandardCharsets.UTF_8))) {
+                String line;
+                int content = 0;
+                while (content < 3 && (line = lines.readLine()) != null) {
+                    if (line.contains("\"content\":\"") && !line.contains("\"content\":\"\"")) {
+                        content++;
+                    }
+                }
+                assertEquals(3, content);
+                assertTrue(runtime.engine().load() > 0, "the first chunks came while the reply was still being written");
+            }
+        }
+        long deadline = System.currentTimeMillis() + 60_000;
+        while (runtime.engine().load() > 0 && System.currentTimeMillis() < deadline) {
+            Thread.sleep(20);
+        }
+        assertEquals(0, runtime.engine().load(), "the engine must go idle");
+        long written = runtime.engine().tokensGenerated() - before;
+        assertTrue(written > 0 && written < 1500, written + " tokens written after the client went away");
     }
 
     @Test

@@ -1,0 +1,65 @@
+package dev.allinone.ai;
+
+import dev.allinone.config.AllInOneConfig;
+import dev.allinone.engine.Generation;
+import dev.allinone.engine.GenerationListener;
+import dev.allinone.engine.GenerationOptions;
+import dev.allinone.engine.InferenceEngine;
+import dev.allinone.engine.SamplingParams;
+import dev.allinone.lifecycle.ModelRuntime;
+import dev.langchain4j.data.message.ChatMessage;
+import dev.langchain4j.data.message.SystemMessage;
+import jakarta.enterprise.context.ApplicationScoped;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The model as a plain chat completion, for clients that bring their own conversation (the OpenAI-compatible API):
+ * their messages as they are, the chat prompt as the system message unless they send their own, the model's
+ * sampling defaults under whatever they set.
+ */
+@ApplicationScoped
+public class Completions {
+
+    /** Unset sampling fields keep the model's defaults. */
+    public record Request(List<ChatMessage> messages, Float temperature, Float topP, Integer maxTokens,
+            GenerationOptions options) {
+    }
+
+    private final ModelRuntime runtime;
+    private final PromptLibrary prompts;
+    private final String modelId;
+
+    Completions(ModelRuntime runtime, PromptLibrary prompts, AllInOneConfig config) {
+        this.runtime = runtime;
+        this.prompts = prompts;
+        this.modelId = config.model().path().toAbsolutePath().normalize().getFileName().toString();
+    }
+
+    /** The name clients address the model by: its directory's name (Qwen1.5-0.5B-Chat by default). */
+    public String modelId() {
+        return modelId;
+    }
+
+    /**
+     * Starts the completion; the listener hears of it on the model thread and must not block.
+     *
+     * @throws IllegalArgumentException for sampling values the engine cannot use
+     */
+    public Generation start(Request request, GenerationListener listener) {
+        InferenceEngine engine = runtime.engine();
+        List<ChatMessage> messages = new ArrayList<>(request.messages());
+        if (messages.stream().noneMatch(m -> m instanceof SystemMessage)) {
+            messages.addFirst(SystemMessage.from(prompts.systemMessage("chat.txt")));
+        }
+        SamplingParams d = engine.model().defaults();
+        SamplingParams sampling = new SamplingParams(
+                request.temperature() != null ? request.temperature() : d.temperature(),
+                d.topK(),
+                request.topP() != null ? request.topP() : d.topP(),
+                d.repetitionPenalty(),
+                request.maxTokens() != null ? request.maxTokens() : d.maxNewTokens());
+        return engine.generate(ChatMessages.prompt(messages, engine.model()), sampling, request.options(), listener);
+    }
+}

@@ -1,0 +1,263 @@
+package dev.allinone.api;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.allinone.ai.Completions;
+import dev.allinone.engine.Generation;
+import dev.allinone.engine.GenerationListener;
+import dev.allinone.engine.GenerationResult;
+import dev.allinone.engine.TokenLogprobs;
+import io.smallrye.common.annotation.RunOnVirtualThread;
+import io.vertx.core.http.HttpServerRequest;
+import jakarta.ws.rs.Consumes;
+import jakarta.ws.rs.GET;
+import jakarta.ws.rs.POST;
+import jakarta.ws.rs.Path;
+import jakarta.ws.rs.PathParam;
+import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.core.Context;
+import jakarta.ws.rs.core.MediaType;
+import jakarta.ws.rs.core.Response;
+import jakarta.ws.rs.core.StreamingOutput;
+import org.eclipse.microprofile.openapi.annotations.Operation;
+import org.eclipse.microprofile.openapi.annotations.media.Content;
+import org.eclipse.microprofile.openapi.annotations.media.ExampleObject;
+import org.eclipse.microprofile.openapi.annotations.media.Schema;
+import org.eclipse.microprofile.openapi.annotations.parameters.RequestBody;
+import org.jboss.resteasy.reactive.server.ServerExceptionMapper;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+
+/**
+ * The OpenAI-compatible door: {@code POST /v1/chat/completions} (a JSON answer, or with {@code "stream": true}
+ * server-sent {@code data:} chunks ending in {@code data: [DONE]}) and {@code GET /v1/models}. Failures come in
+ * OpenAI's error shape.
+ */
+@Path("/v1")
+public class OpenAiResource {
+
+    private static final String OWNER = "qwen-all-in-one";
+
+    private final Completions completions;
+    private final ObjectMapper json;
+    private final long created = Instant.now().getEpochSecond();
+
+    OpenAiResource(Completions completions, ObjectMapper json) {
+        this.completions = completions;
+        this.json = json;
+    }
+
+    @GET
+    @Path("/models")
+    @Produces(MediaType.APPLICATION_JSON)
+    @Operation(summary = "OpenAI-compatible: the one model this service serves")
+    public OpenAi.ModelList models() {
+        return new OpenAi.ModelList("list", List.of(model()));
+    }
+
+    @GET
+    @Path("/models/{id}")
+    @Produces(MediaType.APPLICATION_JSON)
+    @Operation(summary = "OpenAI-compatible: one model by id")
+    public OpenAi.Model model(@PathParam("id") String id) {
+        if (!id.equals(completions.modelId())) {
+            throw new OpenAiError(404, "invalid_request_error", "model", "model_not_found", "The model '" + id + "' does not exist", 0);
+        }
+        return model();
+    }
+
+    private OpenAi.Model model() {
+        return new OpenAi.Model(completions.modelId(), "model", created, OWNER);
+    }
+
+    @POST
+    @Path("/chat/completions")
+    @Consumes(MediaType.APPLICATION_JSON)
+    @Produces({MediaType.APPLICATION_JSON, MediaType.SERVER_SENT_EVENTS})
+    @RunOnVirtualThread
+    @Operation(summary = "OpenAI-compatible chat completion; with \"stream\": true, server-sent chunks")
+    @RequestBody(content = @Content(schema = @Schema(implementation = OpenAi.ChatCompletionRequest.class), examples = {
+            @ExampleObject(name = "中文", value = "{\"model\":\"Qwen1.5-0.5B-Chat\",\"messages\":[{\"role\":\"user\",\"content\":\"刚拿到offer，超级开心！\"}]}"),
+            @ExampleObject(name = "English, streamed with log-probabilities", value = "{\"model\":\"Qwen1.5-0.5B-Chat\",\"stream\":true,"
+                    + "\"logprobs\":true,\"top_logprobs\":3,\"messages\":[{\"role\":\"user\",\"content\":\"I failed my exam.\"}]}")}))
+    public Response complete(String body, @Context HttpServerRequest http) {
+        OpenAi.ChatCompletionRequest request = parse(body);
+        Completions.Request completion = OpenAiRequests.read(request, completions.modelId());
+        Events events = new Events();
+        Generation generation = completions.start(completion, events);
+        // The response's own close handler belongs to the framework; the connection's tells us the client went away.
+        http.connection().closeHandler(closed -> generation.cancel());
+        String id = "chatcmpl-" + UUID.randomUUID().toString().replace("-", "");
+        long now = Instant.now().getEpochSecond();
+        if (Boolean.TRUE.equals(request.stream())) {
+            boolean usage = request.streamOptions() != null && Boolean.TRUE.equals(request.streamOptions().includeUsage());
+            StreamingOutput stream = out -> stream(out, events, generation, id, now, usage, completion.options().logprobs());
+            return Response.ok(stream, MediaType.SERVER_SENT_EVENTS).header("Cache-Control", "no-cache").build();
+        }
+        return Response.ok(whole(events, generation, id, now, completion.options().logprobs()), MediaType.APPLICATION_JSON).build();
+    }
+
+    private OpenAi.ChatCompletionRequest parse(String body) {
+        try {
+            OpenAi.ChatCompletionRequest request = json.readValue(body == null ? "" : body, OpenAi.ChatCompletionRequest.class);
+            if (request == null) {
+                throw OpenAiError.invalid(null, "The body must be a JSON object");
+            }
+            return request;
+        } catch (JsonProcessingException e) {
+            throw OpenAiError.of(new FrameCodec.BadInput(RequestErrors.failure(e)));
+        }
+    }
+
+    private OpenAi.ChatCompletion whole(Events events, Generation generation, String id, long now, boolean logprobs) {
+        StringBuilder text = new StringBuilder();
+        List<OpenAi.TokenLogprob> tokens = new ArrayList<>();
+        while (true) {
+            switch (events.next(generation)) {
+                case Event.Text t -> text.append(t.text());
+                case Event.Token t -> tokens.add(logprob(t.logprobs()));
+                case Event.Failed f -> throw OpenAiError.of(f.error());
+                case Event.Done d -> {
+                    return new OpenAi.ChatCompletion(id, "chat.completion", now, completions.modelId(),
+                            List.of(new OpenAi.Choice(0, new OpenAi.AssistantMessage("assistant", text.toString()),
+                                    logprobs ? new OpenAi.Logprobs(tokens) : null, finishReason(d.result()))),
+                            usage(d.result()));
+                }
+            }
+        }
+    }
+
+    private void stream(OutputStream out, Events events, Generation generation, String id, long now, boolean withUsage,
+            boolean logprobs) throws IOException {
+        try {
+            send(out, chunk(id, now, new OpenAi.Delta("assistant", ""), null, null));
+            List<OpenAi.TokenLogprob> tokens = new ArrayList<>();
+            while (true) {
+                switch (events.next(generation)) {
+                    case Event.Token t -> tokens.add(logprob(t.logprobs()));
+                    case Event.Text t -> {
+                        send(out, chunk(id, now, new OpenAi.Delta(null, t.text()), logprobs ? new OpenAi.Logprobs(List.copyOf(tokens)) : null, null));
+                        tokens.clear();
+                    }
+                    case Event.Failed f -> {
+                        send(out, OpenAiError.of(f.error()).body());
+                        return;
+                    }
+                    case Event.Done d -> {
+                        send(out, chunk(id, now, new OpenAi.Delta(null, null), logprobs && !tokens.isEmpty() ? new OpenAi.Logprobs(tokens) : null,
+                                finishReason(d.result())));
+                        if (withUsage) {
+                            send(out, new OpenAi.ChatCompletionChunk(id, "chat.completion.chunk", now, completions.modelId(), List.of(), usage(d.result())));
+                        }
+                        out.write("data: [DONE]\n\n".getBytes(StandardCharsets.UTF_8));
+                        out.flush();
+                        return;
+                    }
+                }
+            }
+        } catch (IOException e) {
+            generation.cancel();
+            throw e;
+        }
+    }
+
+    private OpenAi.ChatCompletionChunk chunk(String id, long now, OpenAi.Delta delta, OpenAi.Logprobs logprobs, String finish) {
+        return new OpenAi.ChatCompletionChunk(id, "chat.completion.chunk", now, completions.modelId(),
+                List.of(new OpenAi.ChunkChoice(0, delta, logprobs, finish)), null);
+    }
+
+    private void send(OutputStream out, Object data) throws IOException {
+        out.write(("data: " + json.writeValueAsString(data) + "\n\n").getBytes(StandardCharsets.UTF_8));
+        out.flush();
+    }
+
+    private static OpenAi.TokenLogprob logprob(TokenLogprobs t) {
+        List<OpenAi.TopLogprob> top = t.top().stream().map(c -> new OpenAi.TopLogprob(text(c), c.logprob(), unsigned(c.bytes()))).toList();
+        return new OpenAi.TokenLogprob(text(t.chosen()), t.chosen().logprob(), unsigned(t.chosen().bytes()), top);
+    }
+
+    private static String text(TokenLogprobs.Choice c) {
+        return new String(c.bytes(), StandardCharsets.UTF_8);
+    }
+
+    private static int[] unsigned(byte[] bytes) {
+        int[] out = new int[bytes.length];
+        for (int i = 0; i < bytes.length; i++) {
+            out[i] = bytes[i] & 0xFF;
+        }
+        return out;
+    }
+
+    private static String finishReason(GenerationResult r) {
+        return switch (r.finishReason()) {
+            case LENGTH, CONTEXT_FULL -> "length";
+            case STOP, CANCELLED -> "stop";
+        };
+    }
+
+    private static OpenAi.Usage usage(GenerationResult r) {
+        return new OpenAi.Usage(r.promptTokens(), r.generatedTokens(), r.promptTokens() + r.generatedTokens());
+    }
+
+    @ServerExceptionMapper
+    Response failed(RuntimeException e) {
+        return OpenAiError.of(e).response();
+    }
+
+    /** What the engine reports, in order, from its thread to the request's. */
+    private sealed interface Event {
+        record Text(String text) implements Event {
+        }
+
+        record Token(TokenLogprobs logprobs) implements Event {
+        }
+
+        record Done(GenerationResult result) implements Event {
+        }
+
+        record Failed(Throwable error) implements Event {
+        }
+    }
+
+    private static final class Events implements GenerationListener {
+        private final BlockingQueue<Event> queue = new LinkedBlockingQueue<>();
+
+        @Override
+        public void onText(String piece) {
+            queue.add(new Event.Text(piece));
+        }
+
+        @Override
+        public void onToken(TokenLogprobs token) {
+            queue.add(new Event.Token(token));
+        }
+
+        @Override
+        public void onComplete(GenerationResult result) {
+            queue.add(new Event.Done(result));
+        }
+
+        @Override
+        public void onError(Throwable error) {
+            queue.add(new Event.Failed(error));
+        }
+
+        Event next(Generation generation) {
+            try {
+                return queue.take();
+            } catch (InterruptedException e) {
+                generation.cancel();
+                Thread.currentThread().interrupt();
+                return new Event.Failed(e);
+            }
+        }
+    }
+}
