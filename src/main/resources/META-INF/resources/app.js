@@ -1,4 +1,5 @@
-// Qwen All-in-One chat page: talks to the WebSocket /chat, shows the sentiment badge, then the streamed reply.
+// Qwen All-in-One chat page: talks to the WebSocket /chat, shows a badge per chosen analysis (sentiment by default),
+// then the streamed reply.
 // All model and user text is inserted with textContent, never as HTML.
 (() => {
   "use strict";
@@ -13,6 +14,9 @@
       loading: "模型加载中…", downloading: "正在下载模型：{p}%，{r} MB/s，约剩 {s} 秒", ready: "模型已就绪", error: "模型不可用", offline: "服务不可达",
       reconnecting: "连接已断开，正在重连…（新连接是新的对话）", reconnected: "已重新连接：这是一段新的对话。",
       stopped: "（已停止）", errorPrefix: "出错了：", queued: "排队中：第 {n} 位",
+      tasksLegend: "回复前的分析",
+      task: { sentiment: "情感", intent: "意图", keywords: "关键词", summary: "摘要" },
+      value: { inquiry: "咨询", complaint: "投诉", chitchat: "闲聊", other: "其他" },
     },
     en: {
       tagline: "One model, two experts: sentiment + warm chat",
@@ -24,12 +28,16 @@
       reconnecting: "Connection lost, reconnecting… (a new connection is a new conversation)",
       reconnected: "Reconnected: this is a new conversation.",
       stopped: "(stopped)", errorPrefix: "Error: ", queued: "Waiting for the model: place {n}",
+      tasksLegend: "Analyses before the reply",
+      task: { sentiment: "sentiment", intent: "intent", keywords: "keywords", summary: "summary" },
+      value: { inquiry: "inquiry", complaint: "complaint", chitchat: "chit-chat", other: "other" },
     },
   };
 
   const $ = (id) => document.getElementById(id);
   const transcript = $("transcript"), input = $("input"), sendButton = $("send"), stopButton = $("stop");
   const statusLine = $("status"), notice = $("notice"), langButton = $("lang"), composer = $("composer");
+  const taskPicker = $("tasks");
 
   let lang = localStorage.getItem("allinone.lang") === "en" ? "en" : "zh";
   let socket = null, current = null, retryDelay = 500, everConnected = false, statusKey = "loading", statusDetail = "", download = null;
@@ -41,12 +49,56 @@
     document.querySelectorAll("[data-i18n]").forEach((el) => { el.textContent = t(el.dataset.i18n); });
     document.querySelectorAll("[data-i18n-placeholder]").forEach((el) => { el.placeholder = t(el.dataset.i18nPlaceholder); });
     document.querySelectorAll(".badge[data-label]").forEach((el) => { el.textContent = badgeText(el.dataset.label, el.dataset.score); });
+    document.querySelectorAll(".badge[data-analysis]").forEach((el) => { el.textContent = analysisText(JSON.parse(el.dataset.analysis)); });
+    document.querySelectorAll("#tasks label[data-task]").forEach((el) => { el.lastChild.textContent = taskName(el.dataset.task); });
     langButton.textContent = lang === "zh" ? "EN" : "中文";
     renderStatus();
   }
 
   function badgeText(label, score) {
     return `${t(label)} (${Math.round(Number(score) * 100)}%)`;
+  }
+
+  const taskName = (task) => t("task")[task] || task;
+
+  // A task's answer as one line: its name, then a label (with its probability), a text, or phrases.
+  function analysisText(a) {
+    const answer = a.label != null ? `${t("value")[a.label] || a.label} (${Math.round(a.score * 100)}%)`
+      : a.phrases ? a.phrases.join(" · ") : a.text;
+    return `${taskName(a.task)}: ${answer}`;
+  }
+
+  // The tasks a message may ask for, from GET /api/tasks (those without parameters), remembered across visits.
+  async function loadTasks() {
+    let tasks;
+    try {
+      const response = await fetch("/api/tasks", { headers: apiKeyHeader() });
+      if (!response.ok) return;
+      tasks = (await response.json()).filter((task) => !task.parameters);
+    } catch (e) {
+      return;
+    }
+    const saved = JSON.parse(localStorage.getItem("allinone.tasks") || '["sentiment"]');
+    for (const task of tasks) {
+      const label = document.createElement("label");
+      label.dataset.task = task.name;
+      label.title = task.description;
+      const box = document.createElement("input");
+      box.type = "checkbox";
+      box.value = task.name;
+      box.checked = saved.includes(task.name);
+      box.addEventListener("change", () => localStorage.setItem("allinone.tasks", JSON.stringify(chosenTasks())));
+      label.append(box, document.createTextNode(taskName(task.name)));
+      taskPicker.appendChild(label);
+    }
+    taskPicker.hidden = tasks.length === 0;
+  }
+
+  const chosenTasks = () => [...taskPicker.querySelectorAll("input:checked")].map((box) => box.value);
+
+  function apiKeyHeader() {
+    const key = new URLSearchParams(location.hash.slice(1)).get("key");
+    return key ? { Authorization: "Bearer " + key } : {};
   }
 
   function renderStatus() {
@@ -128,6 +180,12 @@
         current.turn.insertBefore(badge, current.typing);
         break;
       }
+      case "analysis": {
+        const badge = add(current.turn, "badge analysis", analysisText(frame));
+        badge.dataset.analysis = JSON.stringify(frame);
+        current.turn.insertBefore(badge, current.typing);
+        break;
+      }
       case "token":
         if (!current.reply) {
           current.reply = add(current.turn, "msg assistant typing", "");
@@ -193,7 +251,7 @@
     transcript.appendChild(turn);
     add(turn, "msg user", text);
     current = { turn, reply: null, typing: add(turn, "msg assistant typing", "") };
-    socket.send(JSON.stringify({ text }));
+    socket.send(JSON.stringify(taskPicker.hidden ? { text } : { text, tasks: chosenTasks() }));
     input.value = "";
     setStreaming(true);
   }
@@ -218,6 +276,7 @@
   applyLanguage();
   setStreaming(false);
   pollHealth();
+  loadTasks();
   connect();
   input.focus();
 })();

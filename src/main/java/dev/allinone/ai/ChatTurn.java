@@ -6,7 +6,13 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import jakarta.enterprise.context.ApplicationScoped;
 
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -14,16 +20,16 @@ import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BooleanSupplier;
 
 /**
- * The chat use case: one user message through both tasks, the sentiment first, then the streamed reply. Blocking:
+ * The chat use case: one user message through its analyses (sentiment by default), then the streamed reply. Blocking:
  * callers run it on a virtual thread, never on the event loop. Events reach the listener in order, from the calling
  * thread only; the adapters turn them into WebSocket frames or server-sent events.
  */
 @ApplicationScoped
 public class ChatTurn {
 
-    /** What a turn tells its caller, in this order: the sentiment, the reply's pieces, then done — or failed. */
+    /** What a turn tells its caller, in this order: each analysis, the reply's pieces, then done — or failed. */
     public interface Listener {
-        void sentiment(SentimentVerdict verdict);
+        void analysis(TaskResult result);
 
         void token(String text);
 
@@ -33,18 +39,32 @@ public class ChatTurn {
         void failed(Throwable error);
     }
 
-    /** A message cleaned once for both tasks (the reply keeps line breaks; classification collapses them). */
+    /** A message cleaned once for every use (the reply keeps line breaks; classification collapses them). */
     public record Message(String forChat, String forClassification) {
     }
 
-    private final SentimentService sentiment;
+    /** A task to run on the message before the reply, with the parameters it takes. */
+    public record Analysis(TaskDefinition task, Map<String, String> parameters) {
+    }
+
+    /** A turn checked before anything runs: the cleaned message and its analyses. */
+    public record Request(Message message, List<Analysis> analyses) {
+    }
+
+    /** When a message names no tasks. */
+    public static final List<String> DEFAULT_ANALYSES = List.of(SentimentService.TASK);
+    public static final int MAX_ANALYSES = 5;
+
+    private final TaskRunner tasks;
+    private final TaskRegistry registry;
     private final ChatAssistant assistant;
     private final InputCleaner cleaner;
     private final MeterRegistry metrics;
     private final DistributionSummary tokensPerSecond;
 
-    ChatTurn(SentimentService sentiment, ChatAssistant assistant, InputCleaner cleaner, MeterRegistry metrics) {
-        this.sentiment = sentiment;
+    ChatTurn(TaskRunner tasks, TaskRegistry registry, ChatAssistant assistant, InputCleaner cleaner, MeterRegistry metrics) {
+        this.tasks = tasks;
+        this.registry = registry;
         this.assistant = assistant;
         this.cleaner = cleaner;
         this.metrics = metrics;
@@ -52,21 +72,51 @@ public class ChatTurn {
                 .description("A finished reply's tokens per second after its first token").register(metrics);
     }
 
-    /** @throws InvalidInputException when the text cannot be a message (empty, too long, …) */
-    public Message prepare(String text) {
-        return new Message(cleaner.forChat(text), cleaner.forClassification(text));
+    /**
+     * Cleans the text and checks the analyses (null: {@link #DEFAULT_ANALYSES}) and their parameters.
+     *
+     * @throws InvalidInputException when the text cannot be a message or a task or parameter is wrong
+     */
+    public Request prepare(String text, List<String> taskNames, Map<String, String> parameters) {
+        Message message = new Message(cleaner.forChat(text), cleaner.forClassification(text));
+        List<String> names = taskNames == null ? DEFAULT_ANALYSES : taskNames;
+        if (names.size() > MAX_ANALYSES || new HashSet<>(names).size() < names.size()) {
+            throw InvalidInputException.invalid("bad_tasks", "tasks", "At most " + MAX_ANALYSES + " different tasks per message");
+        }
+        Map<String, String> given = parameters == null ? Map.of() : parameters;
+        Set<String> used = new HashSet<>();
+        List<Analysis> analyses = new ArrayList<>();
+        for (String name : names) {
+            TaskDefinition task = registry.find(name).orElseThrow(() -> InvalidInputException.invalid("unknown_task", "tasks",
+                    new UnknownTaskException(name, registry.all().stream().map(TaskDefinition::name).toList()).getMessage()));
+            Map<String, String> own = new LinkedHashMap<>();
+            given.forEach((k, v) -> {
+                if (task.variables().contains(k)) {
+                    own.put(k, v);
+                }
+            });
+            used.addAll(own.keySet());
+            analyses.add(new Analysis(task, tasks.checkParameters(task, own)));
+        }
+        for (String name : given.keySet()) {
+            if (!used.contains(name)) {
+                throw InvalidInputException.invalid("unknown_param", "params." + name, "No chosen task takes the parameter '" + name + "'");
+            }
+        }
+        return new Request(message, analyses);
     }
 
-    /** {@link #prepare}, then {@link #run(Message, String, String, Listener, BooleanSupplier)}; bad text fails the turn. */
-    public void run(String text, String conversationId, String channel, Listener listener, BooleanSupplier stopped) {
-        Message message;
+    /** {@link #prepare}, then {@link #run(Request, String, String, Listener, BooleanSupplier)}; a bad request fails the turn. */
+    public void run(String text, List<String> taskNames, Map<String, String> parameters, String conversationId, String channel,
+            Listener listener, BooleanSupplier stopped) {
+        Request request;
         try {
-            message = prepare(text);
+            request = prepare(text, taskNames, parameters);
         } catch (RuntimeException e) {
             listener.failed(e);
             return;
         }
-        run(message, conversationId, channel, listener, stopped);
+        run(request, conversationId, channel, listener, stopped);
     }
 
     /**
@@ -74,12 +124,14 @@ public class ChatTurn {
      * @param stopped  polled while streaming; once true the generation is cancelled and the turn ends with done,
      *                 finish {@code cancelled}
      */
-    public void run(Message message, String conversationId, String channel, Listener listener, BooleanSupplier stopped) {
+    public void run(Request request, String conversationId, String channel, Listener listener, BooleanSupplier stopped) {
         long start = System.nanoTime();
         Listener measured = new MeasuredListener(listener, channel, start);
         try {
-            measured.sentiment(sentiment.judgeCleaned(message.forClassification()));
-            stream(message.forChat(), conversationId, measured, stopped);
+            for (Analysis analysis : request.analyses()) {
+                measured.analysis(tasks.runCleaned(analysis.task(), request.message(), analysis.parameters()));
+            }
+            stream(request.message().forChat(), conversationId, measured, stopped);
         } catch (RuntimeException e) {
             measured.failed(e);
         }
@@ -99,8 +151,8 @@ public class ChatTurn {
         }
 
         @Override
-        public void sentiment(SentimentVerdict verdict) {
-            target.sentiment(verdict);
+        public void analysis(TaskResult result) {
+            target.analysis(result);
         }
 
         @Override

@@ -11,7 +11,10 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.Optional;
 import java.util.Properties;
 import java.util.concurrent.ConcurrentHashMap;
@@ -31,7 +34,11 @@ public class PromptLibrary {
     private final Map<String, String> packagedPrompts = new ConcurrentHashMap<>();
 
     PromptLibrary(AllInOneConfig config) {
-        this.overrideDir = config.prompts().path();
+        this(config.prompts().path());
+    }
+
+    PromptLibrary(Optional<Path> overrideDir) {
+        this.overrideDir = overrideDir;
         try (InputStream in = PromptLibrary.class.getResourceAsStream("/prompts/" + LABELS)) {
             this.packagedLabels = read(new InputStreamReader(in, StandardCharsets.UTF_8));
         } catch (IOException e) {
@@ -72,10 +79,55 @@ public class PromptLibrary {
         }
     }
 
-    /** The words the model writes for an answer of a closed-set AI service, e.g. Sentiment.POSITIVE → 正面. */
-    public String label(String schemaName, String value) {
+    /**
+     * The words the model writes for an answer of a closed-set task, e.g. (sentiment, POSITIVE) → 正面. An enum AI
+     * service's schema is its enum's name, and its task that name in lower case.
+     */
+    public String label(String task, String value) {
         Properties labels = override(LABELS).map(text -> read(new java.io.StringReader(text))).orElse(packagedLabels);
-        return labels.getProperty(schemaName + "." + value, value);
+        return labels.getProperty(task.toLowerCase(Locale.ROOT) + "." + value, value);
+    }
+
+    /** True if the prompt file is packaged or in {@code allinone.prompts.path}. */
+    public boolean exists(String fileName) {
+        return overrideDir.map(dir -> Files.isRegularFile(dir.resolve(fileName))).orElse(false)
+                || PromptLibrary.class.getResource("/prompts/" + fileName) != null;
+    }
+
+    /**
+     * A declaration file: the packaged one with the override's tasks in place of its own — every key of a task the
+     * override mentions comes from the override.
+     */
+    public Properties declarations(String fileName) {
+        Properties packaged = read(new java.io.StringReader(packaged(fileName)));
+        Optional<Properties> override = override(fileName).map(text -> read(new java.io.StringReader(text)));
+        if (override.isEmpty()) {
+            return packaged;
+        }
+        Set<String> overridden = override.get().stringPropertyNames().stream().map(k -> k.substring(0, Math.max(0, k.indexOf('.'))))
+                .collect(java.util.stream.Collectors.toSet());
+        Properties merged = new Properties();
+        packaged.stringPropertyNames().stream().filter(k -> !overridden.contains(k.substring(0, Math.max(0, k.indexOf('.')))))
+                .forEach(k -> merged.setProperty(k, packaged.getProperty(k)));
+        override.get().stringPropertyNames().forEach(k -> merged.setProperty(k, override.get().getProperty(k)));
+        return merged;
+    }
+
+    /**
+     * Changes whenever what a closed-set task's answer depends on does: its system prompt or its label words (override
+     * files are read on every use, so an edit makes a new version at once).
+     */
+    public String version(String task, String promptFile, List<String> labels) {
+        StringBuilder key = new StringBuilder(systemMessage(promptFile));
+        for (String value : labels) {
+            key.append('\u0000').append(value).append('=').append(label(task, value));
+        }
+        try {
+            byte[] digest = java.security.MessageDigest.getInstance("SHA-256").digest(key.toString().getBytes(StandardCharsets.UTF_8));
+            return java.util.HexFormat.of().formatHex(digest, 0, 8);
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     private static Properties read(Reader reader) {

@@ -14,8 +14,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 /**
- * Before readiness: pins each task's system prompt in the engine's prefix cache and runs one request of each task
- * through it, so the first user after start gets the warm latency.
+ * Before readiness: pins the sentiment's and the chat's system prompts in the engine's prefix cache and runs a
+ * scoring and a reply through them, so the first user after start gets the warm latency.
  */
 @ApplicationScoped
 class TaskPromptWarmUp {
@@ -29,15 +29,16 @@ class TaskPromptWarmUp {
     void warmUp(@Observes EngineStarting event) throws InterruptedException, ExecutionException, TimeoutException {
         InferenceEngine engine = event.engine();
         LoadedModel model = engine.model();
-        String sentiment = prompts.systemMessage("sentiment.txt");
         String chat = prompts.systemMessage("chat.txt");
+        String sentiment = prompts.systemMessage(SentimentService.TASK + ".txt");
+        // Only the prompts of every turn stay pinned (each costs KV memory for good); other tasks' prompts are cached on use.
         for (String system : List.of(sentiment, chat)) {
             int[] ids = model.template().encode(List.of(new ChatTemplate.Message("system", system)), false, model.tokenizer());
             engine.pinPrefix(ids).get(5, TimeUnit.MINUTES);
         }
         String text = "刚拿到offer，超级开心！";
-        engine.scoreLabels(encode(model, sentiment, text), List.of(prompts.label("Sentiment", "POSITIVE"),
-                prompts.label("Sentiment", "NEGATIVE"))).get(5, TimeUnit.MINUTES);
+        engine.scoreLabels(encode(model, sentiment, text),
+                SentimentService.LABELS.stream().map(v -> prompts.label(SentimentService.TASK, v)).toList()).get(5, TimeUnit.MINUTES);
         GenerationFuture reply = new GenerationFuture();
         engine.generate(encode(model, chat, text), model.defaults().withMaxNewTokens(4), reply);
         reply.result().get(5, TimeUnit.MINUTES);

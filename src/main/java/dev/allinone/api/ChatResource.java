@@ -30,7 +30,9 @@ import java.util.List;
 @Path("/api/chat")
 public class ChatResource {
 
-    public record ChatAnswer(String conversationId, String reply, SentimentResource.SentimentAnswer sentiment, int tokens, long ms) {
+    /** @param analyses the answers of the chosen tasks other than sentiment, in order */
+    public record ChatAnswer(String conversationId, String reply, SentimentResource.SentimentAnswer sentiment,
+            List<Frame.Analysis> analyses, int tokens, long ms) {
     }
 
     private final ChatTurn turn;
@@ -43,13 +45,13 @@ public class ChatResource {
         this.conversations = conversations;
     }
 
-    /** A request read and cleaned once: the message for both tasks and the conversation it belongs to. */
-    private record Turn(ChatTurn.Message message, String conversationId) {
+    /** A request read and checked once: the message with its analyses and the conversation it belongs to. */
+    private record Turn(ChatTurn.Request request, String conversationId) {
     }
 
     private Turn read(Requests.ChatRequest request) {
-        // Cleaned once, here: bad text is refused before anything is streamed.
-        return new Turn(turn.prepare(request.text()), conversations.touchRest(request.conversationId()));
+        // Checked once, here: bad text, tasks or parameters are refused before anything is streamed.
+        return new Turn(turn.prepare(request.text(), request.tasks(), request.params()), conversations.touchRest(request.conversationId()));
     }
 
     @POST
@@ -58,18 +60,21 @@ public class ChatResource {
     @Operation(summary = "One chat turn: the sentiment, then the whole reply (a conversationId continues a conversation)")
     @RequestBody(content = @Content(examples = {
             @ExampleObject(name = "中文", value = "{\"text\":\"今天被领导批评了，心情很低落\",\"conversationId\":\"c1\"}"),
-            @ExampleObject(name = "English", value = "{\"text\":\"I finally passed my driving test!\"}")}))
+            @ExampleObject(name = "English", value = "{\"text\":\"I finally passed my driving test!\"}"),
+            @ExampleObject(name = "with intent and keywords", value = "{\"text\":\"快递三天了还没到，怎么回事？\",\"tasks\":[\"sentiment\",\"intent\",\"keywords\"]}")}))
     @APIResponse(responseCode = "200", content = @Content(examples = @ExampleObject(name = "reply", value =
-            "{\"conversationId\":\"c1\",\"reply\":\"抱抱你……\",\"sentiment\":{\"label\":\"NEGATIVE\",\"score\":0.9},\"tokens\":57,\"ms\":4100}")))
+            "{\"conversationId\":\"c1\",\"reply\":\"抱抱你……\",\"sentiment\":{\"label\":\"NEGATIVE\",\"score\":0.9},\"analyses\":[],\"tokens\":57,\"ms\":4100}")))
     public Response chat(@Valid @NotNull Requests.ChatRequest body) {
         Turn request = read(body);
         List<Frame> frames = new ArrayList<>();
-        turn.run(request.message(), request.conversationId(), "rest", new FrameListener(frames::add), () -> false);
+        turn.run(request.request(), request.conversationId(), "rest", new FrameListener(frames::add), () -> false);
         StringBuilder reply = new StringBuilder();
         SentimentResource.SentimentAnswer sentiment = null;
+        List<Frame.Analysis> analyses = new ArrayList<>();
         for (Frame frame : frames) {
             switch (frame) {
                 case Frame.Sentiment s -> sentiment = new SentimentResource.SentimentAnswer(s.label(), s.score());
+                case Frame.Analysis a -> analyses.add(a);
                 case Frame.Token t -> reply.append(t.text());
                 case Frame.Queued q -> {
                     // Only WebSocket turns wait in the turn queue.
@@ -78,7 +83,7 @@ public class ChatResource {
                     return Problems.response(e.failure());
                 }
                 case Frame.Done d -> {
-                    return Response.ok(new ChatAnswer(request.conversationId(), reply.toString(), sentiment, d.tokens(), d.ms())).build();
+                    return Response.ok(new ChatAnswer(request.conversationId(), reply.toString(), sentiment, analyses, d.tokens(), d.ms())).build();
                 }
             }
         }
@@ -92,7 +97,7 @@ public class ChatResource {
     public Multi<OutboundSseEvent> stream(@Valid @NotNull Requests.ChatRequest body, @Context Sse sse) {
         Turn request = read(body);
         return Multi.createFrom().emitter(emitter -> Thread.ofVirtual().name("sse-chat").start(() -> {
-            turn.run(request.message(), request.conversationId(), "sse",
+            turn.run(request.request(), request.conversationId(), "sse",
                     new FrameListener(frame -> emitter.emit(sse.newEventBuilder().name(frame.type()).data(codec.write(frame)).build())),
                     emitter::isCancelled);
             emitter.complete();

@@ -74,9 +74,9 @@ final class ConnectionSession {
                     return;
                 }
                 stopRequested = false;
-                String text;
+                FrameCodec.ChatMessage chat;
                 try {
-                    text = codec.chatText(message);
+                    chat = codec.chatMessage(message);
                 } catch (FrameCodec.BadInput e) {
                     send(e.failure().frame());
                     continue;
@@ -97,7 +97,8 @@ final class ConnectionSession {
                     continue;
                 }
                 try (ticket) {
-                    turn.run(text, conversationId(), "websocket", new FrameListener(this::send), () -> closed || stopRequested);
+                    turn.run(chat.text(), chat.tasks(), chat.params(), conversationId(), "websocket", new FrameListener(this::send),
+                            () -> closed || stopRequested);
                 }
             }
         } finally {

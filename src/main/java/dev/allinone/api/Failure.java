@@ -1,6 +1,7 @@
 package dev.allinone.api;
 
 import dev.allinone.ai.InvalidInputException;
+import dev.allinone.ai.UnknownTaskException;
 import dev.allinone.engine.EngineBusyException;
 import dev.allinone.engine.ModelNotReadyException;
 import dev.allinone.engine.PromptTooLongException;
@@ -24,6 +25,7 @@ public record Failure(String code, int status, String message, String field, int
         Throwable e = unwrap(error);
         return switch (e) {
             case FrameCodec.BadInput b -> b.failure();
+            case UnknownTaskException u -> new Failure("unknown_task", 404, u.getMessage(), null, 0);
             case InvalidInputException i -> new Failure(i.code(), i.tooLarge() ? 413 : 400, i.getMessage(), i.field(), 0);
             case PromptTooLongException p -> new Failure("prompt_too_long", 413, p.getMessage(), "text", 0);
             case ModelNotReadyException m -> new Failure("model_not_ready", 503, m.getMessage(), null, RETRY_AFTER_SECONDS);

@@ -6,8 +6,9 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.annotation.JsonPropertyOrder;
 
 /**
- * What a chat turn sends, in order: {@code queued} while it waits for a free place (WebSocket only), one
- * {@code sentiment}, then {@code token}s, then {@code done}; or an {@code error} at any point. The same objects are
+ * What a chat turn sends, in order: {@code queued} while it waits for a free place (WebSocket only), a
+ * {@code sentiment} and an {@code analysis} per other chosen task, then {@code token}s, then {@code done}; or an
+ * {@code error} at any point. The same objects are
  * WebSocket text frames and Server-Sent Events.
  */
 public sealed interface Frame {
@@ -28,6 +29,16 @@ public sealed interface Frame {
         @Override
         public String type() {
             return "sentiment";
+        }
+    }
+
+    /** A task's answer other than the sentiment's: a label and its probability, a text, or phrases. */
+    @JsonPropertyOrder({"type", "task", "label", "score", "text", "phrases"})
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    record Analysis(String task, String label, Double score, String text, java.util.List<String> phrases) implements Frame {
+        @Override
+        public String type() {
+            return "analysis";
         }
     }
 

@@ -6,6 +6,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import jakarta.enterprise.context.ApplicationScoped;
 
+import java.util.List;
+import java.util.Map;
+
 /** Reads client messages and writes frames as JSON text. */
 @ApplicationScoped
 public class FrameCodec {
@@ -27,14 +30,28 @@ public class FrameCodec {
     }
 
     /**
-     * The text of a chat message: a frame whose first non-blank character is '{' must be a JSON object with a
-     * string {@code text}; any other frame is the text itself.
+     * A chat message: {@code text}, and optionally the {@code tasks} whose analyses precede the reply (null: the
+     * default) and their {@code params}.
      */
-    public String chatText(String frame) {
+    public record ChatMessage(String text, List<String> tasks, Map<String, String> params) {
+    }
+
+    /**
+     * A frame whose first non-blank character is '{' must be a JSON object with a string {@code text} (and may name
+     * {@code tasks} and {@code params}); any other frame is the text itself.
+     */
+    public ChatMessage chatMessage(String frame) {
         if (!frame.stripLeading().startsWith("{")) {
-            return frame;
+            return new ChatMessage(frame, null, null);
         }
-        return requiredText(parseObject(frame));
+        JsonNode node = parseObject(frame);
+        String text = requiredText(node);
+        try {
+            ChatMessage message = json.treeToValue(node, ChatMessage.class);
+            return new ChatMessage(text, message.tasks(), message.params());
+        } catch (JsonProcessingException e) {
+            throw new BadInput(RequestErrors.failure(e));
+        }
     }
 
     /** True for {@code {"type":"stop"}}: stop the reply that is streaming on this connection. */

@@ -1,15 +1,17 @@
 package dev.allinone.api;
 
 import dev.allinone.ai.ChatTurn;
-import dev.allinone.ai.SentimentVerdict;
+import dev.allinone.ai.TaskResult;
 import java.util.function.Consumer;
 
 /** A chat turn's events as frames, for the WebSocket, the REST answer and the server-sent events alike. */
 record FrameListener(Consumer<Frame> sink) implements ChatTurn.Listener {
 
+    /** The sentiment keeps its own frame; every other task's answer is an analysis frame. */
     @Override
-    public void sentiment(SentimentVerdict verdict) {
-        sink.accept(new Frame.Sentiment(verdict.label().name(), verdict.score()));
+    public void analysis(TaskResult r) {
+        sink.accept(r.task().equals("sentiment") ? new Frame.Sentiment(r.label(), r.score())
+                : new Frame.Analysis(r.task(), r.label(), r.score(), r.text(), r.phrases()));
     }
 
     @Override

@@ -1,5 +1,8 @@
 package dev.allinone.api;
 
+import dev.langchain4j.exception.AuthenticationException;
+import dev.langchain4j.model.openai.OpenAiChatModel;
+
 import static io.restassured.RestAssured.given;
 import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.not;
@@ -66,6 +69,17 @@ class AccessWithApiKeyTest {
                 .post("/api/sentiment").then().statusCode(401);
         given().header("Authorization", "Bearer " + KEY).contentType(ContentType.JSON).body("{\"text\":\"好\"}")
                 .post("/api/sentiment").then().statusCode(200);
+    }
+
+    /** OpenAI clients send the key as OpenAI's do, and hear a refusal in OpenAI's shape (LangChain4j: AuthenticationException). */
+    @Test
+    void theOpenAiApiTakesTheKeyAsOpenAiClientsSendIt() {
+        given().get("/v1/models").then().statusCode(401).body("error.code", equalTo("invalid_api_key"))
+                .body("error.type", equalTo("invalid_request_error"));
+        OpenAiChatModel.OpenAiChatModelBuilder client = OpenAiChatModel.builder()
+                .baseUrl(chat.toString().replaceFirst("/chat$", "/v1")).modelName("tiny-scripted").maxRetries(0);
+        assertThrows(AuthenticationException.class, () -> client.apiKey("wrong").build().chat("你好"));
+        assertEquals(dev.allinone.engine.TestCheckpoints.SCRIPTED_REPLY, client.apiKey(KEY).build().chat("你好"));
     }
 
     @Test

@@ -109,6 +109,35 @@ class ChatPageBrowserTest {
         assertTrue(Files.size(shot) > 1000);
     }
 
+    /** The analyses offered are the service's tasks; the chosen ones come back as badges before the reply. */
+    @Test
+    void chosenAnalysesAppearAsBadges() {
+        waitUntil(() -> !browser.findElements(By.cssSelector("#tasks input[value=intent]")).isEmpty());
+        List<String> offered = browser.findElements(By.cssSelector("#tasks input")).stream().map(e -> e.getAttribute("value")).toList();
+        assertEquals(List.of("sentiment", "intent", "keywords", "summary"), offered, "tasks without parameters");
+        try {
+            browser.findElement(By.cssSelector("#tasks input[value=sentiment]")).click();
+            browser.findElement(By.cssSelector("#tasks input[value=intent]")).click();
+            browser.findElement(By.cssSelector("#tasks input[value=keywords]")).click();
+            WebElement input = browser.findElement(By.id("input"));
+            input.sendKeys("快递三天了还没到，怎么回事？");
+            input.sendKeys(Keys.ENTER);
+            waitUntil(() -> browser.findElement(By.id("send")).isEnabled() && !turns().isEmpty()
+                    && !turns().getLast().findElements(By.cssSelector(".msg.assistant:not(.typing)")).isEmpty());
+            List<String> badges = turns().getLast().findElements(By.cssSelector(".badge")).stream().map(WebElement::getText).toList();
+            assertEquals(2, badges.size(), badges.toString());
+            assertTrue(badges.get(0).matches("意图: (咨询|投诉|闲聊|其他) \\(\\d+%\\)"), badges.get(0));
+            assertEquals("关键词: 正面太棒了 · 恭喜你😄！", badges.get(1));
+            browser.findElement(By.id("lang")).click();
+            assertTrue(turns().getLast().findElement(By.cssSelector(".badge")).getText()
+                    .matches("intent: (inquiry|complaint|chit-chat|other) \\(\\d+%\\)"));
+            browser.findElement(By.id("lang")).click();
+        } finally {
+            js("localStorage.removeItem('allinone.tasks');");
+            browser.navigate().refresh();
+        }
+    }
+
     @Test
     void userTextAndModelTextAreShownLiterallyNeverAsHtml() {
         String attack = "<script>window.__xss=1</script><b>bold</b><img src=x onerror=\"window.__xss=2\">";
