@@ -2,6 +2,7 @@ package dev.allinone.ai;
 
 import dev.allinone.config.AllInOneConfig;
 import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -33,6 +34,7 @@ public class PromptLibrary {
     private final Properties packagedLabels;
     private final Map<String, String> packagedPrompts = new ConcurrentHashMap<>();
 
+    @Inject
     PromptLibrary(AllInOneConfig config) {
         this(config.prompts().path());
     }
