@@ -75,6 +75,19 @@ abstract class EngineJob {
         }
     }
 
+    /** log Σ exp(logits[i]) over the first {@code vocabulary} entries, computed without overflow. */
+    static double logNormalizer(float[] logits, int vocabulary) {
+        double max = Double.NEGATIVE_INFINITY;
+        for (int i = 0; i < vocabulary; i++) {
+            max = Math.max(max, logits[i]);
+        }
+        double sum = 0;
+        for (int i = 0; i < vocabulary; i++) {
+            sum += Math.exp(logits[i] - max);
+        }
+        return max + Math.log(sum);
+    }
+
     boolean isCancelled() {
         return false;
     }

@@ -150,16 +150,7 @@ final class GenerationJob extends EngineJob implements Generation {
 
     /** Log-softmax of the raw logits over the tokenizer's ids: the chosen token's and the likeliest ones'. */
     private TokenLogprobs logprobs(float[] raw, int chosen) {
-        int vocabulary = ctx.model().tokenizer().size();
-        float max = Float.NEGATIVE_INFINITY;
-        for (int t = 0; t < vocabulary; t++) {
-            max = Math.max(max, raw[t]);
-        }
-        double sum = 0;
-        for (int t = 0; t < vocabulary; t++) {
-            sum += Math.exp(raw[t] - max);
-        }
-        double logZ = max + Math.log(sum);
+        double logZ = logNormalizer(raw, ctx.model().tokenizer().size());
         List<TokenLogprobs.Choice> top = new ArrayList<>(options.topLogprobs());
         if (options.topLogprobs() > 0) {
             for (int id : Sampler.topCandidates(raw, options.topLogprobs())) {

@@ -105,15 +105,7 @@ final class ScoringJob extends EngineJob {
 
     /** Over the tokenizer's ids only: the LM head's padding rows past them are no token (as in generation). */
     static double[] logSoftmax(float[] logits, int vocabulary) {
-        double max = Double.NEGATIVE_INFINITY;
-        for (int i = 0; i < vocabulary; i++) {
-            max = Math.max(max, logits[i]);
-        }
-        double sum = 0;
-        for (int i = 0; i < vocabulary; i++) {
-            sum += Math.exp(logits[i] - max);
-        }
-        double log = max + Math.log(sum);
+        double log = logNormalizer(logits, vocabulary);
         double[] out = new double[vocabulary];
         for (int i = 0; i < vocabulary; i++) {
             out[i] = logits[i] - log;

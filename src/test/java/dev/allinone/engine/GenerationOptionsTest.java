@@ -3,6 +3,7 @@ package dev.allinone.engine;
 import static dev.allinone.engine.InferenceEngineTest.KV_BYTES;
 import static dev.allinone.engine.InferenceEngineTest.chatPrompt;
 import static dev.allinone.engine.InferenceEngineTest.engine;
+import static dev.allinone.engine.InferenceEngineTest.logSoftmax;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -100,25 +101,6 @@ class GenerationOptionsTest {
         } finally {
             reference.jlama().close();
         }
-    }
-
-    private static double[] logSoftmax(LoadedModel model, float[] hidden) {
-        float[] logits = new float[model.jlama().vocabularySize()];
-        model.jlama().allLogits(hidden, logits);
-        int vocabulary = model.tokenizer().size();
-        double max = Double.NEGATIVE_INFINITY;
-        for (int t = 0; t < vocabulary; t++) {
-            max = Math.max(max, logits[t]);
-        }
-        double sum = 0;
-        for (int t = 0; t < vocabulary; t++) {
-            sum += Math.exp(logits[t] - max);
-        }
-        double[] out = new double[vocabulary];
-        for (int t = 0; t < vocabulary; t++) {
-            out[t] = logits[t] - max - Math.log(sum);
-        }
-        return out;
     }
 
     private static float[] toFloats(double[] values) {

@@ -146,6 +146,11 @@ class InferenceEngineTest {
     }
 
     private static double logProbability(LoadedModel model, float[] hidden, int token) {
+        return logSoftmax(model, hidden)[token];
+    }
+
+    /** The log-probability of every token id after {@code hidden}, computed here from the model's logits. */
+    static double[] logSoftmax(LoadedModel model, float[] hidden) {
         float[] logits = new float[model.jlama().vocabularySize()];
         model.jlama().allLogits(hidden, logits);
         int vocabulary = model.tokenizer().size();
@@ -157,7 +162,11 @@ class InferenceEngineTest {
         for (int t = 0; t < vocabulary; t++) {
             sum += Math.exp(logits[t] - max);
         }
-        return logits[token] - max - Math.log(sum);
+        double[] out = new double[vocabulary];
+        for (int t = 0; t < vocabulary; t++) {
+            out[t] = logits[t] - max - Math.log(sum);
+        }
+        return out;
     }
 
     /** Corrupt weights (NaN in part of the LM head) fail the requests that read them, with the reason, not a random token. */

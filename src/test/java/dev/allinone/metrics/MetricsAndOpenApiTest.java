@@ -90,12 +90,17 @@ class MetricsAndOpenApiTest {
     void theOpenApiDocumentDescribesTheRestApiWithExamplesInBothLanguages() throws Exception {
         JsonNode doc = new ObjectMapper().readTree(given().queryParam("format", "json").get("/q/openapi").then().statusCode(200)
                 .extract().asString());
-        for (String path : List.of("/api/sentiment", "/api/chat", "/api/tokenize", "/api/detokenize")) {
+        for (String path : List.of("/api/sentiment", "/api/chat", "/api/tokenize", "/api/detokenize", "/api/tasks", "/api/tasks/{name}",
+                "/v1/chat/completions", "/v1/models")) {
             assertTrue(doc.path("paths").has(path), path + " in " + doc.path("paths").fieldNames());
         }
         String sentiment = doc.at("/paths/~1api~1sentiment/post").toString();
         assertTrue(sentiment.contains("刚拿到offer") && sentiment.contains("The flight was cancelled again."), sentiment);
         assertTrue(doc.at("/paths/~1api~1chat/post").toString().contains("今天被领导批评了"));
+        String tasks = doc.at("/paths/~1api~1tasks~1{name}/post").toString();
+        assertTrue(tasks.contains("我上周买的耳机坏了") && tasks.contains("The new update drains"), tasks);
+        String openAi = doc.at("/paths/~1v1~1chat~1completions/post").toString();
+        assertTrue(openAi.contains("刚拿到offer") && openAi.contains("I failed my exam.") && openAi.contains("top_logprobs"), openAi);
         given().get("/q/swagger-ui/").then().statusCode(200);
     }
 
