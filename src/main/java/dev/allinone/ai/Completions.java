@@ -34,10 +34,11 @@ public class Completions {
     Completions(ModelRuntime runtime, PromptLibrary prompts, AllInOneConfig config) {
         this.runtime = runtime;
         this.prompts = prompts;
-        this.modelId = config.model().path().toAbsolutePath().normalize().getFileName().toString();
+        String repo = config.model().repo();
+        this.modelId = config.model().name().orElse(repo.substring(repo.lastIndexOf('/') + 1));
     }
 
-    /** The name clients address the model by: its directory's name (Qwen1.5-0.5B-Chat by default). */
+    /** The name clients address the model by: {@code allinone.model.name}, else the repository's (Qwen1.5-0.5B-Chat). */
     public String modelId() {
         return modelId;
     }

@@ -59,6 +59,9 @@ public interface AllInOneConfig {
         @WithDefault("Qwen/Qwen1.5-0.5B-Chat")
         String repo();
 
+        /** The name API clients address the model by (OpenAI's {@code model}); unset: the last part of {@link #repo()}. */
+        Optional<String> name();
+
         @WithDefault("main")
         String revision();
 

@@ -77,7 +77,7 @@ class AccessWithApiKeyTest {
         given().get("/v1/models").then().statusCode(401).body("error.code", equalTo("invalid_api_key"))
                 .body("error.type", equalTo("invalid_request_error"));
         OpenAiChatModel.OpenAiChatModelBuilder client = OpenAiChatModel.builder()
-                .baseUrl(chat.toString().replaceFirst("/chat$", "/v1")).modelName("tiny-scripted").maxRetries(0);
+                .baseUrl(chat.toString().replaceFirst("/chat$", "/v1")).modelName("Qwen1.5-0.5B-Chat").maxRetries(0);
         assertThrows(AuthenticationException.class, () -> client.apiKey("wrong").build().chat("你好"));
         assertEquals(dev.allinone.engine.TestCheckpoints.SCRIPTED_REPLY, client.apiKey(KEY).build().chat("你好"));
     }

@@ -51,7 +51,7 @@ import org.junit.jupiter.api.Test;
 @QuarkusTestResource(ScriptedModelResource.class)
 class OpenAiApiTest {
 
-    private static final String MODEL = "tiny-scripted";
+    private static final String MODEL = "Qwen1.5-0.5B-Chat";
     private static final String REPLY = TestCheckpoints.SCRIPTED_REPLY;
 
     @TestHTTPResource("/v1")

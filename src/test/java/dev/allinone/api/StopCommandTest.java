@@ -34,7 +34,7 @@ class StopCommandTest {
         @Override
         public Map<String, String> getConfigOverrides() {
             return Map.of("allinone.model.path", TestCheckpoints.tinyLooping().toString(), "allinone.generation.max-new-tokens", "1500",
-                    "allinone.chat.max-active-per-client", "2");
+                    "allinone.chat.max-active-per-client", "2", "allinone.model.name", "looper");
         }
     }
 
@@ -97,7 +97,7 @@ class StopCommandTest {
         long before = runtime.engine().tokensGenerated();
         HttpRequest request = HttpRequest.newBuilder(URI.create(chat.toString().replaceFirst("/chat$", "/v1/chat/completions")))
                 .header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"tiny-looping\",\"stream\":true,"
+                .POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"looper\",\"stream\":true,"
                         + "\"messages\":[{\"role\":\"user\",\"content\":\"讲一个很长的故事\"}]}"))
                 .build();
         try (HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build()) {
