@@ -15,7 +15,8 @@
       reconnecting: "连接已断开，正在重连…（新连接是新的对话）", reconnected: "已重新连接：这是一段新的对话。",
       stopped: "（已停止）", errorPrefix: "出错了：", queued: "排队中：第 {n} 位",
       tasksLegend: "回复前的分析",
-      task: { sentiment: "情感", intent: "意图", keywords: "关键词", summary: "摘要" },
+      task: { sentiment: "情感", intent: "意图", keywords: "关键词", summary: "摘要", translate: "翻译" },
+      param: { language: "目标语言" },
       value: { inquiry: "咨询", complaint: "投诉", chitchat: "闲聊", other: "其他" },
     },
     en: {
@@ -29,7 +30,8 @@
       reconnected: "Reconnected: this is a new conversation.",
       stopped: "(stopped)", errorPrefix: "Error: ", queued: "Waiting for the model: place {n}",
       tasksLegend: "Analyses before the reply",
-      task: { sentiment: "sentiment", intent: "intent", keywords: "keywords", summary: "summary" },
+      task: { sentiment: "sentiment", intent: "intent", keywords: "keywords", summary: "summary", translate: "translate" },
+      param: { language: "target language" },
       value: { inquiry: "inquiry", complaint: "complaint", chitchat: "chit-chat", other: "other" },
     },
   };
@@ -50,7 +52,8 @@
     document.querySelectorAll("[data-i18n-placeholder]").forEach((el) => { el.placeholder = t(el.dataset.i18nPlaceholder); });
     document.querySelectorAll(".badge[data-label]").forEach((el) => { el.textContent = badgeText(el.dataset.label, el.dataset.score); });
     document.querySelectorAll(".badge[data-analysis]").forEach((el) => { el.textContent = analysisText(JSON.parse(el.dataset.analysis)); });
-    document.querySelectorAll("#tasks label[data-task]").forEach((el) => { el.lastChild.textContent = taskName(el.dataset.task); });
+    document.querySelectorAll("#tasks label[data-task] .name").forEach((el) => { el.textContent = taskName(el.parentElement.dataset.task); });
+    document.querySelectorAll("#tasks input[data-param]").forEach((el) => { el.placeholder = el.ariaLabel = paramName(el.dataset.param); });
     langButton.textContent = lang === "zh" ? "EN" : "中文";
     renderStatus();
   }
@@ -60,6 +63,7 @@
   }
 
   const taskName = (task) => t("task")[task] || task;
+  const paramName = (param) => t("param")[param] || param;
 
   // A task's answer as one line: its name, then a label (with its probability), a text, or phrases.
   function analysisText(a) {
@@ -68,13 +72,13 @@
     return `${taskName(a.task)}: ${answer}`;
   }
 
-  // The tasks a message may ask for, from GET /api/tasks (those without parameters), remembered across visits.
+  // The tasks a message may ask for, from GET /api/tasks, each with a field per parameter; remembered across visits.
   async function loadTasks() {
     let tasks;
     try {
       const response = await fetch("/api/tasks", { headers: apiKeyHeader() });
       if (!response.ok) return;
-      tasks = (await response.json()).filter((task) => !task.parameters);
+      tasks = await response.json();
     } catch (e) {
       return;
     }
@@ -88,13 +92,35 @@
       box.value = task.name;
       box.checked = saved.includes(task.name);
       box.addEventListener("change", () => localStorage.setItem("allinone.tasks", JSON.stringify(chosenTasks())));
-      label.append(box, document.createTextNode(taskName(task.name)));
+      const name = document.createElement("span");
+      name.className = "name";
+      name.textContent = taskName(task.name);
+      label.append(box, name);
+      for (const param of task.parameters || []) {
+        const field = document.createElement("input");
+        field.type = "text";
+        field.size = 8;
+        field.dataset.param = param;
+        field.value = localStorage.getItem("allinone.param." + param) || (param === "language" ? "English" : "");
+        field.placeholder = field.ariaLabel = paramName(param);
+        field.addEventListener("change", () => localStorage.setItem("allinone.param." + param, field.value));
+        label.append(field);
+      }
       taskPicker.appendChild(label);
     }
     taskPicker.hidden = tasks.length === 0;
   }
 
-  const chosenTasks = () => [...taskPicker.querySelectorAll("input:checked")].map((box) => box.value);
+  const chosenTasks = () => [...taskPicker.querySelectorAll("input[type=checkbox]:checked")].map((box) => box.value);
+
+  // The parameters of the chosen tasks, e.g. {"language":"English"} when translate is chosen.
+  function chosenParams() {
+    const params = {};
+    taskPicker.querySelectorAll("input[type=checkbox]:checked").forEach((box) => {
+      box.parentElement.querySelectorAll("input[data-param]").forEach((field) => { params[field.dataset.param] = field.value; });
+    });
+    return params;
+  }
 
   function apiKeyHeader() {
     const key = new URLSearchParams(location.hash.slice(1)).get("key");
@@ -251,7 +277,9 @@
     transcript.appendChild(turn);
     add(turn, "msg user", text);
     current = { turn, reply: null, typing: add(turn, "msg assistant typing", "") };
-    socket.send(JSON.stringify(taskPicker.hidden ? { text } : { text, tasks: chosenTasks() }));
+    const params = chosenParams();
+    socket.send(JSON.stringify(taskPicker.hidden ? { text }
+      : Object.keys(params).length ? { text, tasks: chosenTasks(), params } : { text, tasks: chosenTasks() }));
     input.value = "";
     setStreaming(true);
   }

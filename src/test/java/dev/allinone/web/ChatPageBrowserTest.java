@@ -113,27 +113,30 @@ class ChatPageBrowserTest {
     @Test
     void chosenAnalysesAppearAsBadges() {
         waitUntil(() -> !browser.findElements(By.cssSelector("#tasks input[value=intent]")).isEmpty());
-        List<String> offered = browser.findElements(By.cssSelector("#tasks input")).stream().map(e -> e.getAttribute("value")).toList();
-        assertEquals(List.of("sentiment", "intent", "keywords", "summary"), offered, "tasks without parameters");
+        List<String> offered = browser.findElements(By.cssSelector("#tasks input[type=checkbox]")).stream().map(e -> e.getAttribute("value")).toList();
+        assertEquals(List.of("sentiment", "intent", "keywords", "summary", "translate"), offered);
+        assertEquals("English", browser.findElement(By.cssSelector("#tasks input[data-param=language]")).getAttribute("value"));
         try {
             browser.findElement(By.cssSelector("#tasks input[value=sentiment]")).click();
             browser.findElement(By.cssSelector("#tasks input[value=intent]")).click();
             browser.findElement(By.cssSelector("#tasks input[value=keywords]")).click();
+            browser.findElement(By.cssSelector("#tasks input[value=translate]")).click();
             WebElement input = browser.findElement(By.id("input"));
             input.sendKeys("快递三天了还没到，怎么回事？");
             input.sendKeys(Keys.ENTER);
             waitUntil(() -> browser.findElement(By.id("send")).isEnabled() && !turns().isEmpty()
                     && !turns().getLast().findElements(By.cssSelector(".msg.assistant:not(.typing)")).isEmpty());
             List<String> badges = turns().getLast().findElements(By.cssSelector(".badge")).stream().map(WebElement::getText).toList();
-            assertEquals(2, badges.size(), badges.toString());
+            assertEquals(3, badges.size(), badges.toString());
             assertTrue(badges.get(0).matches("意图: (咨询|投诉|闲聊|其他) \\(\\d+%\\)"), badges.get(0));
             assertEquals("关键词: 正面太棒了 · 恭喜你😄！", badges.get(1));
+            assertEquals("翻译: " + TestCheckpoints.SCRIPTED_REPLY, badges.get(2), "translate ran with its language");
             browser.findElement(By.id("lang")).click();
             assertTrue(turns().getLast().findElement(By.cssSelector(".badge")).getText()
                     .matches("intent: (inquiry|complaint|chit-chat|other) \\(\\d+%\\)"));
             browser.findElement(By.id("lang")).click();
         } finally {
-            js("localStorage.removeItem('allinone.tasks');");
+            js("localStorage.removeItem('allinone.tasks'); localStorage.removeItem('allinone.param.language');");
             browser.navigate().refresh();
         }
     }
