@@ -6,7 +6,7 @@
 
   const TEXT = {
     zh: {
-      tagline: "一个模型，两位专家：情感判断 + 温暖对话",
+      tagline: "一个模型，多种技能：情感、意图、关键词、摘要、翻译 + 温暖对话",
       inputLabel: "输入消息",
       placeholder: "说点什么…（Enter 发送，Shift+Enter 换行）",
       send: "发送", stop: "停止",
@@ -20,7 +20,7 @@
       value: { inquiry: "咨询", complaint: "投诉", chitchat: "闲聊", other: "其他" },
     },
     en: {
-      tagline: "One model, two experts: sentiment + warm chat",
+      tagline: "One model, many skills: sentiment, intent, keywords, summary, translation + warm chat",
       inputLabel: "Your message",
       placeholder: "Say something… (Enter to send, Shift+Enter for a new line)",
       send: "Send", stop: "Stop",
