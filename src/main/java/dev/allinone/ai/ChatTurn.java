@@ -88,7 +88,7 @@ public class ChatTurn {
         List<Analysis> analyses = new ArrayList<>();
         for (String name : names) {
             TaskDefinition task = registry.find(name).orElseThrow(() -> InvalidInputException.invalid("unknown_task", "tasks",
-                    new UnknownTaskException(name, registry.all().stream().map(TaskDefinition::name).toList()).getMessage()));
+                    UnknownTaskException.message(name, registry.all().stream().map(TaskDefinition::name).toList())));
             Map<String, String> own = new LinkedHashMap<>();
             given.forEach((k, v) -> {
                 if (task.variables().contains(k)) {

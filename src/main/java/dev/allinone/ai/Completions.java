@@ -5,10 +5,10 @@ import dev.allinone.engine.Generation;
 import dev.allinone.engine.GenerationListener;
 import dev.allinone.engine.GenerationOptions;
 import dev.allinone.engine.InferenceEngine;
-import dev.allinone.engine.SamplingParams;
 import dev.allinone.lifecycle.ModelRuntime;
 import dev.langchain4j.data.message.ChatMessage;
 import dev.langchain4j.data.message.SystemMessage;
+import dev.langchain4j.model.chat.request.ChatRequestParameters;
 import jakarta.enterprise.context.ApplicationScoped;
 
 import java.util.ArrayList;
@@ -22,9 +22,8 @@ import java.util.List;
 @ApplicationScoped
 public class Completions {
 
-    /** Unset sampling fields keep the model's defaults. */
-    public record Request(List<ChatMessage> messages, Float temperature, Float topP, Integer maxTokens,
-            GenerationOptions options) {
+    /** @param sampling temperature, top-p, max output tokens; unset ones keep the model's defaults */
+    public record Request(List<ChatMessage> messages, ChatRequestParameters sampling, GenerationOptions options) {
     }
 
     private final ModelRuntime runtime;
@@ -54,13 +53,7 @@ public class Completions {
         if (messages.stream().noneMatch(m -> m instanceof SystemMessage)) {
             messages.addFirst(SystemMessage.from(prompts.systemMessage("chat.txt")));
         }
-        SamplingParams d = engine.model().defaults();
-        SamplingParams sampling = new SamplingParams(
-                request.temperature() != null ? request.temperature() : d.temperature(),
-                d.topK(),
-                request.topP() != null ? request.topP() : d.topP(),
-                d.repetitionPenalty(),
-                request.maxTokens() != null ? request.maxTokens() : d.maxNewTokens());
-        return engine.generate(ChatMessages.prompt(messages, engine.model()), sampling, request.options(), listener);
+        return engine.generate(ChatMessages.prompt(messages, engine.model()),
+                ChatMessages.sampling(request.sampling(), engine.model().defaults()), request.options(), listener);
     }
 }

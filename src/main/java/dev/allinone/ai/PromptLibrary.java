@@ -82,12 +82,14 @@ public class PromptLibrary {
     }
 
     /**
-     * The words the model writes for an answer of a closed-set task, e.g. (sentiment, POSITIVE) → 正面. An enum AI
-     * service's schema is its enum's name, and its task that name in lower case.
+     * The words the model writes for each answer of a closed-set task, e.g. (sentiment, [POSITIVE]) → [正面]; the labels
+     * file is read once for all of them. An enum AI service's schema is its enum's name, and its task that name in
+     * lower case.
      */
-    public String label(String task, String value) {
+    public List<String> labels(String task, List<String> values) {
         Properties labels = override(LABELS).map(text -> read(new java.io.StringReader(text))).orElse(packagedLabels);
-        return labels.getProperty(task.toLowerCase(Locale.ROOT) + "." + value, value);
+        String prefix = task.toLowerCase(Locale.ROOT) + ".";
+        return values.stream().map(value -> labels.getProperty(prefix + value, value)).toList();
     }
 
     /** True if the prompt file is packaged or in {@code allinone.prompts.path}. */
@@ -106,13 +108,18 @@ public class PromptLibrary {
         if (override.isEmpty()) {
             return packaged;
         }
-        Set<String> overridden = override.get().stringPropertyNames().stream().map(k -> k.substring(0, Math.max(0, k.indexOf('.'))))
+        Set<String> overridden = override.get().stringPropertyNames().stream().map(PromptLibrary::taskOf)
                 .collect(java.util.stream.Collectors.toSet());
         Properties merged = new Properties();
-        packaged.stringPropertyNames().stream().filter(k -> !overridden.contains(k.substring(0, Math.max(0, k.indexOf('.')))))
+        packaged.stringPropertyNames().stream().filter(k -> !overridden.contains(taskOf(k)))
                 .forEach(k -> merged.setProperty(k, packaged.getProperty(k)));
         override.get().stringPropertyNames().forEach(k -> merged.setProperty(k, override.get().getProperty(k)));
         return merged;
+    }
+
+    /** The task a declaration key belongs to: {@code intent} for {@code intent.labels}. */
+    private static String taskOf(String key) {
+        return key.substring(0, Math.max(0, key.indexOf('.')));
     }
 
     /**
@@ -121,8 +128,9 @@ public class PromptLibrary {
      */
     public String version(String task, String promptFile, List<String> labels) {
         StringBuilder key = new StringBuilder(systemMessage(promptFile));
-        for (String value : labels) {
-            key.append('\u0000').append(value).append('=').append(label(task, value));
+        List<String> words = labels(task, labels);
+        for (int i = 0; i < labels.size(); i++) {
+            key.append('\u0000').append(labels.get(i)).append('=').append(words.get(i));
         }
         try {
             byte[] digest = java.security.MessageDigest.getInstance("SHA-256").digest(key.toString().getBytes(StandardCharsets.UTF_8));

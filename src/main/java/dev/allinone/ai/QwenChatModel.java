@@ -19,7 +19,6 @@ import dev.langchain4j.model.output.FinishReason;
 import dev.langchain4j.model.output.TokenUsage;
 import jakarta.enterprise.context.ApplicationScoped;
 
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -59,11 +58,7 @@ public class QwenChatModel implements ChatModel {
     }
 
     private ChatResponse classify(InferenceEngine engine, int[] prompt, ClosedSet set) {
-        List<String> verbalised = new ArrayList<>();
-        for (String value : set.values()) {
-            verbalised.add(prompts.label(set.schemaName(), value));
-        }
-        LabelScores scores = await(engine.scoreLabels(prompt, verbalised));
+        LabelScores scores = await(engine.scoreLabels(prompt, prompts.labels(set.schemaName(), set.values())));
         String chosen = set.values().get(scores.bestIndex());
         Map<String, Double> probabilities = new LinkedHashMap<>();
         for (int i = 0; i < set.values().size(); i++) {

@@ -38,7 +38,7 @@ class TaskPromptWarmUp {
         }
         String text = "刚拿到offer，超级开心！";
         engine.scoreLabels(encode(model, sentiment, text),
-                SentimentService.LABELS.stream().map(v -> prompts.label(SentimentService.TASK, v)).toList()).get(5, TimeUnit.MINUTES);
+                prompts.labels(SentimentService.TASK, SentimentService.LABELS)).get(5, TimeUnit.MINUTES);
         GenerationFuture reply = new GenerationFuture();
         engine.generate(encode(model, chat, text), model.defaults().withMaxNewTokens(4), reply);
         reply.result().get(5, TimeUnit.MINUTES);

@@ -72,13 +72,16 @@ public class TaskRunner {
     public TaskResult run(String task, String text, Map<String, String> parameters) {
         TaskDefinition definition = registry.require(task);
         String cleaned = definition.output() == TaskDefinition.Output.LABELS ? cleaner.forClassification(text) : cleaner.forChat(text);
-        return runCleaned(definition, cleaned, parameters);
+        return runCleaned(definition, cleaned, checkParameters(definition, parameters));
     }
 
-    /** For a chat message already cleaned for both uses ({@link ChatTurn.Message}). */
-    TaskResult runCleaned(TaskDefinition definition, ChatTurn.Message message, Map<String, String> parameters) {
+    /**
+     * For a chat message already cleaned for every use ({@link ChatTurn.Message}), with the values
+     * {@link #checkParameters} returned when the turn was prepared.
+     */
+    TaskResult runCleaned(TaskDefinition definition, ChatTurn.Message message, Map<String, String> values) {
         return runCleaned(definition, definition.output() == TaskDefinition.Output.LABELS
-                ? message.forClassification() : message.forChat(), parameters);
+                ? message.forClassification() : message.forChat(), values);
     }
 
     /** Checks a request's parameters against the task's variables before anything runs. */
@@ -105,8 +108,7 @@ public class TaskRunner {
         return values;
     }
 
-    private TaskResult runCleaned(TaskDefinition task, String text, Map<String, String> parameters) {
-        Map<String, String> values = checkParameters(task, parameters);
+    private TaskResult runCleaned(TaskDefinition task, String text, Map<String, String> values) {
         Timer.Sample sample = Timer.start();
         try {
             return switch (task.output()) {

@@ -8,8 +8,12 @@ public class UnknownTaskException extends RuntimeException {
     private final String task;
 
     public UnknownTaskException(String task, Collection<String> known) {
-        super("There is no task '" + task + "'; the tasks are " + String.join(", ", known));
+        super(message(task, known));
         this.task = task;
+    }
+
+    static String message(String task, Collection<String> known) {
+        return "There is no task '" + task + "'; the tasks are " + String.join(", ", known);
     }
 
     public String task() {

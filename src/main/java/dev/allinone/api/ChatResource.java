@@ -2,6 +2,7 @@ package dev.allinone.api;
 
 import dev.allinone.ai.Conversations;
 import dev.allinone.ai.ChatTurn;
+import dev.allinone.ai.TaskResult;
 import jakarta.validation.Valid;
 import org.eclipse.microprofile.openapi.annotations.Operation;
 import org.eclipse.microprofile.openapi.annotations.media.Content;
@@ -32,7 +33,7 @@ public class ChatResource {
 
     /** @param analyses the answers of the chosen tasks other than sentiment, in order */
     public record ChatAnswer(String conversationId, String reply, SentimentResource.SentimentAnswer sentiment,
-            List<Frame.Analysis> analyses, int tokens, long ms) {
+            List<TaskResult> analyses, int tokens, long ms) {
     }
 
     private final ChatTurn turn;
@@ -70,11 +71,11 @@ public class ChatResource {
         turn.run(request.request(), request.conversationId(), "rest", new FrameListener(frames::add), () -> false);
         StringBuilder reply = new StringBuilder();
         SentimentResource.SentimentAnswer sentiment = null;
-        List<Frame.Analysis> analyses = new ArrayList<>();
+        List<TaskResult> analyses = new ArrayList<>();
         for (Frame frame : frames) {
             switch (frame) {
                 case Frame.Sentiment s -> sentiment = new SentimentResource.SentimentAnswer(s.label(), s.score());
-                case Frame.Analysis a -> analyses.add(a);
+                case Frame.Analysis a -> analyses.add(a.result());
                 case Frame.Token t -> reply.append(t.text());
                 case Frame.Queued q -> {
                     // Only WebSocket turns wait in the turn queue.

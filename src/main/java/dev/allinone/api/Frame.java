@@ -4,6 +4,8 @@ import com.fasterxml.jackson.annotation.JsonIgnore;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.annotation.JsonPropertyOrder;
+import com.fasterxml.jackson.annotation.JsonUnwrapped;
+import dev.allinone.ai.TaskResult;
 
 /**
  * What a chat turn sends, in order: {@code queued} while it waits for a free place (WebSocket only), a
@@ -32,10 +34,8 @@ public sealed interface Frame {
         }
     }
 
-    /** A task's answer other than the sentiment's: a label and its probability, a text, or phrases. */
-    @JsonPropertyOrder({"type", "task", "label", "score", "text", "phrases"})
-    @JsonInclude(JsonInclude.Include.NON_NULL)
-    record Analysis(String task, String label, Double score, String text, java.util.List<String> phrases) implements Frame {
+    /** A task's answer other than the sentiment's, as the task runner gives it: a label and its probability, a text, or phrases. */
+    record Analysis(@JsonUnwrapped TaskResult result) implements Frame {
         @Override
         public String type() {
             return "analysis";

@@ -11,7 +11,7 @@ record FrameListener(Consumer<Frame> sink) implements ChatTurn.Listener {
     @Override
     public void analysis(TaskResult r) {
         sink.accept(r.task().equals("sentiment") ? new Frame.Sentiment(r.label(), r.score())
-                : new Frame.Analysis(r.task(), r.label(), r.score(), r.text(), r.phrases()));
+                : new Frame.Analysis(r));
     }
 
     @Override

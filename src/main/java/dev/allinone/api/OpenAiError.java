@@ -28,16 +28,20 @@ final class OpenAiError extends RuntimeException {
     }
 
     static OpenAiError of(Throwable error) {
-        if (error instanceof OpenAiError e) {
-            return e;
-        }
-        Failure f = Failure.of(error);
+        return error instanceof OpenAiError e ? e : of(Failure.of(error));
+    }
+
+    static OpenAiError of(Failure f) {
         return switch (f.code()) {
             case "prompt_too_long" -> new OpenAiError(400, "invalid_request_error", "messages", "context_length_exceeded", f.message(), 0);
             case "bad_json", "bad_type" -> new OpenAiError(400, "invalid_request_error", f.field(), null, f.message(), 0);
             default -> new OpenAiError(f.status(), f.status() < 500 ? "invalid_request_error" : "server_error", f.field(),
                     f.code(), f.message(), f.retryAfterSeconds());
         };
+    }
+
+    int status() {
+        return status;
     }
 
     OpenAi.ErrorBody body() {

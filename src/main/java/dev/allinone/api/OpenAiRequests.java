@@ -7,6 +7,7 @@ import dev.langchain4j.data.message.AiMessage;
 import dev.langchain4j.data.message.ChatMessage;
 import dev.langchain4j.data.message.SystemMessage;
 import dev.langchain4j.data.message.UserMessage;
+import dev.langchain4j.model.chat.request.ChatRequestParameters;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -50,9 +51,7 @@ final class OpenAiRequests {
         GenerationOptions options = new GenerationOptions(
                 r.seed() == null ? OptionalLong.empty() : OptionalLong.of(r.seed()), stop(r.stop()), logprobs, top);
         return new Completions.Request(messages(r.messages()),
-                r.temperature() == null ? null : r.temperature().floatValue(),
-                r.topP() == null ? null : r.topP().floatValue(),
-                maxTokens, options);
+                ChatRequestParameters.builder().temperature(r.temperature()).topP(r.topP()).maxOutputTokens(maxTokens).build(), options);
     }
 
     private static void refuseUnsupported(OpenAi.ChatCompletionRequest r) {

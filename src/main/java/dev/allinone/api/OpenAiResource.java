@@ -24,6 +24,7 @@ import org.eclipse.microprofile.openapi.annotations.media.Content;
 import org.eclipse.microprofile.openapi.annotations.media.ExampleObject;
 import org.eclipse.microprofile.openapi.annotations.media.Schema;
 import org.eclipse.microprofile.openapi.annotations.parameters.RequestBody;
+import org.jboss.logging.Logger;
 import org.jboss.resteasy.reactive.server.ServerExceptionMapper;
 
 import java.io.IOException;
@@ -44,6 +45,7 @@ import java.util.concurrent.LinkedBlockingQueue;
 @Path("/v1")
 public class OpenAiResource {
 
+    private static final Logger LOG = Logger.getLogger(OpenAiResource.class);
     private static final String OWNER = "qwen-all-in-one";
 
     private final Completions completions;
@@ -113,7 +115,7 @@ public class OpenAiResource {
             }
             return request;
         } catch (JsonProcessingException e) {
-            throw OpenAiError.of(new FrameCodec.BadInput(RequestErrors.failure(e)));
+            throw OpenAiError.of(RequestErrors.failure(e));
         }
     }
 
@@ -124,7 +126,7 @@ public class OpenAiResource {
             switch (events.next(generation)) {
                 case Event.Text t -> text.append(t.text());
                 case Event.Token t -> tokens.add(logprob(t.logprobs()));
-                case Event.Failed f -> throw OpenAiError.of(f.error());
+                case Event.Failed f -> throw reported(f.error());
                 case Event.Done d -> {
                     return new OpenAi.ChatCompletion(id, "chat.completion", now, completions.modelId(),
                             List.of(new OpenAi.Choice(0, new OpenAi.AssistantMessage("assistant", text.toString()),
@@ -148,7 +150,7 @@ public class OpenAiResource {
                         tokens.clear();
                     }
                     case Event.Failed f -> {
-                        send(out, OpenAiError.of(f.error()).body());
+                        send(out, reported(f.error()).body());
                         return;
                     }
                     case Event.Done d -> {
@@ -209,7 +211,16 @@ public class OpenAiResource {
 
     @ServerExceptionMapper
     Response failed(RuntimeException e) {
-        return OpenAiError.of(e).response();
+        return reported(e).response();
+    }
+
+    /** In OpenAI's shape; a failure inside the service is logged, as {@link Problems} logs the other endpoints'. */
+    private static OpenAiError reported(Throwable error) {
+        OpenAiError e = OpenAiError.of(error);
+        if (e.status() == 500 && !(error instanceof OpenAiError)) {
+            LOG.error("OpenAI-compatible request failed", error);
+        }
+        return e;
     }
 
     /** What the engine reports, in order, from its thread to the request's. */

@@ -18,6 +18,9 @@ final class StopStrings {
 
     /** Takes the next piece of the reply and returns the text now known to come before any stop string. */
     String accept(String piece) {
+        if (stops.isEmpty()) {
+            return piece;
+        }
         if (matched) {
             return "";
         }

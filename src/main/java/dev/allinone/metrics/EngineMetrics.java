@@ -1,7 +1,6 @@
 package dev.allinone.metrics;
 
 import dev.allinone.engine.InferenceEngine;
-import dev.allinone.engine.KvStats;
 import dev.allinone.lifecycle.ModelRuntime;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
@@ -28,18 +27,14 @@ public class EngineMetrics implements MeterBinder {
         gauge(registry, "allinone.engine.requests", "Requests waiting or running on the model", e -> e.load());
         gauge(registry, "allinone.engine.active.sequences", "Requests holding key/value memory", e -> e.activeSequences());
         gauge(registry, "allinone.engine.kv.bytes.in.use", "Key/value memory in use (running requests and cached prefixes)",
-                e -> kv(e).bytesInUse());
-        gauge(registry, "allinone.engine.kv.bytes.budget", "Key/value memory budget", e -> kv(e).budgetBytes());
-        gauge(registry, "allinone.engine.prefix.cache.entries", "Prompt prefixes kept for reuse", e -> kv(e).cachedPrefixes());
-        counter(registry, "allinone.engine.prefix.cache.hits", "Requests that started from a cached prefix", e -> kv(e).hits());
+                e -> e.kvStats().bytesInUse());
+        gauge(registry, "allinone.engine.kv.bytes.budget", "Key/value memory budget", e -> e.kvStats().budgetBytes());
+        gauge(registry, "allinone.engine.prefix.cache.entries", "Prompt prefixes kept for reuse", e -> e.kvStats().cachedPrefixes());
+        counter(registry, "allinone.engine.prefix.cache.hits", "Requests that started from a cached prefix", e -> e.kvStats().hits());
         counter(registry, "allinone.engine.prefix.cache.reused.tokens", "Prompt tokens not prefilled thanks to the cache",
-                e -> kv(e).reusedTokens());
+                e -> e.kvStats().reusedTokens());
         counter(registry, "allinone.engine.generated.tokens", "Tokens sampled for replies", e -> e.tokensGenerated());
         counter(registry, "allinone.engine.preemptions", "Requests that gave way when the KV budget was full", e -> e.preemptions());
-    }
-
-    private static KvStats kv(InferenceEngine engine) {
-        return engine.kvStats();
     }
 
     private void gauge(MeterRegistry registry, String name, String help, ToDoubleFunction<InferenceEngine> value) {
@@ -54,7 +49,6 @@ public class EngineMetrics implements MeterBinder {
         if (runtime.state() != ModelRuntime.State.READY) {
             return Double.NaN;
         }
-        InferenceEngine engine = runtime.engine();
-        return engine.kvStats() == null ? Double.NaN : value.applyAsDouble(engine);
+        return value.applyAsDouble(runtime.engine());
     }
 }

@@ -73,7 +73,7 @@ class TasksTest {
         InferenceEngine engine = runtime.engine();
         int[] prompt = engine.model().template().encode(List.of(new ChatTemplate.Message("system", prompts.systemMessage("intent.txt")),
                 new ChatTemplate.Message("user", text)), true, engine.model().tokenizer());
-        List<String> words = INTENTS.stream().map(v -> prompts.label("intent", v)).toList();
+        List<String> words = prompts.labels("intent", INTENTS);
         assertEquals(List.of("咨询", "投诉", "闲聊", "其他"), words);
         LabelScores expected = engine.scoreLabels(prompt, words).get(30, TimeUnit.SECONDS);
         given().contentType(ContentType.JSON).body("{\"text\":\"" + text + "\"}").post("/api/tasks/intent")
