@@ -1,5 +1,6 @@
 package dev.allinone.config;
 
+import dev.allinone.engine.Kernels;
 import dev.allinone.engine.WeightFormat;
 import io.quarkus.runtime.configuration.MemorySize;
 import io.smallrye.config.ConfigMapping;
@@ -48,9 +49,6 @@ public interface AllInOneConfig {
 
         @WithDefault("2048")
         int contextLength();
-
-        @WithDefault("true")
-        boolean nativeKernels();
 
         /** Fetch the model from the hub at start-up when its directory is missing. */
         @WithDefault("true")
@@ -105,6 +103,10 @@ public interface AllInOneConfig {
 
         @WithDefault("8")
         int maxBatch();
+
+        /** {@code auto}, or a variant to force: {@code avx512-vnni}, {@code avx-vnni}, {@code avx2}, {@code neon-dotprod}, {@code neon}, {@code java}. */
+        @WithDefault("auto")
+        Kernels kernels();
     }
 
     interface Input {

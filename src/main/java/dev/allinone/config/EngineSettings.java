@@ -13,7 +13,7 @@ public final class EngineSettings {
 
     public static ModelOptions modelOptions(AllInOneConfig config) {
         AllInOneConfig.Model m = config.model();
-        return new ModelOptions(m.path(), m.weights(), m.threads(), m.contextLength(), m.quantizedPath().orElse(null), m.nativeKernels());
+        return new ModelOptions(m.path(), m.weights(), m.threads(), m.contextLength(), m.quantizedPath().orElse(null), config.engine().kernels());
     }
 
     public static SamplingOverrides samplingOverrides(AllInOneConfig config) {

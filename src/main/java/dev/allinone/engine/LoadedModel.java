@@ -21,8 +21,8 @@ public record LoadedModel(
         WeightFormat weights,
         long loadMillis) {
 
-    /** True when the Q4 products run on the C kernels. */
-    public boolean nativeKernels() {
-        return jlama.nativeKernels();
+    /** The kernels that run the Q4 products, attention and SwiGLU: a C variant, or {@link Kernels#JAVA}. */
+    public Kernels kernels() {
+        return jlama.kernelsInUse();
     }
 }

@@ -58,7 +58,7 @@ public final class ModelLoader {
             // I8 activations let Jlama use its integer Q4 kernels; it falls back to F32 where they do not apply.
             DType workingQuant = options.weights() == WeightFormat.Q4 ? DType.I8 : DType.F32;
             jlama = new QwenJlamaModel(jlamaConfig, weights, new JlamaTokenizerAdapter(tokenizer), DType.F32, workingQuant,
-                    rawConfig.path("rope_theta").asDouble(10000.0), options.nativeKernels() ? NativeKernels.get() : null,
+                    rawConfig.path("rope_theta").asDouble(10000.0), NativeKernels.select(options.kernels()),
                     EmbeddingRows.open(weightsDir, "model.embed_tokens.weight"));
         } catch (ModelUnavailableException e) {
             throw e;

@@ -10,16 +10,16 @@ import java.nio.file.Path;
  * @param threads       threads Jlama's kernels use (0 = one per physical core as Jlama counts them)
  * @param contextLength longest prompt + reply in tokens; caps the checkpoint's max_position_embeddings
  * @param quantizedPath where the Q4 copy of the checkpoint is kept (null: beside the model, named {@code <model>-Q4})
- * @param nativeKernels  run Q4 products on {@link NativeKernels} where this build and CPU have them
+ * @param kernels       which kernels run the Q4 products, attention and SwiGLU ({@link Kernels})
  */
-public record ModelOptions(Path path, WeightFormat weights, int threads, int contextLength, Path quantizedPath, boolean nativeKernels) {
+public record ModelOptions(Path path, WeightFormat weights, int threads, int contextLength, Path quantizedPath, Kernels kernels) {
 
     public ModelOptions(Path path, WeightFormat weights, int threads, int contextLength) {
         this(path, weights, threads, contextLength, null);
     }
 
     public ModelOptions(Path path, WeightFormat weights, int threads, int contextLength, Path quantizedPath) {
-        this(path, weights, threads, contextLength, quantizedPath, true);
+        this(path, weights, threads, contextLength, quantizedPath, Kernels.AUTO);
     }
 
     Path q4Path() {

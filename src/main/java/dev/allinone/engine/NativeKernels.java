@@ -14,23 +14,36 @@ import java.net.URL;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.EnumMap;
+import java.util.Map;
 
 import org.jboss.logging.Logger;
 
 /**
- * The engine's C kernels ({@code src/main/c/q4kernels.c}), built into the jar when the build machine has a C
- * compiler and used when this CPU has AVX-512 VNNI; otherwise the engine runs its Java kernels and says so once.
- * Why C at all: {@code docs/decisions.md}.
+ * One variant of the engine's C kernels ({@code src/main/c}: {@code kernels_x86.c}, {@code kernels_arm64.c}), from
+ * the library of this machine's architecture that the build put into the jar ({@code native/build-kernels.sh}).
+ * Which variant runs is chosen once per process by {@link Kernels}; without a library or a variant this CPU runs,
+ * {@link Kernels#AUTO} gives the Java kernels and says why once. Why C at all: {@code docs/decisions.md}.
  */
 final class NativeKernels {
 
     private static final Logger LOG = Logger.getLogger(NativeKernels.class);
-    static final String RESOURCE = "/native/linux-x86_64/libq4kernels.so";
     /** madvise(2): the pages of a file mapping no longer needed by this process. */
     private static final int MADV_DONTNEED = 4;
     private static final int MADV_HUGEPAGE = 14;
 
-    private static final NativeKernels INSTANCE = load();
+    /** This machine's architecture as the libraries are named, null when it has none. */
+    static final String ARCH = switch (System.getProperty("os.arch")) {
+        case "amd64", "x86_64" -> "x86_64";
+        case "aarch64", "arm64" -> "aarch64";
+        default -> null;
+    };
+    /** This architecture's library, loaded once; null when this build or OS has none. */
+    private static SymbolLookup library;
+    private static String libraryProblem;
+    private static final Map<Kernels, NativeKernels> LOADED = new EnumMap<>(Kernels.class);
+
+    private final Kernels variant;
 
     private final MethodHandle packedBytes;
     private final MethodHandle packedScales;
@@ -42,7 +55,9 @@ final class NativeKernels {
     private final MethodHandle attendsHeadSize;
     private final MethodHandle swiGlu;
 
-    private NativeKernels(SymbolLookup lib) {
+    private NativeKernels(SymbolLookup lib, Kernels variant) {
+        this.variant = variant;
+        String v = "_" + variant.suffix;
         Linker linker = Linker.nativeLinker();
         ValueLayout.OfInt i32 = ValueLayout.JAVA_INT;
         ValueLayout.OfLong i64 = ValueLayout.JAVA_LONG;
@@ -51,50 +66,101 @@ final class NativeKernels {
         packedScales = linker.downcallHandle(lib.find("aio_q4_packed_scales").orElseThrow(), FunctionDescriptor.of(i64, i32, i32));
         repack = linker.downcallHandle(lib.find("aio_q4_repack").orElseThrow(),
                 FunctionDescriptor.ofVoid(ptr, ptr, i32, i32, ptr, ptr));
-        quantize = linker.downcallHandle(lib.find("aio_q8_quantize").orElseThrow(),
+        quantize = linker.downcallHandle(lib.find("aio_q8_quantize" + v).orElseThrow(),
                 FunctionDescriptor.ofVoid(ptr, i32, i32, ptr, ptr, ptr));
-        gemm = linker.downcallHandle(lib.find("aio_q4_gemm").orElseThrow(),
+        gemm = linker.downcallHandle(lib.find("aio_q4_gemm" + v).orElseThrow(),
                 FunctionDescriptor.ofVoid(ptr, ptr, i32, i32, i32, i32, ptr, ptr, ptr, i32, ptr, i32));
         madvise = linker.downcallHandle(linker.defaultLookup().find("madvise").orElseThrow(),
                 FunctionDescriptor.of(i32, ptr, i64, i32));
         // Critical: short calls on the heap arrays of the KV blocks and the attention state, without copies.
-        attendBlock = linker.downcallHandle(lib.find("aio_attend_block").orElseThrow(),
+        attendBlock = linker.downcallHandle(lib.find("aio_attend_block" + v).orElseThrow(),
                 FunctionDescriptor.of(i32, ptr, i32, i32, i32, ptr, i32, i32, i32, i32, i32, i32, i32, i32, i32,
                         ValueLayout.JAVA_FLOAT, ptr, ptr, ptr), Linker.Option.critical(true));
         attendsHeadSize = linker.downcallHandle(lib.find("aio_attends_head_size").orElseThrow(), FunctionDescriptor.of(i32, i32));
-        swiGlu = linker.downcallHandle(lib.find("aio_swiglu").orElseThrow(), FunctionDescriptor.ofVoid(ptr, ptr, i32, i32),
+        swiGlu = linker.downcallHandle(lib.find("aio_swiglu" + v).orElseThrow(), FunctionDescriptor.ofVoid(ptr, ptr, i32, i32),
                 Linker.Option.critical(true));
     }
 
-    /** The kernels, or null when this build or this CPU cannot run them. */
-    static NativeKernels get() {
-        return INSTANCE;
-    }
-
-    private static NativeKernels load() {
-        String arch = System.getProperty("os.arch");
-        if (!System.getProperty("os.name").startsWith("Linux") || !(arch.equals("amd64") || arch.equals("x86_64"))) {
-            LOG.infof("No native kernels for %s/%s: the engine uses its Java kernels", System.getProperty("os.name"), arch);
+    /**
+     * The kernels {@code choice} asks for: {@link Kernels#AUTO} the fastest variant this build carries for this CPU
+     * or null (the Java kernels), {@link Kernels#JAVA} null, a named variant that one.
+     *
+     * @throws IllegalStateException a named variant this build or this CPU cannot run, saying why
+     */
+    static synchronized NativeKernels select(Kernels choice) {
+        if (choice == Kernels.JAVA) {
             return null;
         }
-        URL url = NativeKernels.class.getResource(RESOURCE);
+        if (choice == Kernels.AUTO) {
+            SymbolLookup lib = library();
+            if (lib == null) {
+                LOG.infof("%s: the engine uses its Java kernels", libraryProblem);
+                return null;
+            }
+            for (Kernels variant : Kernels.preferenceOrder(ARCH)) {
+                if (supported(lib, variant)) {
+                    return load(lib, variant);
+                }
+            }
+            LOG.infof("This CPU runs none of the native kernels for %s (%s): the engine uses its Java kernels", ARCH,
+                    Kernels.preferenceOrder(ARCH).stream().map(Kernels::id).toList());
+            return null;
+        }
+        if (!choice.arch.equals(ARCH)) {
+            throw new IllegalStateException("allinone.engine.kernels=" + choice.id() + " needs an " + choice.arch + " CPU; this one is "
+                    + System.getProperty("os.arch") + " (auto chooses what it runs)");
+        }
+        SymbolLookup lib = library();
+        if (lib == null) {
+            throw new IllegalStateException("allinone.engine.kernels=" + choice.id() + ": " + libraryProblem);
+        }
+        if (!supported(lib, choice)) {
+            throw new IllegalStateException("allinone.engine.kernels=" + choice.id() + ": this CPU lacks its instructions (auto chooses what it runs)");
+        }
+        return load(lib, choice);
+    }
+
+    private static NativeKernels load(SymbolLookup lib, Kernels variant) {
+        return LOADED.computeIfAbsent(variant, v -> new NativeKernels(lib, v));
+    }
+
+    private static boolean supported(SymbolLookup lib, Kernels variant) {
+        try {
+            MethodHandle supported = Linker.nativeLinker().downcallHandle(lib.find("aio_supported_" + variant.suffix).orElseThrow(),
+                    FunctionDescriptor.of(ValueLayout.JAVA_INT));
+            return (int) supported.invokeExact() != 0;
+        } catch (Throwable e) {
+            throw new IllegalStateException("The native kernels' library has no " + variant.id() + " variant", e);
+        }
+    }
+
+    private static SymbolLookup library() {
+        if (library != null || libraryProblem != null) {
+            return library;
+        }
+        String os = System.getProperty("os.name");
+        if (!os.startsWith("Linux") || ARCH == null) {
+            libraryProblem = "No native kernels for " + os + "/" + System.getProperty("os.arch");
+            return null;
+        }
+        String resource = "/native/linux-" + ARCH + "/libq4kernels.so";
+        URL url = NativeKernels.class.getResource(resource);
         if (url == null) {
-            LOG.info("This build has no native kernels (no C compiler when it was built): the engine uses its Java kernels");
+            libraryProblem = "This build has no native kernels for " + ARCH + " (no C compiler for it when it was built)";
             return null;
         }
         try {
-            SymbolLookup lib = SymbolLookup.libraryLookup(libraryFile(url), Arena.global());
-            MethodHandle supported = Linker.nativeLinker().downcallHandle(lib.find("aio_kernels_supported").orElseThrow(),
-                    FunctionDescriptor.of(ValueLayout.JAVA_INT));
-            if ((int) supported.invokeExact() == 0) {
-                LOG.info("This CPU has no AVX-512 VNNI: the engine uses its Java kernels");
-                return null;
-            }
-            return new NativeKernels(lib);
-        } catch (Throwable e) {
-            LOG.warnf(e, "Native kernels could not be loaded: the engine uses its Java kernels");
-            return null;
+            library = SymbolLookup.libraryLookup(libraryFile(url), Arena.global());
+        } catch (IOException | URISyntaxException | RuntimeException e) {
+            libraryProblem = "The native kernels could not be loaded (" + e + ")";
+            LOG.warn(libraryProblem, e);
         }
+        return library;
+    }
+
+    /** The variant these kernels are. */
+    Kernels variant() {
+        return variant;
     }
 
     private static Path libraryFile(URL url) throws IOException, URISyntaxException {
@@ -161,7 +227,7 @@ final class NativeKernels {
     /**
      * One online-softmax step over one KV block for {@code n} queries (rows of {@code q} from {@code qOffset},
      * {@code qStride} apart) of heads {@code head0 … head0+heads-1}; state {@code max}, {@code sum}, {@code acc} per
-     * query and head (see {@code q4kernels.c}).
+     * query and head (see {@code kernels_x86.c}).
      */
     void attendBlock(float[] q, int qOffset, int qStride, int n, int pos0, short[] block, int keyBase, int valueBase, int kvDim,
             int head0, int heads, int groupSize, int blockStart, int count, int headSize, float scale, float[] max, float[] sum,

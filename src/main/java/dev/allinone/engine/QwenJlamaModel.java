@@ -108,6 +108,11 @@ final class QwenJlamaModel extends Qwen2Model {
         return !packed.isEmpty();
     }
 
+    /** The kernels that run this model's products: a C variant, or {@link Kernels#JAVA}. */
+    Kernels kernelsInUse() {
+        return nativeKernels() ? kernels.variant() : Kernels.JAVA;
+    }
+
     @Override
     protected EmbedInput loadInputWeights() {
         return (token, position) -> {

@@ -48,6 +48,7 @@ public class ModelHealthCheck implements HealthCheck {
         return r.up()
                 .withData("path", engine.model().path().toString())
                 .withData("weights", engine.model().weights().name())
+                .withData("kernels", engine.model().kernels().id())
                 .withData("loadMillis", engine.model().loadMillis())
                 .withData("warmUpMillis", runtime.warmUpMillis())
                 .withData("requestsInFlight", engine.load())

@@ -118,7 +118,7 @@ public class ModelRuntime {
             state = State.READY;
             problem = null;
             LOG.infof("Qwen All-in-One ready: model %s (%s weights, %s kernels) loaded in %d ms, warm-up %d ms", model.path(),
-                    model.weights(), model.nativeKernels() ? "native AVX-512 VNNI" : "Java", model.loadMillis(), warmUpMillis);
+                    model.weights(), model.kernels().id(), model.loadMillis(), warmUpMillis);
         } catch (ModelUnavailableException e) {
             fail(e.getMessage());
         } catch (Exception | Error e) {

@@ -1,5 +1,6 @@
 package dev.allinone.engine;
 
+import com.github.tjake.jlama.tensor.AbstractTensor;
 import com.github.tjake.jlama.tensor.FloatBufferTensor;
 import com.github.tjake.jlama.tensor.Q4ByteBufferTensor;
 import dev.allinone.engine.kv.KvBlockPool;
@@ -7,33 +8,81 @@ import dev.allinone.engine.kv.KvLayout;
 import dev.allinone.engine.kv.PrefixCache;
 import dev.allinone.engine.kv.SequenceKv;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
+import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-/** The C kernels: present where the CPU has them, the same products as an independent reference, batch-invariant. */
+/**
+ * The C kernels, each variant this machine runs: the same products as an independent double-precision reference,
+ * batch-invariant, the same bits as every other variant; attention and SwiGLU; the Java kernels against the same
+ * reference. A variant this CPU lacks is skipped, unless {@code ALLINONE_TEST_REQUIRED_KERNELS} (comma-separated ids,
+ * set by {@code .ci/run} from {@code /proc/cpuinfo}) names it: then it must load and run. The ARM64 variants are
+ * tested under QEMU by {@link KernelsHarnessTest}.
+ */
 class NativeKernelsTest {
 
-    @Test
-    void theKernelsLoadOnACpuWithAvx512Vnni() throws IOException {
-        assumeTrue(Files.isReadable(Path.of("/proc/cpuinfo")) && Files.readString(Path.of("/proc/cpuinfo")).contains("avx512_vnni"),
-                "this CPU has no AVX-512 VNNI");
-        assertNotNull(NativeKernels.get(), "the build must carry the kernels (native/build-kernels.sh needs a C compiler)");
+    /** This architecture's C variants. */
+    static Stream<Kernels> variants() {
+        return Kernels.preferenceOrder(NativeKernels.ARCH == null ? "" : NativeKernels.ARCH).stream();
+    }
+
+    /** The variant's kernels, or the test is skipped (failed, when CI requires the variant). */
+    static NativeKernels kernels(Kernels variant) {
+        List<String> required = Arrays.asList(System.getenv().getOrDefault("ALLINONE_TEST_REQUIRED_KERNELS", "").split(","));
+        if (required.contains(variant.id())) {
+            return NativeKernels.select(variant);
+        }
+        try {
+            return NativeKernels.select(variant);
+        } catch (IllegalStateException e) {
+            assumeTrue(false, e.getMessage());
+            return null;
+        }
     }
 
     @Test
-    void productsEqualAReferenceAndDoNotDependOnTheBatch() {
-        NativeKernels kernels = NativeKernels.get();
-        assumeTrue(kernels != null, "no native kernels on this machine");
+    void autoChoosesTheFirstVariantThisCpuRunsAndJavaIsNoNativeKernels() {
+        assertNull(NativeKernels.select(Kernels.JAVA));
+        NativeKernels auto = NativeKernels.select(Kernels.AUTO);
+        Kernels expected = variants().filter(v -> {
+            try {
+                return NativeKernels.select(v) != null;
+            } catch (IllegalStateException e) {
+                return false;
+            }
+        }).findFirst().orElse(null);
+        assertEquals(expected, auto == null ? null : auto.variant());
+        // A variant of the other architecture is refused with the reason, never loaded.
+        Kernels foreign = "x86_64".equals(NativeKernels.ARCH) ? Kernels.NEON : Kernels.AVX2;
+        IllegalStateException refused = assertThrows(IllegalStateException.class, () -> NativeKernels.select(foreign));
+        assertTrue(refused.getMessage().contains(foreign.id()), refused.getMessage());
+    }
+
+    @Test
+    void theConfiguredIdsNameTheVariants() {
+        assertEquals("avx512-vnni", Kernels.AVX512_VNNI.id());
+        assertEquals("neon-dotprod", Kernels.NEON_DOTPROD.id());
+        assertEquals("java", Kernels.JAVA.id());
+    }
+
+    @ParameterizedTest
+    @MethodSource("variants")
+    void productsEqualAReferenceAndDoNotDependOnTheBatch(Kernels variant) {
+        NativeKernels kernels = kernels(variant);
         SplittableRandom random = new SplittableRandom(7);
         // Row counts that fill 16-row groups and ones that leave the last group partial.
         int[][] shapes = {{13, 64}, {16, 96}, {40, 256}};
@@ -57,22 +106,9 @@ class NativeKernelsTest {
                     }
                     float[] y = new float[n * rows];
                     products.multiply(new Object(), x, n, packed, y);
-                    float[] rounded = new float[x.length];
-                    QwenJlamaModel.roundTo8Bits(x, x.length, rounded);
+                    assertEqualsReference(x, n, in, w, rows, y, variant.id() + ", " + rows + "x" + in + " n=" + n);
                     float[] one = new float[rows];
                     for (int i = 0; i < n; i++) {
-                        for (int r = 0; r < rows; r++) {
-                            double expected = 0;
-                            double magnitude = 0;
-                            for (int j = 0; j < in; j++) {
-                                double term = (double) rounded[i * in + j] * w.get(r, j);
-                                expected += term;
-                                magnitude += Math.abs(term);
-                            }
-                            float actual = y[i * rows + r];
-                            assertTrue(Math.abs(actual - expected) <= 1e-5 * (1 + magnitude),
-                                    rows + "x" + in + " n=" + n + " [" + i + "," + r + "]: " + actual + " vs " + expected);
-                        }
                         products.multiply(new Object(), java.util.Arrays.copyOfRange(x, i * in, (i + 1) * in), 1, packed, one);
                         assertArrayEquals(java.util.Arrays.copyOfRange(y, i * rows, (i + 1) * rows), one,
                                 "row " + i + " alone must give the numbers it gave in a batch of " + n);
@@ -87,10 +123,10 @@ class NativeKernelsTest {
      * keys and values, a head count that leaves a call with fewer than 8 lanes, and a step mixing a prompt chunk
      * that crosses KV blocks with single decoding rows; then each part alone must give what it gave in the batch.
      */
-    @Test
-    void attentionInCMatchesTheJavaLoopsAndDoesNotDependOnTheBatch() {
-        NativeKernels kernels = NativeKernels.get();
-        assumeTrue(kernels != null, "no native kernels on this machine");
+    @ParameterizedTest
+    @MethodSource("variants")
+    void attentionInCMatchesTheJavaLoopsAndDoesNotDependOnTheBatch(Kernels variant) {
+        NativeKernels kernels = kernels(variant);
         SplittableRandom random = new SplittableRandom(11);
         int[][] shapes = {{16, 16, 64}, {12, 4, 64}, {8, 2, 128}};
         for (int[] shape : shapes) {
@@ -141,10 +177,10 @@ class NativeKernelsTest {
         }
     }
 
-    @Test
-    void swiGluIsSiluTimesUpWhateverPieceComputesAValue() {
-        NativeKernels kernels = NativeKernels.get();
-        assumeTrue(kernels != null, "no native kernels on this machine");
+    @ParameterizedTest
+    @MethodSource("variants")
+    void swiGluIsSiluTimesUpWhateverPieceComputesAValue(Kernels variant) {
+        NativeKernels kernels = kernels(variant);
         SplittableRandom random = new SplittableRandom(3);
         int length = 1000;
         float[] gate = new float[length];
@@ -176,17 +212,15 @@ class NativeKernelsTest {
      * whole size. The LM head is left out: there the Java path multiplies float activations; the products are
      * checked above.
      */
-    @Test
-    void theLayersOnTheNativeKernelsGiveTheJavaKernelsHiddenStates() {
-        assumeTrue(NativeKernels.get() != null, "no native kernels on this machine");
-        Path dir = TestCheckpoints.smallAligned();
-        LoadedModel nativeModel = ModelLoader.load(new ModelOptions(dir, WeightFormat.Q4, 0, 1024, dir.resolveSibling("small-aligned-Q4"), true),
-                SamplingOverrides.none());
-        LoadedModel javaModel = ModelLoader.load(new ModelOptions(dir, WeightFormat.Q4, 0, 1024, dir.resolveSibling("small-aligned-Q4"), false),
-                SamplingOverrides.none());
+    @ParameterizedTest
+    @MethodSource("variants")
+    void theLayersOnTheNativeKernelsGiveTheJavaKernelsHiddenStates(Kernels variant) {
+        kernels(variant);
+        LoadedModel nativeModel = load(variant);
+        LoadedModel javaModel = load(Kernels.JAVA);
         try {
-            assertTrue(nativeModel.jlama().nativeKernels());
-            assertTrue(!javaModel.jlama().nativeKernels());
+            assertEquals(variant, nativeModel.kernels());
+            assertEquals(Kernels.JAVA, javaModel.kernels());
             int[] prompt = nativeModel.template().encode(List.of(new ChatTemplate.Message("user", "刚拿到offer，超级开心！".repeat(6))),
                     true, nativeModel.tokenizer());
             // Long enough for the many-row kernels; then one more token through the one-row path.
@@ -207,6 +241,98 @@ class NativeKernelsTest {
             nativeModel.jlama().close();
             javaModel.jlama().close();
         }
+    }
+
+    /**
+     * Every variant computes the same operations in the same order (kernels.h), so a whole forward pass — a prompt
+     * through the many-row kernels, then one token — gives the hidden states and logits of the first variant this CPU
+     * runs, to the bit: the bound between variants is zero.
+     */
+    @Test
+    void everyVariantGivesTheSameHiddenStatesAndLogitsToTheBit() {
+        List<Kernels> runnable = variants().filter(v -> {
+            try {
+                return kernels(v) != null;
+            } catch (org.opentest4j.TestAbortedException e) {
+                return false;
+            }
+        }).toList();
+        assumeTrue(runnable.size() >= 2, "this CPU runs fewer than two C variants");
+        float[][] first = null;
+        for (Kernels variant : runnable) {
+            LoadedModel model = load(variant);
+            try {
+                assertEquals(variant, model.kernels());
+                int[] prompt = model.template().encode(List.of(new ChatTemplate.Message("user", "今天天气真好，我们去公园散步吧。".repeat(5))),
+                        true, model.tokenizer());
+                float[][] hidden = hiddenAfterPromptAndOneToken(model, prompt);
+                float[] logits = new float[model.jlama().vocabularySize()];
+                model.jlama().allLogits(hidden[1], logits);
+                float[][] result = {hidden[0], hidden[1], logits};
+                if (first == null) {
+                    first = result;
+                } else {
+                    for (int k = 0; k < result.length; k++) {
+                        assertArrayEquals(first[k], result[k], variant.id() + " must give " + runnable.get(0).id() + "'s bits (" + k + ")");
+                    }
+                }
+            } finally {
+                model.jlama().close();
+            }
+        }
+    }
+
+    /**
+     * The Java kernels (what a CPU without a C variant runs: Jlama's 8-bit × Q4 kernel for a few rows, {@link Q4Gemm}
+     * on the same 8-bit-rounded activations for many) against the same double-precision reference as the C products.
+     */
+    @Test
+    void theJavaKernelsEqualTheDoublePrecisionReference() {
+        LoadedModel model = load(Kernels.JAVA);
+        try {
+            QwenJlamaModel jlama = model.jlama();
+            SplittableRandom random = new SplittableRandom(17);
+            for (AbstractTensor w : new AbstractTensor[] {jlama.layer(0).gate(), jlama.layer(1).down(), jlama.layer(0).k()}) {
+                int in = w.shape().last();
+                int rows = w.shape().first();
+                for (int n : new int[] {1, 3, Q4Gemm.MIN_ROWS, Q4Gemm.MIN_ROWS + 5}) {
+                    float[] x = new float[n * in];
+                    for (int i = 0; i < x.length; i++) {
+                        x[i] = (float) random.nextDouble(-3, 3);
+                    }
+                    float[] y = new float[n * rows];
+                    jlama.matmul(x, n, w, y);
+                    assertEqualsReference(x, n, in, w, rows, y, "Java kernels, " + rows + "x" + in + " n=" + n);
+                }
+            }
+        } finally {
+            model.jlama().close();
+        }
+    }
+
+    /** {@code y} against the double-precision product of the 8-bit-rounded activations with the Q4 weights' values. */
+    private static void assertEqualsReference(float[] x, int n, int in, AbstractTensor w, int rows, float[] y, String what) {
+        float[] rounded = new float[x.length];
+        QwenJlamaModel.roundTo8Bits(x, x.length, rounded);
+        for (int i = 0; i < n; i++) {
+            for (int r = 0; r < rows; r++) {
+                double expected = 0;
+                double magnitude = 0;
+                for (int j = 0; j < in; j++) {
+                    double term = (double) rounded[i * in + j] * w.get(r, j);
+                    expected += term;
+                    magnitude += Math.abs(term);
+                }
+                float actual = y[i * rows + r];
+                assertTrue(Math.abs(actual - expected) <= 1e-5 * (1 + magnitude), what + " [" + i + "," + r + "]: " + actual + " vs " + expected);
+            }
+        }
+    }
+
+    private static LoadedModel load(Kernels kernels) {
+        Path dir = TestCheckpoints.smallAligned();
+        return ModelLoader.load(new ModelOptions(dir, WeightFormat.Q4, 0, 1024, dir.resolveSibling("small-aligned-Q4"), kernels),
+                SamplingOverrides.none());
     }
 
     private static float[][] hiddenAfterPromptAndOneToken(LoadedModel model, int[] prompt) {

@@ -21,7 +21,7 @@ class Q4GemmTest {
 
     private static void check(Path dir, String q4Dir) {
         // The Java kernels: the fallback where the C ones do not run.
-        LoadedModel q4 = ModelLoader.load(new ModelOptions(dir, WeightFormat.Q4, 0, 1024, dir.resolveSibling(q4Dir), false),
+        LoadedModel q4 = ModelLoader.load(new ModelOptions(dir, WeightFormat.Q4, 0, 1024, dir.resolveSibling(q4Dir), Kernels.JAVA),
                 SamplingOverrides.none());
         try {
             QwenJlamaModel model = q4.jlama();

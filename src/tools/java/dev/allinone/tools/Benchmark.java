@@ -9,6 +9,7 @@ import dev.allinone.engine.Generation;
 import dev.allinone.engine.GenerationFuture;
 import dev.allinone.engine.GenerationResult;
 import dev.allinone.engine.InferenceEngine;
+import dev.allinone.engine.Kernels;
 import dev.allinone.engine.LoadedModel;
 import dev.allinone.engine.ModelLoader;
 import dev.allinone.engine.ModelOptions;
@@ -35,7 +36,8 @@ import java.util.concurrent.TimeUnit;
  * turn by turn, four clients at once, KV memory and the resident size after many conversations. Prints a table and
  * writes target/benchmark.json. Figures are medians over warm runs.
  *
- * <pre>usage: Benchmark [--model DIR] [--weights AS_STORED|Q4] [--threads N] [--runs N] [--decode-tokens N]
+ * <pre>usage: Benchmark [--model DIR] [--weights AS_STORED|Q4] [--kernels auto|avx512-vnni|avx-vnni|avx2|neon-dotprod|neon|java]
+ *                  [--threads N] [--runs N] [--decode-tokens N]
  *                  [--kv-cache-mib N] [--memory-conversations N]   (20 one after another, then 4 at once; 0 = skip)</pre>
  */
 public final class Benchmark {
@@ -55,6 +57,7 @@ public final class Benchmark {
         }
         Path model = Path.of(opts.getOrDefault("--model", "target/bench/qwen1.5-0.5b-bf16"));
         WeightFormat weights = WeightFormat.valueOf(opts.getOrDefault("--weights", "Q4"));
+        Kernels kernels = Kernels.valueOf(opts.getOrDefault("--kernels", "auto").toUpperCase(java.util.Locale.ROOT).replace('-', '_'));
         int threads = Integer.parseInt(opts.getOrDefault("--threads", "0"));
         int runs = Integer.parseInt(opts.getOrDefault("--runs", "5"));
         int decodeTokens = Integer.parseInt(opts.getOrDefault("--decode-tokens", "128"));
@@ -74,7 +77,8 @@ public final class Benchmark {
         report.put("rssBeforeLoadMiB", rssMiB());
 
         long start = System.nanoTime();
-        LoadedModel loaded = ModelLoader.load(new ModelOptions(model, weights, threads, 2048), SamplingOverrides.none());
+        LoadedModel loaded = ModelLoader.load(new ModelOptions(model, weights, threads, 2048, null, kernels), SamplingOverrides.none());
+        report.put("kernels", loaded.kernels().id());
         report.put("loadMillis", (System.nanoTime() - start) / 1_000_000);
         report.put("rssAfterLoadMiB", rssMiB());
 

@@ -1,0 +1,84 @@
+/*
+ * The engine's C kernels: what every variant shares (constants, the packed weight layout, e^x as scalars).
+ * Loaded through Java's FFM API by dev.allinone.engine.NativeKernels; one library per architecture
+ * (kernels_x86.c: AVX-512 VNNI, AVX-VNNI, AVX2; kernels_arm64.c: NEON with and without the dot product), each
+ * exporting, per variant V, aio_supported_V, aio_q8_quantize_V, aio_q4_gemm_V, aio_attend_block_V and aio_swiglu_V.
+ *
+ * Weights are repacked once at load into groups of 16 rows (kernels_common.c): per 32-value block, four 64-byte
+ * vectors, vector v holding for each of the 16 rows the 4 bytes 4v..4v+3 of that row's Q4 block (low nibbles:
+ * values 4v..4v+3, high nibbles: values 16+4v..16+4v+3 - the byte order Jlama stores), then the 16 rows' block
+ * scales. Every variant reads this one layout: a 512-bit vector holds the 16 rows, a 256-bit one 8 of them, a
+ * 128-bit one 4; each lane's 4 bytes meet 4 activation bytes broadcast to every lane, so the lanes end as rows'
+ * block sums and no horizontal reduction is needed.
+ *
+ * Activations are rounded to 8 bits per block of 32 exactly as Jlama's quantizeQ8 does (scale = max|x| / 127,
+ * value = (int) (x * 127/max + 0.5)); built with -ffp-contract=off so that rounding matches the Java code.
+ *
+ * Every variant computes a row's result with the same arithmetic in the same order: the block's integer sum is
+ * exact (any order gives the same integer), then sum += (float) blockSum * (weightScale * activationScale) as one
+ * fused multiply-add, block after block. So the variants agree to the bit with each other, and a row's result does
+ * not depend on how many rows are in the call (what a sequence gets does not depend on its batch).
+ */
+#ifndef AIO_KERNELS_H
+#define AIO_KERNELS_H
+
+#include <stdint.h>
+#include <stddef.h>
+#include <string.h>
+#include <math.h>
+
+#define BLOCK 32
+#define GROUP 16
+#define GROUP_BLOCK_BYTES (GROUP * BLOCK / 2)
+/* How far ahead of the block being multiplied its group's weights are fetched. */
+#define PREFETCH_BYTES 2048
+/* The longest KV block the attention kernels take (tokens). */
+#define MAX_BLOCK_TOKENS 64
+
+int64_t aio_q4_packed_bytes(int32_t rows, int32_t in);
+int64_t aio_q4_packed_scales(int32_t rows, int32_t in);
+void aio_q4_repack(const uint8_t *q, const float *scales, int32_t rows, int32_t in, uint8_t *out, float *out_scales);
+int aio_attends_head_size(int32_t headSize);
+
+static inline int32_t load_i32(const int8_t *p) {
+    int32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+/*
+ * e^x for x in [-87, 87] (clamped), to about 2 ulp: x = n ln2 + r, e^r by a degree-6 polynomial on |r| <= ln2/2,
+ * 2^n put into the exponent. The scalar and every vector form run the same operations, so a value's result does
+ * not depend on which lane, which thread's piece or which variant computed it.
+ */
+static const float EXP_HI = 87.0f, EXP_LO = -87.0f, LOG2E = 1.44269504f, LN2_HI = 0.693359375f, LN2_LO = -2.12194440e-4f;
+static const float P0 = 1.9875691500e-4f, P1 = 1.3981999507e-3f, P2 = 8.3334519073e-3f, P3 = 4.1665795894e-2f,
+                   P4 = 1.6666665459e-1f, P5 = 5.0000001201e-1f;
+
+static inline float exp_scalar(float x) {
+    x = x > EXP_HI ? EXP_HI : (x < EXP_LO ? EXP_LO : x);
+    float n = nearbyintf(x * LOG2E);
+    float r = fmaf(-n, LN2_HI, x);
+    r = fmaf(-n, LN2_LO, r);
+    float p = fmaf(P0, r, P1);
+    p = fmaf(p, r, P2);
+    p = fmaf(p, r, P3);
+    p = fmaf(p, r, P4);
+    p = fmaf(p, r, P5);
+    p = fmaf(p, r * r, r + 1.0f);
+    int32_t bits;
+    memcpy(&bits, &p, 4);
+    bits += (int32_t) n << 23;
+    memcpy(&p, &bits, 4);
+    return p;
+}
+
+/* silu(g) * u for the elements a vector loop left over. */
+static inline void swiglu_tail(float *gate, const float *up, int from, int end) {
+    for (int i = from; i < end; i++) {
+        float g = gate[i];
+        gate[i] = g / (1.0f + exp_scalar(-g)) * up[i];
+    }
+}
+
+#endif

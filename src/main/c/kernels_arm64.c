@@ -1,0 +1,408 @@
+/*
+ * The ARM64 kernel variants (layout and guarantees: kernels.h):
+ *   neondot  NEON with the dot-product instructions (ARMv8.2+ with FEAT_DotProd: Graviton 2 and later, Ampere
+ *            Altra, Apple M1 and later, Cortex-A55/A75 and later): sdot adds 4 byte pairs into 32 bits; 4 rows a
+ *            vector, the activation's 4 bytes taken from a register lane (no broadcast needed);
+ *   neon     plain NEON (every ARMv8-A): smull + pairwise adds into 16 bits, widened once per block.
+ * Attention and SwiGLU run on 8-value vectors built of two NEON registers, with the same operations in the same
+ * order as the x86-64 AVX2 code, so every variant on both architectures gives the same bits.
+ */
+#include <arm_neon.h>
+#include <sys/auxv.h>
+#include "kernels.h"
+
+#ifndef HWCAP_ASIMDDP
+#define HWCAP_ASIMDDP (1 << 20)
+#endif
+
+#define DOTPROD __attribute__((target("arch=armv8.2-a+dotprod")))
+
+int aio_supported_neon(void) {
+    return 1; /* Advanced SIMD, with half-precision conversions, is part of every ARMv8-A CPU */
+}
+
+int aio_supported_neondot(void) {
+    return (getauxval(AT_HWCAP) & HWCAP_ASIMDDP) != 0;
+}
+
+/* ---- Activations to 8 bits (every operation the scalar one lane by lane) ----------------------------------------- */
+
+static void quantize_neon(const float *x, int32_t n, int32_t in, int8_t *xq, float *xs, int32_t *xsum8) {
+    int blocks = in / BLOCK;
+    const float32x4_t half = vdupq_n_f32(0.5f);
+    for (int i = 0; i < n; i++) {
+        for (int b = 0; b < blocks; b++) {
+            const float *src = x + (size_t) i * in + b * BLOCK;
+            int8_t *dst = xq + (size_t) i * in + b * BLOCK;
+            float32x4_t v[8];
+            float32x4_t m = vdupq_n_f32(0.0f);
+            for (int k = 0; k < 8; k++) {
+                v[k] = vld1q_f32(src + 4 * k);
+                m = vmaxq_f32(m, vabsq_f32(v[k]));
+            }
+            float max = vmaxvq_f32(m);
+            float32x4_t inverse = vdupq_n_f32(max != 0.0f ? 127.0f / max : 0.0f);
+            int32x4_t sum = vdupq_n_s32(0);
+            int16x8_t q16[4];
+            for (int k = 0; k < 8; k += 2) {
+                int32x4_t a = vcvtq_s32_f32(vaddq_f32(vmulq_f32(v[k], inverse), half));
+                int32x4_t c = vcvtq_s32_f32(vaddq_f32(vmulq_f32(v[k + 1], inverse), half));
+                sum = vaddq_s32(sum, vaddq_s32(a, c));
+                q16[k / 2] = vcombine_s16(vmovn_s32(a), vmovn_s32(c));
+            }
+            vst1q_s8(dst, vcombine_s8(vmovn_s16(q16[0]), vmovn_s16(q16[1])));
+            vst1q_s8(dst + 16, vcombine_s8(vmovn_s16(q16[2]), vmovn_s16(q16[3])));
+            xs[(size_t) i * blocks + b] = max / 127.0f;
+            xsum8[(size_t) i * blocks + b] = 8 * vaddvq_s32(sum);
+        }
+    }
+}
+
+/* ---- Q4 x 8-bit products: 4 rows a vector, a group as four quarters ---------------------------------------------- */
+
+/*
+ * One block of quarter k (rows 4k..4k+3) against R activation rows: each row's exact integer block sum (before the
+ * nibbles' offset), then sum += (float) (blockSum - offset) * (weightScale * activationScale).
+ * neondot: sdot with the activation's bytes 4v..4v+3 taken from lane v of the activation's 16-byte half.
+ * neon: smull of the 4 rows' bytes with the 4 activation bytes repeated, pairwise adds into 16 bits (a block's
+ * 8 steps add up to at most 8 x 2 x 15 x 127 = 30480), widened to 32 bits once per block.
+ */
+#define NEONDOT_STEP(acc, lo, hi, a_lo, a_hi, v)                                                                    \
+    acc = vdotq_laneq_s32(vdotq_laneq_s32(acc, lo, a_lo, v), hi, a_hi, v)
+
+#define DEFINE_ROWS_NEONDOT(R)                                                                                      \
+    DOTPROD static inline void rows_neondot_##R(const uint8_t *wg, const float *sg, int blocks, int in, int k,      \
+                                                const int8_t *xq, const float *xs, const int32_t *xsum8,            \
+                                                float32x4_t *acc) {                                                 \
+        const uint8x16_t mask = vdupq_n_u8(0x0F);                                                                   \
+        float32x4_t sums[R];                                                                                        \
+        for (int r = 0; r < R; r++) {                                                                               \
+            sums[r] = vdupq_n_f32(0.0f);                                                                            \
+        }                                                                                                           \
+        for (int b = 0; b < blocks; b++) {                                                                          \
+            const uint8_t *wb = wg + (size_t) b * GROUP_BLOCK_BYTES;                                                \
+            if (k == 0) {                                                                                           \
+                for (int line = 0; line < GROUP_BLOCK_BYTES; line += 64) {                                          \
+                    __builtin_prefetch(wb + PREFETCH_BYTES + line);                                                 \
+                }                                                                                                   \
+            }                                                                                                       \
+            int32x4_t block[R];                                                                                     \
+            int8x16_t a_lo[R], a_hi[R];                                                                             \
+            for (int r = 0; r < R; r++) {                                                                           \
+                block[r] = vdupq_n_s32(-xsum8[(size_t) r * blocks + b]);                                            \
+                a_lo[r] = vld1q_s8(xq + (size_t) r * in + b * BLOCK);                                               \
+                a_hi[r] = vld1q_s8(xq + (size_t) r * in + b * BLOCK + 16);                                          \
+            }                                                                                                       \
+            uint8x16_t w0 = vld1q_u8(wb + 16 * k), w1 = vld1q_u8(wb + 64 + 16 * k);                                 \
+            uint8x16_t w2 = vld1q_u8(wb + 128 + 16 * k), w3 = vld1q_u8(wb + 192 + 16 * k);                          \
+            int8x16_t lo0 = vreinterpretq_s8_u8(vandq_u8(w0, mask)), hi0 = vreinterpretq_s8_u8(vshrq_n_u8(w0, 4));  \
+            int8x16_t lo1 = vreinterpretq_s8_u8(vandq_u8(w1, mask)), hi1 = vreinterpretq_s8_u8(vshrq_n_u8(w1, 4));  \
+            int8x16_t lo2 = vreinterpretq_s8_u8(vandq_u8(w2, mask)), hi2 = vreinterpretq_s8_u8(vshrq_n_u8(w2, 4));  \
+            int8x16_t lo3 = vreinterpretq_s8_u8(vandq_u8(w3, mask)), hi3 = vreinterpretq_s8_u8(vshrq_n_u8(w3, 4));  \
+            for (int r = 0; r < R; r++) {                                                                           \
+                NEONDOT_STEP(block[r], lo0, hi0, a_lo[r], a_hi[r], 0);                                              \
+                NEONDOT_STEP(block[r], lo1, hi1, a_lo[r], a_hi[r], 1);                                              \
+                NEONDOT_STEP(block[r], lo2, hi2, a_lo[r], a_hi[r], 2);                                              \
+                NEONDOT_STEP(block[r], lo3, hi3, a_lo[r], a_hi[r], 3);                                              \
+            }                                                                                                       \
+            float32x4_t sw = vld1q_f32(sg + (size_t) b * GROUP + 4 * k);                                            \
+            for (int r = 0; r < R; r++) {                                                                           \
+                float32x4_t scale = vmulq_f32(sw, vdupq_n_f32(xs[(size_t) r * blocks + b]));                        \
+                sums[r] = vfmaq_f32(sums[r], vcvtq_f32_s32(block[r]), scale);                                       \
+            }                                                                                                       \
+        }                                                                                                           \
+        for (int r = 0; r < R; r++) {                                                                               \
+            acc[r] = sums[r];                                                                                       \
+        }                                                                                                           \
+    }
+
+/* The 4 rows' bytes (lo or hi nibbles, one vector) times the activation bytes a[0..3] repeated: 8 pair sums. */
+static inline int16x8_t pairs_neon(int8x16_t w, const int8_t *a) {
+    int8x16_t x = vreinterpretq_s8_s32(vdupq_n_s32(load_i32(a)));
+    return vpaddq_s16(vmull_s8(vget_low_s8(w), vget_low_s8(x)), vmull_high_s8(w, x));
+}
+
+#define DEFINE_ROWS_NEON(R)                                                                                         \
+    static inline void rows_neon_##R(const uint8_t *wg, const float *sg, int blocks, int in, int k,                 \
+                                     const int8_t *xq, const float *xs, const int32_t *xsum8, float32x4_t *acc) {   \
+        const uint8x16_t mask = vdupq_n_u8(0x0F);                                                                   \
+        float32x4_t sums[R];                                                                                        \
+        for (int r = 0; r < R; r++) {                                                                               \
+            sums[r] = vdupq_n_f32(0.0f);                                                                            \
+        }                                                                                                           \
+        for (int b = 0; b < blocks; b++) {                                                                          \
+            const uint8_t *wb = wg + (size_t) b * GROUP_BLOCK_BYTES;                                                \
+            if (k == 0) {                                                                                           \
+                for (int line = 0; line < GROUP_BLOCK_BYTES; line += 64) {                                          \
+                    __builtin_prefetch(wb + PREFETCH_BYTES + line);                                                 \
+                }                                                                                                   \
+            }                                                                                                       \
+            int16x8_t block[R];                                                                                     \
+            for (int r = 0; r < R; r++) {                                                                           \
+                block[r] = vdupq_n_s16(0);                                                                          \
+            }                                                                                                       \
+            for (int v = 0; v < 4; v++) {                                                                           \
+                uint8x16_t w = vld1q_u8(wb + 64 * v + 16 * k);                                                      \
+                int8x16_t lo = vreinterpretq_s8_u8(vandq_u8(w, mask)), hi = vreinterpretq_s8_u8(vshrq_n_u8(w, 4));  \
+                for (int r = 0; r < R; r++) {                                                                       \
+                    const int8_t *a = xq + (size_t) r * in + b * BLOCK;                                             \
+                    block[r] = vaddq_s16(block[r], vaddq_s16(pairs_neon(lo, a + 4 * v), pairs_neon(hi, a + 16 + 4 * v))); \
+                }                                                                                                   \
+            }                                                                                                       \
+            float32x4_t sw = vld1q_f32(sg + (size_t) b * GROUP + 4 * k);                                            \
+            for (int r = 0; r < R; r++) {                                                                           \
+                int32x4_t total = vsubq_s32(vpaddlq_s16(block[r]), vdupq_n_s32(xsum8[(size_t) r * blocks + b]));    \
+                float32x4_t scale = vmulq_f32(sw, vdupq_n_f32(xs[(size_t) r * blocks + b]));                        \
+                sums[r] = vfmaq_f32(sums[r], vcvtq_f32_s32(total), scale);                                          \
+            }                                                                                                       \
+        }                                                                                                           \
+        for (int r = 0; r < R; r++) {                                                                               \
+            acc[r] = sums[r];                                                                                       \
+        }                                                                                                           \
+    }
+
+static inline void store128(float *y, int row0, int rows, float32x4_t acc) {
+    if (row0 + 4 <= rows) {
+        vst1q_f32(y + row0, acc);
+    } else if (row0 < rows) {
+        float tmp[4];
+        vst1q_f32(tmp, acc);
+        memcpy(y + row0, tmp, (size_t) (rows - row0) * sizeof(float));
+    }
+}
+
+/* Per group, per quarter, the activation rows 4, 2 and 1 at a time. */
+#define DEFINE_GEMM128(NAME, ATTR, ROWS)                                                                            \
+    ROWS(1)                                                                                                         \
+    ROWS(2)                                                                                                         \
+    ROWS(4)                                                                                                         \
+    ATTR static void NAME(const uint8_t *wq, const float *ws, int32_t in, int32_t rows, int32_t g0, int32_t g1,     \
+                          const int8_t *xq, const float *xs, const int32_t *xsum8, int32_t n, float *y, int32_t ldy) { \
+        int blocks = in / BLOCK;                                                                                    \
+        float32x4_t acc[4];                                                                                         \
+        for (int g = g0; g < g1; g++) {                                                                             \
+            const uint8_t *wg = wq + (size_t) g * blocks * GROUP_BLOCK_BYTES;                                       \
+            const float *sg = ws + (size_t) g * blocks * GROUP;                                                     \
+            for (int k = 0; k < 4; k++) {                                                                           \
+                int row0 = g * GROUP + 4 * k;                                                                       \
+                int i = 0;                                                                                          \
+                for (; i + 4 <= n; i += 4) {                                                                        \
+                    NAME##_rows_4(wg, sg, blocks, in, k, xq + (size_t) i * in, xs + (size_t) i * blocks,            \
+                                  xsum8 + (size_t) i * blocks, acc);                                                \
+                    for (int r = 0; r < 4; r++) {                                                                   \
+                        store128(y + (size_t) (i + r) * ldy, row0, rows, acc[r]);                                   \
+                    }                                                                                               \
+                }                                                                                                   \
+                for (; i + 2 <= n; i += 2) {                                                                        \
+                    NAME##_rows_2(wg, sg, blocks, in, k, xq + (size_t) i * in, xs + (size_t) i * blocks,            \
+                                  xsum8 + (size_t) i * blocks, acc);                                                \
+                    for (int r = 0; r < 2; r++) {                                                                   \
+                        store128(y + (size_t) (i + r) * ldy, row0, rows, acc[r]);                                   \
+                    }                                                                                               \
+                }                                                                                                   \
+                for (; i < n; i++) {                                                                                \
+                    NAME##_rows_1(wg, sg, blocks, in, k, xq + (size_t) i * in, xs + (size_t) i * blocks,            \
+                                  xsum8 + (size_t) i * blocks, acc);                                                \
+                    store128(y + (size_t) i * ldy, row0, rows, acc[0]);                                             \
+                }                                                                                                   \
+            }                                                                                                       \
+        }                                                                                                           \
+    }
+
+#define gemm_neondot_rows_1 rows_neondot_1
+#define gemm_neondot_rows_2 rows_neondot_2
+#define gemm_neondot_rows_4 rows_neondot_4
+#define gemm_neon_rows_1 rows_neon_1
+#define gemm_neon_rows_2 rows_neon_2
+#define gemm_neon_rows_4 rows_neon_4
+DEFINE_GEMM128(gemm_neondot, DOTPROD, DEFINE_ROWS_NEONDOT)
+DEFINE_GEMM128(gemm_neon, , DEFINE_ROWS_NEON)
+
+/* ---- 8-value vectors of two NEON registers, operation for operation as AVX2's __m256 ------------------------------ */
+
+typedef struct {
+    float32x4_t lo, hi;
+} v8;
+
+static inline v8 v8_set1(float x) { return (v8) {vdupq_n_f32(x), vdupq_n_f32(x)}; }
+static inline v8 v8_load(const float *p) { return (v8) {vld1q_f32(p), vld1q_f32(p + 4)}; }
+static inline void v8_store(float *p, v8 a) { vst1q_f32(p, a.lo); vst1q_f32(p + 4, a.hi); }
+static inline v8 v8_add(v8 a, v8 b) { return (v8) {vaddq_f32(a.lo, b.lo), vaddq_f32(a.hi, b.hi)}; }
+static inline v8 v8_sub(v8 a, v8 b) { return (v8) {vsubq_f32(a.lo, b.lo), vsubq_f32(a.hi, b.hi)}; }
+static inline v8 v8_mul(v8 a, v8 b) { return (v8) {vmulq_f32(a.lo, b.lo), vmulq_f32(a.hi, b.hi)}; }
+static inline v8 v8_div(v8 a, v8 b) { return (v8) {vdivq_f32(a.lo, b.lo), vdivq_f32(a.hi, b.hi)}; }
+static inline v8 v8_max(v8 a, v8 b) { return (v8) {vmaxq_f32(a.lo, b.lo), vmaxq_f32(a.hi, b.hi)}; }
+static inline v8 v8_min(v8 a, v8 b) { return (v8) {vminq_f32(a.lo, b.lo), vminq_f32(a.hi, b.hi)}; }
+/* a * b + c, fused (as _mm256_fmadd_ps). */
+static inline v8 v8_fma(v8 a, v8 b, v8 c) { return (v8) {vfmaq_f32(c.lo, a.lo, b.lo), vfmaq_f32(c.hi, a.hi, b.hi)}; }
+static inline v8 v8_from_half(const uint16_t *p) {
+    return (v8) {vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(p))), vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(p + 4)))};
+}
+
+static inline v8 exp_v8(v8 x) {
+    x = v8_min(v8_max(x, v8_set1(EXP_LO)), v8_set1(EXP_HI));
+    v8 t = v8_mul(x, v8_set1(LOG2E));
+    v8 n = {vrndnq_f32(t.lo), vrndnq_f32(t.hi)};
+    v8 minus_n = v8_sub(v8_set1(0.0f), n);
+    v8 r = v8_fma(minus_n, v8_set1(LN2_HI), x);
+    r = v8_fma(minus_n, v8_set1(LN2_LO), r);
+    v8 p = v8_fma(v8_set1(P0), r, v8_set1(P1));
+    p = v8_fma(p, r, v8_set1(P2));
+    p = v8_fma(p, r, v8_set1(P3));
+    p = v8_fma(p, r, v8_set1(P4));
+    p = v8_fma(p, r, v8_set1(P5));
+    p = v8_fma(p, v8_mul(r, r), v8_add(r, v8_set1(1.0f)));
+    int32x4_t elo = vshlq_n_s32(vcvtq_s32_f32(n.lo), 23), ehi = vshlq_n_s32(vcvtq_s32_f32(n.hi), 23);
+    return (v8) {vreinterpretq_f32_s32(vaddq_s32(vreinterpretq_s32_f32(p.lo), elo)),
+                 vreinterpretq_f32_s32(vaddq_s32(vreinterpretq_s32_f32(p.hi), ehi))};
+}
+
+/* The 8 lanes' sums of v[0..7] in AVX2's order (hadd, hadd, add of the 128-bit halves): lane t =
+ * ((v[t]0 + v[t]1) + (v[t]2 + v[t]3)) + ((v[t]4 + v[t]5) + (v[t]6 + v[t]7)). */
+static inline v8 sum_lanes8(const v8 *v) {
+    float32x4_t p[8];
+    for (int t = 0; t < 8; t++) {
+        p[t] = vpaddq_f32(v[t].lo, v[t].hi); /* A0 A1 B0 B1: A = v[t]0..3 pairs, B = v[t]4..7 pairs */
+        p[t] = vpaddq_f32(p[t], p[t]);       /* A, B, A, B */
+    }
+    float32x4_t lo = vpaddq_f32(vcombine_f32(vget_low_f32(p[0]), vget_low_f32(p[1])),
+                                vcombine_f32(vget_low_f32(p[2]), vget_low_f32(p[3])));
+    float32x4_t hi = vpaddq_f32(vcombine_f32(vget_low_f32(p[4]), vget_low_f32(p[5])),
+                                vcombine_f32(vget_low_f32(p[6]), vget_low_f32(p[7])));
+    return (v8) {lo, hi};
+}
+
+/* ---- Attention over one KV block (as kernels_x86.c's attend_heads; see there) ----------------------------------- */
+
+static inline __attribute__((always_inline)) void attend_heads(const float *q, int qStride, int n, int pos0,
+        const uint16_t *keys, const uint16_t *values, int kvDim, int head0, int heads, int groupSize, int blockStart,
+        int count, const int HEAD, float scale, float *max, float *sum, float *acc) {
+    int first = blockStart - pos0 > 0 ? blockStart - pos0 : 0;
+    int kvFrom = (head0 / groupSize) * HEAD, kvTo = ((head0 + heads - 1) / groupSize + 1) * HEAD;
+    for (int t = 0; t < count; t++) {
+        for (int d = kvFrom; d < kvTo; d += 32) {
+            __builtin_prefetch(keys + (size_t) t * kvDim + d);
+            __builtin_prefetch(values + (size_t) t * kvDim + d);
+        }
+    }
+    for (int i = first; i < n; i++) {
+        int visible = pos0 + i + 1 - blockStart;
+        visible = visible > count ? count : visible;
+        for (int j0 = 0; j0 < heads; j0 += 8) {
+            int lanes = heads - j0 < 8 ? heads - j0 : 8;
+            const float *qh[8];
+            int kvCol[8];
+            for (int k = 0; k < lanes; k++) {
+                int h = head0 + j0 + k;
+                qh[k] = q + (size_t) i * qStride + (size_t) h * HEAD;
+                kvCol[k] = (h / groupSize) * HEAD;
+            }
+            v8 scores[MAX_BLOCK_TOKENS];
+            v8 blockMax = v8_set1(-INFINITY);
+            for (int t = 0; t < visible; t++) {
+                const uint16_t *key = keys + (size_t) t * kvDim;
+                v8 dots[8];
+                for (int k = 0; k < 8; k++) {
+                    dots[k] = v8_set1(0.0f);
+                    if (k < lanes) {
+                        for (int c = 0; c < HEAD / 8; c++) {
+                            dots[k] = v8_fma(v8_load(qh[k] + 8 * c), v8_from_half(key + kvCol[k] + 8 * c), dots[k]);
+                        }
+                    }
+                }
+                scores[t] = v8_mul(sum_lanes8(dots), v8_set1(scale));
+                blockMax = v8_max(blockMax, scores[t]);
+            }
+            float state[3][8] = {{0}};
+            float *m = max + (size_t) i * heads + j0, *s = sum + (size_t) i * heads + j0;
+            for (int k = 0; k < lanes; k++) {
+                state[0][k] = m[k];
+                state[1][k] = s[k];
+            }
+            v8 oldMax = v8_load(state[0]);
+            v8 newMax = v8_max(oldMax, blockMax);
+            v8 rescale = exp_v8(v8_sub(oldMax, newMax));
+            v8 total = v8_mul(v8_load(state[1]), rescale);
+            v8_store(state[2], rescale);
+            float *out = acc + ((size_t) i * heads + j0) * HEAD;
+            for (int k = 0; k < lanes; k++) {
+                v8 r = v8_set1(state[2][k]);
+                for (int c = 0; c < HEAD / 8; c++) {
+                    v8_store(out + k * HEAD + 8 * c, v8_mul(v8_load(out + k * HEAD + 8 * c), r));
+                }
+            }
+            for (int t = 0; t < visible; t++) {
+                v8 w = exp_v8(v8_sub(scores[t], newMax));
+                total = v8_add(total, w);
+                float weight[8];
+                v8_store(weight, w);
+                const uint16_t *value = values + (size_t) t * kvDim;
+                for (int k = 0; k < lanes; k++) {
+                    v8 wk = v8_set1(weight[k]);
+                    float *o = out + k * HEAD;
+                    for (int c = 0; c < HEAD / 8; c++) {
+                        v8_store(o + 8 * c, v8_fma(v8_from_half(value + kvCol[k] + 8 * c), wk, v8_load(o + 8 * c)));
+                    }
+                }
+            }
+            v8_store(state[0], newMax);
+            v8_store(state[1], total);
+            for (int k = 0; k < lanes; k++) {
+                m[k] = state[0][k];
+                s[k] = state[1][k];
+            }
+        }
+    }
+}
+
+static int32_t attend_block(const float *q, int32_t qStride, int32_t n, int32_t pos0, const uint16_t *block,
+                            int32_t keyBase, int32_t valueBase, int32_t kvDim, int32_t head0, int32_t heads,
+                            int32_t groupSize, int32_t blockStart, int32_t count, int32_t headSize, float scale,
+                            float *max, float *sum, float *acc) {
+    if (count > MAX_BLOCK_TOKENS || !aio_attends_head_size(headSize)) {
+        return -1;
+    }
+    const uint16_t *keys = block + keyBase, *values = block + valueBase;
+    if (headSize == 64) {
+        attend_heads(q, qStride, n, pos0, keys, values, kvDim, head0, heads, groupSize, blockStart, count, 64, scale, max, sum, acc);
+    } else {
+        attend_heads(q, qStride, n, pos0, keys, values, kvDim, head0, heads, groupSize, blockStart, count, 128, scale, max, sum, acc);
+    }
+    return 0;
+}
+
+/* gate[i] = silu(gate[i]) * up[i] for i in [from, from + count); the x86 code's 8-value steps, then scalars. */
+static void swiglu_neon(float *gate, const float *up, int32_t from, int32_t count) {
+    int i = from, end = from + count;
+    for (; i + 8 <= end; i += 8) {
+        v8 g = v8_load(gate + i);
+        v8 e = exp_v8(v8_sub(v8_set1(0.0f), g));
+        v8 silu = v8_div(g, v8_add(v8_set1(1.0f), e));
+        v8_store(gate + i, v8_mul(silu, v8_load(up + i)));
+    }
+    swiglu_tail(gate, up, i, end);
+}
+
+/* ---- The variants' entry points ----------------------------------------------------------------------------- */
+
+#define EXPORT_VARIANT(V, GEMM)                                                                                     \
+    void aio_q8_quantize_##V(const float *x, int32_t n, int32_t in, int8_t *xq, float *xs, int32_t *xsum8) {       \
+        quantize_neon(x, n, in, xq, xs, xsum8);                                                                     \
+    }                                                                                                               \
+    void aio_q4_gemm_##V(const uint8_t *wq, const float *ws, int32_t in, int32_t rows, int32_t g0, int32_t g1,     \
+                         const int8_t *xq, const float *xs, const int32_t *xsum8, int32_t n, float *y, int32_t ldy) { \
+        GEMM(wq, ws, in, rows, g0, g1, xq, xs, xsum8, n, y, ldy);                                                   \
+    }                                                                                                               \
+    int32_t aio_attend_block_##V(const float *q, int32_t qStride, int32_t n, int32_t pos0, const uint16_t *block,  \
+                                 int32_t keyBase, int32_t valueBase, int32_t kvDim, int32_t head0, int32_t heads,   \
+                                 int32_t groupSize, int32_t blockStart, int32_t count, int32_t headSize, float scale, \
+                                 float *max, float *sum, float *acc) {                                              \
+        return attend_block(q, qStride, n, pos0, block, keyBase, valueBase, kvDim, head0, heads, groupSize,         \
+                            blockStart, count, headSize, scale, max, sum, acc);                                     \
+    }                                                                                                               \
+    void aio_swiglu_##V(float *gate, const float *up, int32_t from, int32_t count) {                                \
+        swiglu_neon(gate, up, from, count);                                                                         \
+    }
+
+EXPORT_VARIANT(neondot, gemm_neondot)
+EXPORT_VARIANT(neon, gemm_neon)

@@ -1,0 +1,474 @@
+/*
+ * The x86-64 kernel variants (layout and guarantees: kernels.h):
+ *   avx512vnni  512-bit vpdpbusd: 4 byte pairs multiplied and added in one instruction, 16 rows a vector;
+ *   avxvnni     the same instruction on 256-bit vectors (VEX-encoded AVX-VNNI: Alder Lake and later, Zen 5), 8 rows;
+ *   avx2        vpmaddubsw + vpmaddwd (AVX2 without VNNI: Haswell to Ice Lake clients, Zen 1 to 4), 8 rows.
+ * Attention and SwiGLU are AVX2 + FMA + F16C for all three. Java's Vector API has no 8-bit dot-product
+ * instruction, and with 32-value blocks each carrying its own scale the float kernels it can express top out below
+ * the prompt speed we need.
+ */
+#include <immintrin.h>
+#include "kernels.h"
+
+#define VNNI512 __attribute__((target("avx2,fma,f16c,avx512f,avx512vl,avx512bw,avx512dq,avx512vnni")))
+#define AVX2 __attribute__((target("avx2,fma,f16c")))
+#define AVXVNNI __attribute__((target("avx2,fma,f16c,avxvnni")))
+#define ATTN AVX2
+
+static int has_avx2(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+}
+
+int aio_supported_avx2(void) {
+    return has_avx2();
+}
+
+int aio_supported_avxvnni(void) {
+    return has_avx2() && __builtin_cpu_supports("avxvnni");
+}
+
+int aio_supported_avx512vnni(void) {
+    return has_avx2() && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl")
+        && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vnni");
+}
+
+/* ---- Activations to 8 bits ------------------------------------------------------------------------------ */
+
+/* n rows of in floats into 8-bit values, a scale per block and 8 x each block's sum (the offset of the nibbles).
+ * 16 values per vector; every operation is the scalar one lane by lane, so the result is the same. */
+VNNI512 static void quantize512(const float *x, int32_t n, int32_t in, int8_t *xq, float *xs, int32_t *xsum8) {
+    int blocks = in / BLOCK;
+    for (int i = 0; i < n; i++) {
+        for (int b = 0; b < blocks; b++) {
+            const float *src = x + (size_t) i * in + b * BLOCK;
+            int8_t *dst = xq + (size_t) i * in + b * BLOCK;
+            __m512 lo = _mm512_loadu_ps(src), hi = _mm512_loadu_ps(src + 16);
+            float max = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(lo), _mm512_abs_ps(hi)));
+            __m512 inverse = _mm512_set1_ps(max != 0.0f ? 127.0f / max : 0.0f);
+            __m512 half = _mm512_set1_ps(0.5f);
+            __m512i qlo = _mm512_cvttps_epi32(_mm512_add_ps(_mm512_mul_ps(lo, inverse), half));
+            __m512i qhi = _mm512_cvttps_epi32(_mm512_add_ps(_mm512_mul_ps(hi, inverse), half));
+            _mm_storeu_si128((__m128i *) dst, _mm512_cvtepi32_epi8(qlo));
+            _mm_storeu_si128((__m128i *) (dst + 16), _mm512_cvtepi32_epi8(qhi));
+            xs[(size_t) i * blocks + b] = max / 127.0f;
+            xsum8[(size_t) i * blocks + b] = 8 * _mm512_reduce_add_epi32(_mm512_add_epi32(qlo, qhi));
+        }
+    }
+}
+
+/* The same on 8-value vectors (the maximum and the integer sum are exact in any order). */
+AVX2 static void quantize256(const float *x, int32_t n, int32_t in, int8_t *xq, float *xs, int32_t *xsum8) {
+    int blocks = in / BLOCK;
+    const __m256 sign = _mm256_set1_ps(-0.0f), half = _mm256_set1_ps(0.5f);
+    /* packs_epi32 / packs_epi16 interleave the 128-bit lanes; this puts the values back in order. */
+    const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+    for (int i = 0; i < n; i++) {
+        for (int b = 0; b < blocks; b++) {
+            const float *src = x + (size_t) i * in + b * BLOCK;
+            int8_t *dst = xq + (size_t) i * in + b * BLOCK;
+            __m256 v[4];
+            __m256 m = _mm256_setzero_ps();
+            for (int k = 0; k < 4; k++) {
+                v[k] = _mm256_loadu_ps(src + 8 * k);
+                m = _mm256_max_ps(m, _mm256_andnot_ps(sign, v[k]));
+            }
+            __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+            m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+            m4 = _mm_max_ss(m4, _mm_shuffle_ps(m4, m4, 1));
+            float max = _mm_cvtss_f32(m4);
+            __m256 inverse = _mm256_set1_ps(max != 0.0f ? 127.0f / max : 0.0f);
+            __m256i q[4];
+            __m256i sum = _mm256_setzero_si256();
+            for (int k = 0; k < 4; k++) {
+                q[k] = _mm256_cvttps_epi32(_mm256_add_ps(_mm256_mul_ps(v[k], inverse), half));
+                sum = _mm256_add_epi32(sum, q[k]);
+            }
+            __m256i packed = _mm256_packs_epi16(_mm256_packs_epi32(q[0], q[1]), _mm256_packs_epi32(q[2], q[3]));
+            _mm256_storeu_si256((__m256i *) dst, _mm256_permutevar8x32_epi32(packed, order));
+            __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(sum), _mm256_extracti128_si256(sum, 1));
+            s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0x4E));
+            s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0xB1));
+            xs[(size_t) i * blocks + b] = max / 127.0f;
+            xsum8[(size_t) i * blocks + b] = 8 * _mm_cvtsi128_si32(s4);
+        }
+    }
+}
+
+/* ---- Q4 x 8-bit products, AVX-512 VNNI: 16 rows a vector ---------------------------------------------------- */
+
+/*
+ * R activation rows against one group of 16 weight rows; acc[r] holds the 16 outputs of row r. A row's block sum is
+ * built in two integer accumulators (low and high nibbles) and added exactly; the float accumulation over blocks
+ * is the same for every R.
+ */
+#define DEFINE_ROWS512(R)                                                                                           \
+    VNNI512 static inline void rows512_##R(const uint8_t *wg, const float *sg, int blocks, int in, const int8_t *xq, \
+                                    const float *xs, const int32_t *xsum8, __m512 *acc) {                           \
+        const __m512i mask = _mm512_set1_epi8(0x0F);                                                                \
+        /* Local sums: acc may alias the inputs (__m512 may alias anything), which would keep them in memory. */    \
+        __m512 sums[R];                                                                                             \
+        for (int r = 0; r < R; r++) {                                                                               \
+            sums[r] = _mm512_setzero_ps();                                                                          \
+        }                                                                                                           \
+        for (int b = 0; b < blocks; b++) {                                                                          \
+            const uint8_t *wb = wg + (size_t) b * GROUP_BLOCK_BYTES;                                                \
+            for (int line = 0; line < GROUP_BLOCK_BYTES; line += 64) {                                              \
+                _mm_prefetch((const char *) (wb + PREFETCH_BYTES + line), _MM_HINT_T0);                             \
+            }                                                                                                       \
+            __m512i lo[4], hi[4];                                                                                   \
+            for (int v = 0; v < 4; v++) {                                                                           \
+                __m512i w = _mm512_loadu_si512(wb + v * 4 * GROUP);                                                 \
+                lo[v] = _mm512_and_si512(w, mask);                                                                  \
+                hi[v] = _mm512_and_si512(_mm512_srli_epi16(w, 4), mask);                                            \
+            }                                                                                                       \
+            __m512 sw = _mm512_loadu_ps(sg + (size_t) b * GROUP);                                                   \
+            for (int r = 0; r < R; r++) {                                                                           \
+                const int8_t *a = xq + (size_t) r * in + b * BLOCK;                                                 \
+                __m512i low = _mm512_set1_epi32(-xsum8[(size_t) r * blocks + b]), high = _mm512_setzero_si512();    \
+                for (int v = 0; v < 4; v++) {                                                                       \
+                    low = _mm512_dpbusd_epi32(low, lo[v], _mm512_set1_epi32(load_i32(a + 4 * v)));                  \
+                    high = _mm512_dpbusd_epi32(high, hi[v], _mm512_set1_epi32(load_i32(a + 16 + 4 * v)));           \
+                }                                                                                                   \
+                __m512 scale = _mm512_mul_ps(sw, _mm512_set1_ps(xs[(size_t) r * blocks + b]));                      \
+                sums[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(low, high)), scale, sums[r]);         \
+            }                                                                                                       \
+        }                                                                                                           \
+        for (int r = 0; r < R; r++) {                                                                               \
+            acc[r] = sums[r];                                                                                       \
+        }                                                                                                           \
+    }
+
+DEFINE_ROWS512(1)
+DEFINE_ROWS512(4)
+DEFINE_ROWS512(8)
+
+VNNI512 static inline void store512(float *y, int row0, int rows, __m512 acc) {
+    if (row0 + GROUP <= rows) {
+        _mm512_storeu_ps(y + row0, acc);
+    } else {
+        _mm512_mask_storeu_ps(y + row0, (__mmask16) ((1u << (rows - row0)) - 1), acc);
+    }
+}
+
+/*
+ * y[i * ldy + row] = sum over in of x[i] * W[row], for the weight rows of groups g0 <= g < g1 and all n activation
+ * rows (quantized by the variant's quantize). rows = the matrix's real row count (the last group may be partial).
+ */
+VNNI512 static void gemm512(const uint8_t *wq, const float *ws, int32_t in, int32_t rows, int32_t g0, int32_t g1,
+                            const int8_t *xq, const float *xs, const int32_t *xsum8, int32_t n, float *y, int32_t ldy) {
+    int blocks = in / BLOCK;
+    __m512 acc[8];
+    for (int g = g0; g < g1; g++) {
+        const uint8_t *wg = wq + (size_t) g * blocks * GROUP_BLOCK_BYTES;
+        const float *sg = ws + (size_t) g * blocks * GROUP;
+        int i = 0;
+        for (; i + 8 <= n; i += 8) {
+            rows512_8(wg, sg, blocks, in, xq + (size_t) i * in, xs + (size_t) i * blocks, xsum8 + (size_t) i * blocks, acc);
+            for (int r = 0; r < 8; r++) {
+                store512(y + (size_t) (i + r) * ldy, g * GROUP, rows, acc[r]);
+            }
+        }
+        for (; i + 4 <= n; i += 4) {
+            rows512_4(wg, sg, blocks, in, xq + (size_t) i * in, xs + (size_t) i * blocks, xsum8 + (size_t) i * blocks, acc);
+            for (int r = 0; r < 4; r++) {
+                store512(y + (size_t) (i + r) * ldy, g * GROUP, rows, acc[r]);
+            }
+        }
+        for (; i < n; i++) {
+            rows512_1(wg, sg, blocks, in, xq + (size_t) i * in, xs + (size_t) i * blocks, xsum8 + (size_t) i * blocks, acc);
+            store512(y + (size_t) i * ldy, g * GROUP, rows, acc[0]);
+        }
+    }
+}
+
+/* ---- Q4 x 8-bit products on 256-bit vectors: 8 rows a vector, a group as two halves ------------------------- */
+
+/*
+ * One 256-bit step: the 8 rows' bytes of vector v (low and high nibbles apart) against the activation's 4 bytes
+ * 4v..4v+3 and 16+4v..16+4v+3, into the rows' block accumulator.
+ * AVX2: vpmaddubsw gives 16-bit sums of byte pairs (at most 2 x 15 x 127 = 3810, so the 8 steps of a block add up
+ * to at most 30480 without overflow); vpmaddwd at the end makes each row's 32-bit sum, and the nibbles' offset
+ * (8 x the activations' sum) is taken off.
+ * AVX-VNNI: vpdpbusd adds 4 byte pairs into 32 bits directly, starting from minus the offset.
+ */
+#define BROADCAST4(p) _mm256_set1_epi32(load_i32(p))
+#define AVX2_START(xsum8) _mm256_setzero_si256()
+#define AVX2_STEP(acc, lo, hi, a, v)                                                                               \
+    _mm256_add_epi16(acc, _mm256_add_epi16(_mm256_maddubs_epi16(lo, BROADCAST4(a + 4 * (v))),                      \
+                                           _mm256_maddubs_epi16(hi, BROADCAST4(a + 16 + 4 * (v)))))
+#define AVX2_FINISH(acc, xsum8) _mm256_sub_epi32(_mm256_madd_epi16(acc, _mm256_set1_epi16(1)), _mm256_set1_epi32(xsum8))
+#define AVXVNNI_START(xsum8) _mm256_set1_epi32(-(xsum8))
+#define AVXVNNI_STEP(acc, lo, hi, a, v)                                                                            \
+    _mm256_dpbusd_avx_epi32(_mm256_dpbusd_avx_epi32(acc, lo, BROADCAST4(a + 4 * (v))), hi, BROADCAST4(a + 16 + 4 * (v)))
+#define AVXVNNI_FINISH(acc, xsum8) (acc)
+
+/* R activation rows against half h (rows 8h..8h+7) of one group; acc[r] holds the 8 outputs of row r. */
+#define DEFINE_ROWS256(NAME, ATTR, R, START, STEP, FINISH)                                                          \
+    ATTR static inline void NAME##_##R(const uint8_t *wg, const float *sg, int blocks, int in, int h,               \
+                                       const int8_t *xq, const float *xs, const int32_t *xsum8, __m256 *acc) {      \
+        const __m256i mask = _mm256_set1_epi8(0x0F);                                                                \
+        __m256 sums[R];                                                                                             \
+        for (int r = 0; r < R; r++) {                                                                               \
+            sums[r] = _mm256_setzero_ps();                                                                          \
+        }                                                                                                           \
+        for (int b = 0; b < blocks; b++) {                                                                          \
+            const uint8_t *wb = wg + (size_t) b * GROUP_BLOCK_BYTES;                                                \
+            if (h == 0) { /* the second half finds the group in the cache */                                        \
+                for (int line = 0; line < GROUP_BLOCK_BYTES; line += 64) {                                          \
+                    _mm_prefetch((const char *) (wb + PREFETCH_BYTES + line), _MM_HINT_T0);                         \
+                }                                                                                                   \
+            }                                                                                                       \
+            __m256i block[R];                                                                                       \
+            for (int r = 0; r < R; r++) {                                                                           \
+                block[r] = START(xsum8[(size_t) r * blocks + b]);                                                   \
+            }                                                                                                       \
+            for (int v = 0; v < 4; v++) {                                                                           \
+                __m256i w = _mm256_loadu_si256((const __m256i *) (wb + v * 4 * GROUP + 32 * h));                    \
+                __m256i lo = _mm256_and_si256(w, mask), hi = _mm256_and_si256(_mm256_srli_epi16(w, 4), mask);       \
+                for (int r = 0; r < R; r++) {                                                                       \
+                    block[r] = STEP(block[r], lo, hi, xq + (size_t) r * in + b * BLOCK, v);                         \
+                }                                                                                                   \
+            }                                                                                                       \
+            __m256 sw = _mm256_loadu_ps(sg + (size_t) b * GROUP + 8 * h);                                           \
+            for (int r = 0; r < R; r++) {                                                                           \
+                __m256 scale = _mm256_mul_ps(sw, _mm256_set1_ps(xs[(size_t) r * blocks + b]));                      \
+                __m256i total = FINISH(block[r], xsum8[(size_t) r * blocks + b]);                                   \
+                sums[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(total), scale, sums[r]);                               \
+            }                                                                                                       \
+        }                                                                                                           \
+        for (int r = 0; r < R; r++) {                                                                               \
+            acc[r] = sums[r];                                                                                       \
+        }                                                                                                           \
+    }
+
+AVX2 static inline void store256(float *y, int row0, int rows, __m256 acc) {
+    if (row0 + 8 <= rows) {
+        _mm256_storeu_ps(y + row0, acc);
+    } else if (row0 < rows) {
+        float tmp[8];
+        _mm256_storeu_ps(tmp, acc);
+        memcpy(y + row0, tmp, (size_t) (rows - row0) * sizeof(float));
+    }
+}
+
+/* The gemm of a 256-bit variant: per group, per half, the activation rows 4, 2 and 1 at a time. */
+#define DEFINE_GEMM256(NAME, ATTR, START, STEP, FINISH)                                                             \
+    DEFINE_ROWS256(NAME, ATTR, 1, START, STEP, FINISH)                                                              \
+    DEFINE_ROWS256(NAME, ATTR, 2, START, STEP, FINISH)                                                              \
+    DEFINE_ROWS256(NAME, ATTR, 4, START, STEP, FINISH)                                                              \
+    ATTR static void NAME(const uint8_t *wq, const float *ws, int32_t in, int32_t rows, int32_t g0, int32_t g1,     \
+                          const int8_t *xq, const float *xs, const int32_t *xsum8, int32_t n, float *y, int32_t ldy) { \
+        int blocks = in / BLOCK;                                                                                    \
+        __m256 acc[4];                                                                                              \
+        for (int g = g0; g < g1; g++) {                                                                             \
+            const uint8_t *wg = wq + (size_t) g * blocks * GROUP_BLOCK_BYTES;                                       \
+            const float *sg = ws + (size_t) g * blocks * GROUP;                                                     \
+            for (int h = 0; h < 2; h++) {                                                                           \
+                int row0 = g * GROUP + 8 * h;                                                                       \
+                int i = 0;                                                                                          \
+                for (; i + 4 <= n; i += 4) {                                                                        \
+                    NAME##_4(wg, sg, blocks, in, h, xq + (size_t) i * in, xs + (size_t) i * blocks,                 \
+                             xsum8 + (size_t) i * blocks, acc);                                                     \
+                    for (int r = 0; r < 4; r++) {                                                                   \
+                        store256(y + (size_t) (i + r) * ldy, row0, rows, acc[r]);                                   \
+                    }                                                                                               \
+                }                                                                                                   \
+                for (; i + 2 <= n; i += 2) {                                                                        \
+                    NAME##_2(wg, sg, blocks, in, h, xq + (size_t) i * in, xs + (size_t) i * blocks,                 \
+                             xsum8 + (size_t) i * blocks, acc);                                                     \
+                    for (int r = 0; r < 2; r++) {                                                                   \
+                        store256(y + (size_t) (i + r) * ldy, row0, rows, acc[r]);                                   \
+                    }                                                                                               \
+                }                                                                                                   \
+                for (; i < n; i++) {                                                                                \
+                    NAME##_1(wg, sg, blocks, in, h, xq + (size_t) i * in, xs + (size_t) i * blocks,                 \
+                             xsum8 + (size_t) i * blocks, acc);                                                     \
+                    store256(y + (size_t) i * ldy, row0, rows, acc[0]);                                             \
+                }                                                                                                   \
+            }                                                                                                       \
+        }                                                                                                           \
+    }
+
+DEFINE_GEMM256(gemm_avx2, AVX2, AVX2_START, AVX2_STEP, AVX2_FINISH)
+DEFINE_GEMM256(gemm_avxvnni, AVXVNNI, AVXVNNI_START, AVXVNNI_STEP, AVXVNNI_FINISH)
+
+/* ---- e^x, for attention and SwiGLU --------------------------------------------------------------------- */
+
+ATTN static inline __m256 exp_vector(__m256 x) {
+    x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(EXP_LO)), _mm256_set1_ps(EXP_HI));
+    __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(LOG2E)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fmadd_ps(_mm256_sub_ps(_mm256_setzero_ps(), n), _mm256_set1_ps(LN2_HI), x);
+    r = _mm256_fmadd_ps(_mm256_sub_ps(_mm256_setzero_ps(), n), _mm256_set1_ps(LN2_LO), r);
+    __m256 p = _mm256_fmadd_ps(_mm256_set1_ps(P0), r, _mm256_set1_ps(P1));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(P2));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(P3));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(P4));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(P5));
+    p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+    __m256i bits = _mm256_add_epi32(_mm256_castps_si256(p), _mm256_slli_epi32(_mm256_cvtps_epi32(n), 23));
+    return _mm256_castsi256_ps(bits);
+}
+
+
+
+/* ---- Attention over one KV block ------------------------------------------------------------------------- */
+
+/* The 8 lanes' sums of v[0..7]: lane t = sum of v[t]'s lanes. */
+ATTN static inline __m256 sum_lanes8(const __m256 *v) {
+    __m256 s01 = _mm256_hadd_ps(v[0], v[1]), s23 = _mm256_hadd_ps(v[2], v[3]);
+    __m256 s45 = _mm256_hadd_ps(v[4], v[5]), s67 = _mm256_hadd_ps(v[6], v[7]);
+    __m256 lo = _mm256_hadd_ps(s01, s23), hi = _mm256_hadd_ps(s45, s67);
+    return _mm256_add_ps(_mm256_permute2f128_ps(lo, hi, 0x20), _mm256_permute2f128_ps(lo, hi, 0x31));
+}
+
+/*
+ * Queries pos0..pos0+n-1 of heads head0..head0+heads-1 (q: query i, head h at q + i * qStride + h * HEAD), one
+ * online-softmax step over the tokens of one KV block (the first at position blockStart, count of them written),
+ * causal: query i sees the positions up to pos0 + i. Heads go 8 at a time, one per vector lane: each key and value
+ * row is read once, front to back, for all of them (a row holds every head), and the softmax runs lane-wise.
+ * State per query i and head j: max[i * heads + j], sum[...], acc[(i * heads + j) * HEAD ...]; start from -inf,
+ * 0, 0; the caller divides acc by sum at the end. A head's numbers do not depend on its lane.
+ * HEAD is a compile-time constant at every call, so the loops over it unroll.
+ */
+ATTN static inline __attribute__((always_inline)) void attend_heads(const float *q, int qStride, int n, int pos0,
+        const uint16_t *keys, const uint16_t *values, int kvDim, int head0, int heads, int groupSize, int blockStart,
+        int count, const int HEAD, float scale, float *max, float *sum, float *acc) {
+    int first = blockStart - pos0 > 0 ? blockStart - pos0 : 0;
+    /* The rows' pieces these heads read, all asked for at once: one at a time, each waited for memory. */
+    int kvFrom = (head0 / groupSize) * HEAD, kvTo = ((head0 + heads - 1) / groupSize + 1) * HEAD;
+    for (int t = 0; t < count; t++) {
+        for (int d = kvFrom; d < kvTo; d += 32) {
+            _mm_prefetch((const char *) (keys + (size_t) t * kvDim + d), _MM_HINT_T0);
+            _mm_prefetch((const char *) (values + (size_t) t * kvDim + d), _MM_HINT_T0);
+        }
+    }
+    for (int i = first; i < n; i++) {
+        int visible = pos0 + i + 1 - blockStart;
+        visible = visible > count ? count : visible;
+        for (int j0 = 0; j0 < heads; j0 += 8) {
+            int lanes = heads - j0 < 8 ? heads - j0 : 8;
+            const float *qh[8];
+            int kvCol[8];
+            for (int k = 0; k < lanes; k++) {
+                int h = head0 + j0 + k;
+                qh[k] = q + (size_t) i * qStride + (size_t) h * HEAD;
+                kvCol[k] = (h / groupSize) * HEAD;
+            }
+            __m256 scores[MAX_BLOCK_TOKENS];
+            __m256 blockMax = _mm256_set1_ps(-INFINITY);
+            for (int t = 0; t < visible; t++) {
+                const uint16_t *key = keys + (size_t) t * kvDim;
+                __m256 dots[8];
+                for (int k = 0; k < 8; k++) {
+                    dots[k] = _mm256_setzero_ps();
+                    if (k < lanes) {
+                        for (int c = 0; c < HEAD / 8; c++) {
+                            __m256 kc = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *) (key + kvCol[k] + 8 * c)));
+                            dots[k] = _mm256_fmadd_ps(_mm256_loadu_ps(qh[k] + 8 * c), kc, dots[k]);
+                        }
+                    }
+                }
+                scores[t] = _mm256_mul_ps(sum_lanes8(dots), _mm256_set1_ps(scale));
+                blockMax = _mm256_max_ps(blockMax, scores[t]);
+            }
+            float state[3][8] = {{0}};
+            float *m = max + (size_t) i * heads + j0, *s = sum + (size_t) i * heads + j0;
+            for (int k = 0; k < lanes; k++) {
+                state[0][k] = m[k];
+                state[1][k] = s[k];
+            }
+            __m256 oldMax = _mm256_loadu_ps(state[0]);
+            __m256 newMax = _mm256_max_ps(oldMax, blockMax);
+            __m256 rescale = exp_vector(_mm256_sub_ps(oldMax, newMax));
+            __m256 total = _mm256_mul_ps(_mm256_loadu_ps(state[1]), rescale);
+            _mm256_storeu_ps(state[2], rescale);
+            float *out = acc + ((size_t) i * heads + j0) * HEAD;
+            for (int k = 0; k < lanes; k++) {
+                __m256 r = _mm256_set1_ps(state[2][k]);
+                for (int c = 0; c < HEAD / 8; c++) {
+                    _mm256_storeu_ps(out + k * HEAD + 8 * c, _mm256_mul_ps(_mm256_loadu_ps(out + k * HEAD + 8 * c), r));
+                }
+            }
+            for (int t = 0; t < visible; t++) {
+                __m256 w = exp_vector(_mm256_sub_ps(scores[t], newMax));
+                total = _mm256_add_ps(total, w);
+                float weight[8];
+                _mm256_storeu_ps(weight, w);
+                const uint16_t *value = values + (size_t) t * kvDim;
+                for (int k = 0; k < lanes; k++) {
+                    __m256 wk = _mm256_set1_ps(weight[k]);
+                    float *o = out + k * HEAD;
+                    for (int c = 0; c < HEAD / 8; c++) {
+                        __m256 vc = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *) (value + kvCol[k] + 8 * c)));
+                        _mm256_storeu_ps(o + 8 * c, _mm256_fmadd_ps(vc, wk, _mm256_loadu_ps(o + 8 * c)));
+                    }
+                }
+            }
+            _mm256_storeu_ps(state[0], newMax);
+            _mm256_storeu_ps(state[1], total);
+            for (int k = 0; k < lanes; k++) {
+                m[k] = state[0][k];
+                s[k] = state[1][k];
+            }
+        }
+    }
+}
+
+/* attend_heads for the block's keys at keyBase and values at valueBase (+ t * kvDim); head sizes 64 and 128
+ * (aio_attends_head_size), -1 for anything else. */
+ATTN static int32_t attend_block(const float *q, int32_t qStride, int32_t n, int32_t pos0, const uint16_t *block,
+                              int32_t keyBase, int32_t valueBase, int32_t kvDim, int32_t head0, int32_t heads,
+                              int32_t groupSize, int32_t blockStart, int32_t count, int32_t headSize, float scale,
+                              float *max, float *sum, float *acc) {
+    if (count > MAX_BLOCK_TOKENS || (headSize != 64 && headSize != 128)) {
+        return -1;
+    }
+    const uint16_t *keys = block + keyBase, *values = block + valueBase;
+    if (headSize == 64) {
+        attend_heads(q, qStride, n, pos0, keys, values, kvDim, head0, heads, groupSize, blockStart, count, 64, scale, max, sum, acc);
+    } else {
+        attend_heads(q, qStride, n, pos0, keys, values, kvDim, head0, heads, groupSize, blockStart, count, 128, scale, max, sum, acc);
+    }
+    return 0;
+}
+
+
+/* ---- SwiGLU ----------------------------------------------------------------------------------------------- */
+
+/* gate[i] = silu(gate[i]) * up[i] = gate[i] / (1 + e^-gate[i]) * up[i] for i in [from, from + count). */
+ATTN static void swiglu256(float *gate, const float *up, int32_t from, int32_t count) {
+    int i = from, end = from + count;
+    for (; i + 8 <= end; i += 8) {
+        __m256 g = _mm256_loadu_ps(gate + i);
+        __m256 e = exp_vector(_mm256_sub_ps(_mm256_setzero_ps(), g));
+        __m256 silu = _mm256_div_ps(g, _mm256_add_ps(_mm256_set1_ps(1.0f), e));
+        _mm256_storeu_ps(gate + i, _mm256_mul_ps(silu, _mm256_loadu_ps(up + i)));
+    }
+    swiglu_tail(gate, up, i, end);
+}
+
+/* ---- The variants' entry points ----------------------------------------------------------------------------- */
+
+#define EXPORT_VARIANT(V, QUANTIZE, GEMM)                                                                           \
+    void aio_q8_quantize_##V(const float *x, int32_t n, int32_t in, int8_t *xq, float *xs, int32_t *xsum8) {       \
+        QUANTIZE(x, n, in, xq, xs, xsum8);                                                                          \
+    }                                                                                                               \
+    void aio_q4_gemm_##V(const uint8_t *wq, const float *ws, int32_t in, int32_t rows, int32_t g0, int32_t g1,     \
+                         const int8_t *xq, const float *xs, const int32_t *xsum8, int32_t n, float *y, int32_t ldy) { \
+        GEMM(wq, ws, in, rows, g0, g1, xq, xs, xsum8, n, y, ldy);                                                   \
+    }                                                                                                               \
+    int32_t aio_attend_block_##V(const float *q, int32_t qStride, int32_t n, int32_t pos0, const uint16_t *block,  \
+                                 int32_t keyBase, int32_t valueBase, int32_t kvDim, int32_t head0, int32_t heads,   \
+                                 int32_t groupSize, int32_t blockStart, int32_t count, int32_t headSize, float scale, \
+                                 float *max, float *sum, float *acc) {                                              \
+        return attend_block(q, qStride, n, pos0, block, keyBase, valueBase, kvDim, head0, heads, groupSize,         \
+                            blockStart, count, headSize, scale, max, sum, acc);                                     \
+    }                                                                                                               \
+    void aio_swiglu_##V(float *gate, const float *up, int32_t from, int32_t count) {                                \
+        swiglu256(gate, up, from, count);                                                                           \
+    }
+
+EXPORT_VARIANT(avx512vnni, quantize512, gemm512)
+EXPORT_VARIANT(avxvnni, quantize256, gemm_avxvnni)
+EXPORT_VARIANT(avx2, quantize256, gemm_avx2)
