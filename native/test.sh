@@ -11,11 +11,17 @@ fi
 "$JAVA_HOME/bin/java" -version
 if [ "$(id -u)" = 0 ]; then sudo=(); else sudo=(sudo); fi
 
-# The engine's C kernels are compiled by the build (native/build-kernels.sh); NativeKernelsTest expects them on a
-# CPU with AVX-512 VNNI.
-if ! command -v cc >/dev/null; then
+# The engine's C kernels are compiled by the build (native/build-kernels.sh): this architecture's with cc, the other
+# one's with Debian's cross-compiler; the ARM64 kernels' harness runs under qemu-aarch64 (KernelsHarnessTest).
+need=()
+command -v cc >/dev/null || need+=(gcc libc6-dev)
+if [ "$(uname -m)" = x86_64 ]; then
+  command -v aarch64-linux-gnu-gcc >/dev/null || need+=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross)
+  command -v qemu-aarch64 >/dev/null || need+=(qemu-user)
+fi
+if [ ${#need[@]} -gt 0 ]; then
   "${sudo[@]}" apt-get update -q
-  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends gcc libc6-dev
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${need[@]}"
 fi
 
 # The web page test drives Debian's headless Chromium; a CJK font makes its screenshot readable.
