@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # The README's test command: installs what the tests need when it is missing (Debian packages, with apt-get), then
-# runs the whole suite, the container image included. Needs JAVA_HOME at a JDK 21 or newer.
+# runs the whole suite, the container image included. Needs JAVA_HOME at a JDK 25 or newer (pom.xml: release 25).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if [ -z "${JAVA_HOME:-}" ] || ! "$JAVA_HOME/bin/java" -version 2>&1 | grep -qE 'version "(2[1-9]|[3-9][0-9])'; then
-  echo "native/test.sh: set JAVA_HOME to a JDK 21 or newer (Jlama needs the Vector API)" >&2
+if [ -z "${JAVA_HOME:-}" ] || ! "$JAVA_HOME/bin/java" -version 2>&1 | grep -qE 'version "(2[5-9]|[3-9][0-9])'; then
+  echo "native/test.sh: set JAVA_HOME to a JDK 25 or newer (the build compiles for release 25)" >&2
   exit 2
 fi
 "$JAVA_HOME/bin/java" -version

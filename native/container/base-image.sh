@@ -9,7 +9,7 @@ set -euo pipefail
 out=$(realpath -m "${1:?usage: base-image.sh OUTPUT_DIR}")
 here=$(cd "$(dirname "$0")" && pwd)
 image=${ALLINONE_BASE_IMAGE:-localhost/allinone-jre:25}
-java_home=${JAVA_HOME:?set JAVA_HOME to a JDK 21+ (Jlama needs the Vector API)}
+java_home=${JAVA_HOME:?set JAVA_HOME to a JDK 25+ (pom.xml compiles for release 25)}
 command -v podman > /dev/null || {
   echo "base-image.sh: podman is needed for the container image (Debian: apt-get install podman runc iptables" \
        "uidmap slirp4netns fuse-overlayfs netavark; .ci/run does this), or build without -Pcontainer" >&2
