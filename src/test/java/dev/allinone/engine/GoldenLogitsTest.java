@@ -42,7 +42,9 @@ import org.junit.jupiter.params.provider.MethodSource;
  *
  * <p>Bounds on max |Δ| over those logits (the compared top-20 logits lie in 0.55-0.84 for the tiny checkpoint and
  * 1.6-3.1 for the grouped one; the smallest gap between the first two at a compared position is 0.001 tiny Q4,
- * 0.007 tiny, 0.013 grouped Q4, 0.019 grouped), and the greedy continuation equal in every case:
+ * 0.007 tiny, 0.013 grouped Q4, 0.019 grouped), and each greedy token equal to the reference's where its margin
+ * over the runner-up exceeds twice the bound (all five as stored and for tiny Q4; for grouped Q4 the steps after
+ * the first, whose margin is 0.035: there two logits within the bound may swap):
  * <ul>
  * <li><b>As stored: 1e-3.</b> Measured: tiny F32 4.5e-5, grouped BF16 2.7e-4 (float accumulation, the KV cache held
  * as F16; BF16 storage costs nothing, the reference reads the same BF16 values).
@@ -154,7 +156,13 @@ class GoldenLogitsTest {
                     golden, weights, kernels, model.nativeKernels(), worst, GoldenFixtures.TOP, logits.length,
                     Arrays.toString(greedy), Arrays.toString(expectedGreedy));
             assertTrue(worst <= bound(golden, weights), "max |Δ| " + worst + " > " + bound(golden, weights) + " at " + where);
-            assertArrayEquals(expectedGreedy, greedy, "the greedy continuation");
+            for (int step = 0; step < greedy.length; step++) {
+                Position reference = fixture.at(prompt.length - 1 + step);
+                // Two logits each within the bound of the reference can swap only if they are within twice it.
+                if (reference.logits()[0] - reference.logits()[1] > 2 * bound(golden, weights)) {
+                    assertEquals(expectedGreedy[step], greedy[step], "greedy token " + step + ": " + Arrays.toString(greedy));
+                }
+            }
         } finally {
             model.jlama().close();
         }
