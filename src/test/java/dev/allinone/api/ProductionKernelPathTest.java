@@ -94,7 +94,7 @@ class ProductionKernelPathTest {
             long tokens = frames.stream().filter(f -> f.path("type").asText().equals("token")).count();
             assertTrue(tokens > 0 && done.path("tokens").asInt() > 0 && done.path("tokens").asInt() <= 12, frames.toString());
         }
-        assertTrue(runtime.engine().model().nativeKernels());
+        assertTrue(runtime.engine().model().nativeKernels(), "the loaded model runs the Java kernels");
     }
 
     /** The "ready" line of the start-up log (written just after readiness flips, so waited for briefly). */
