@@ -59,4 +59,28 @@ record Safetensors(JsonNode header, ByteBuffer data) {
         }
         return out;
     }
+
+    /**
+     * A tensor's values in row-major order, also for Jlama's Q4 ({@code NAME} holds blocks of 32 values in 16 bytes,
+     * value j of a block in the low nibble of byte j for j &lt; 16 and the high nibble of byte j − 16 after; a value
+     * is (nibble − 8) × the block's F32 scale in {@code NAME.qb}). Read here, not by Jlama's {@code get}, which
+     * computes the block of an index in float and misreads tensors of more than 2²⁴ values.
+     */
+    float[] values(String name) {
+        JsonNode tensor = header.path(name);
+        if (!tensor.path("dtype").asText().equals("Q4")) {
+            return floats(name);
+        }
+        float[] scales = floats(name + ".qb");
+        int begin = tensor.path("data_offsets").get(0).asInt();
+        float[] out = new float[scales.length * 32];
+        for (int i = 0; i < out.length; i++) {
+            int block = i / 32;
+            int j = i % 32;
+            int b = data.get(begin + block * 16 + (j < 16 ? j : j - 16));
+            int nibble = j < 16 ? b & 15 : (b >> 4) & 15;
+            out[i] = (nibble - 8) * scales[block];
+        }
+        return out;
+    }
 }

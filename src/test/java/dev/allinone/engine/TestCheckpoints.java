@@ -32,6 +32,20 @@ public final class TestCheckpoints {
         return ensure("small-aligned", CheckpointSpec.smallAligned(5));
     }
 
+    /** Tiny, untied, seeded random weights: the golden-logit test's tiny checkpoint (src/test/resources/golden). */
+    public static final CheckpointSpec GOLDEN_TINY = CheckpointSpec.tiny(23).untied();
+
+    /** {@link CheckpointSpec#smallGrouped}: grouped KV heads on the production kernel path (8-bit activations). */
+    public static final CheckpointSpec SMALL_GROUPED = CheckpointSpec.smallGrouped(29);
+
+    public static synchronized Path goldenTiny() {
+        return ensure("golden-tiny", GOLDEN_TINY);
+    }
+
+    public static synchronized Path smallGrouped() {
+        return ensure("small-grouped", SMALL_GROUPED);
+    }
+
     /**
      * Tiny, untied, scripted so that after a prompt it replies {@link #SCRIPTED_REPLY} then stops: its first token
      * is 正面 (so sentiment scoring says POSITIVE), and the emoji comes as four single-byte tokens, so streaming

@@ -50,6 +50,14 @@ public record CheckpointSpec(
         return new CheckpointSpec(256, 512, 2, 4, 4, 151936, 4096, true, SafetensorsWriter.DType.BF16, seed, Map.of());
     }
 
+    /**
+     * A small model on the production kernel path with grouped KV heads: rows in whole groups of 256 values (8-bit
+     * activations and, at Q4, the C kernels), 8 query heads of 64 sharing 2 key/value heads (as Qwen2.5's 14 share 2).
+     */
+    public static CheckpointSpec smallGrouped(long seed) {
+        return new CheckpointSpec(512, 1024, 2, 8, 2, 151936, 4096, true, SafetensorsWriter.DType.BF16, seed, Map.of());
+    }
+
     /** The published shape of Qwen1.5-0.5B-Chat (BF16, tied embeddings), random weights. */
     public static CheckpointSpec qwen15HalfB(long seed) {
         try (InputStream in = CheckpointSpec.class.getClassLoader().getResourceAsStream("qwen1.5/config.json")) {
