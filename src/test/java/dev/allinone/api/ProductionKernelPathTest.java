@@ -11,6 +11,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.allinone.ReadyService;
+import dev.allinone.engine.Kernels;
 import dev.allinone.engine.TestCheckpoints;
 import dev.allinone.lifecycle.ModelRuntime;
 import io.quarkus.test.common.http.TestHTTPResource;
@@ -73,10 +74,11 @@ class ProductionKernelPathTest {
     @Test
     void theStartUpLogAndTheLoadedModelSayTheCKernelsRun() throws Exception {
         String line = readyLine();
-        assertTrue(line.contains("(Q4 weights, native AVX-512 VNNI kernels)"), line);
-        assertTrue(runtime.engine().model().nativeKernels(), "the loaded model runs the Java kernels");
+        assertTrue(line.contains("(Q4 weights, avx512-vnni kernels)"), line);
+        assertEquals(Kernels.AVX512_VNNI, runtime.engine().model().kernels(), "the kernels the loaded model runs on");
         given().get("/q/health/ready").then().statusCode(200)
-                .body("checks.find { it.name == 'model' }.data.weights", equalTo("Q4"));
+                .body("checks.find { it.name == 'model' }.data.weights", equalTo("Q4"))
+                .body("checks.find { it.name == 'model' }.data.kernels", equalTo("avx512-vnni"));
     }
 
     @Test
@@ -94,7 +96,7 @@ class ProductionKernelPathTest {
             long tokens = frames.stream().filter(f -> f.path("type").asText().equals("token")).count();
             assertTrue(tokens > 0 && done.path("tokens").asInt() > 0 && done.path("tokens").asInt() <= 12, frames.toString());
         }
-        assertTrue(runtime.engine().model().nativeKernels(), "the loaded model runs the Java kernels");
+        assertEquals(Kernels.AVX512_VNNI, runtime.engine().model().kernels(), "the kernels the loaded model runs on");
     }
 
     /** The "ready" line of the start-up log (written just after readiness flips, so waited for briefly). */

@@ -3,7 +3,6 @@ package dev.allinone.engine;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.allinone.engine.GoldenFixtures.Fixture;
 import dev.allinone.engine.GoldenFixtures.Golden;
@@ -62,24 +61,26 @@ import org.junit.jupiter.params.provider.MethodSource;
  */
 class GoldenLogitsTest {
 
-    /** Which kernels a case asks for. */
-    enum Kernels {
-        NATIVE, JAVA
-    }
-
-    /** The one place where a kernel choice becomes load options (adapt when ModelOptions' choice changes). */
+    /** The one place where a kernel choice becomes load options. */
     static ModelOptions options(Path checkpoint, WeightFormat weights, Kernels kernels) {
-        return new ModelOptions(checkpoint, weights, 0, 512, null, kernels == Kernels.NATIVE);
+        return new ModelOptions(checkpoint, weights, 0, 512, null, kernels);
     }
 
-    /** True when this machine can run the choice (the C kernels need their library and AVX-512 VNNI). */
-    static boolean runsHere(Kernels kernels) {
-        return kernels == Kernels.JAVA || NativeKernels.get() != null;
+    /** The kernels a case may ask for: this architecture's C variants and the Java kernels. */
+    static List<Kernels> choices() {
+        return Stream.concat(NativeKernelsTest.variants(), Stream.of(Kernels.JAVA)).toList();
     }
 
-    /** True when the case must run on the C kernels: the production path (8-bit activations × Q4 weights). */
-    private static boolean nativePath(Golden golden, WeightFormat weights, Kernels kernels) {
-        return golden == Golden.GROUPED && weights == WeightFormat.Q4 && kernels == Kernels.NATIVE;
+    /** Skips a case whose C variant this machine cannot run (fails it where CI requires the variant). */
+    static void assumeRunsHere(Kernels kernels) {
+        if (kernels != Kernels.JAVA) {
+            NativeKernelsTest.kernels(kernels);
+        }
+    }
+
+    /** The kernels the case must run on: its C variant on the production path (8-bit activations × Q4 weights). */
+    private static Kernels expectedKernels(Golden golden, WeightFormat weights, Kernels kernels) {
+        return golden == Golden.GROUPED && weights == WeightFormat.Q4 ? kernels : Kernels.JAVA;
     }
 
     /** The bound on max |Δ| over the reference's top-20 logits (see the class javadoc for the measured errors). */
@@ -112,7 +113,7 @@ class GoldenLogitsTest {
         List<Arguments> cases = new ArrayList<>();
         for (Golden golden : Golden.values()) {
             for (WeightFormat weights : WeightFormat.values()) {
-                for (Kernels kernels : Kernels.values()) {
+                for (Kernels kernels : choices()) {
                     cases.add(Arguments.of(golden, weights, kernels));
                 }
             }
@@ -123,11 +124,11 @@ class GoldenLogitsTest {
     @ParameterizedTest(name = "{0} {1} {2} kernels")
     @MethodSource("cases")
     void theLogitsMatchTheReference(Golden golden, WeightFormat weights, Kernels kernels) {
-        assumeTrue(runsHere(kernels), "no native kernels on this machine");
+        assumeRunsHere(kernels);
         Fixture fixture = GoldenFixtures.load(golden, weights);
         LoadedModel model = ModelLoader.load(options(golden.checkpoint(), weights, kernels), SamplingOverrides.none());
         try {
-            assertEquals(nativePath(golden, weights, kernels), model.nativeKernels(), "runs on the C kernels");
+            assertEquals(expectedKernels(golden, weights, kernels), model.kernels(), "the kernels the case runs on");
             int[] prompt = fixture.ids();
             int[] expectedGreedy = fixture.greedy();
             int[] tokens = IntStream.concat(IntStream.of(prompt), IntStream.of(expectedGreedy)).toArray();
@@ -154,8 +155,8 @@ class GoldenLogitsTest {
                     greedy[step] = argmax(logits[i]);
                 }
             }
-            System.out.printf("golden %s %s %s kernels (C: %s): max |Δ| %.2e over the top-%d logits at %d positions; greedy %s, reference %s%n",
-                    golden, weights, kernels, model.nativeKernels(), worst, GoldenFixtures.TOP, logits.length,
+            System.out.printf("golden %s %s %s kernels (ran on %s): max |Δ| %.2e over the top-%d logits at %d positions; greedy %s, reference %s%n",
+                    golden, weights, kernels, model.kernels().id(), worst, GoldenFixtures.TOP, logits.length,
                     Arrays.toString(greedy), Arrays.toString(expectedGreedy));
             assertTrue(worst <= bound(golden, weights), "max |Δ| " + worst + " > " + bound(golden, weights) + " at " + where);
             for (int step = 0; step < greedy.length; step++) {
