@@ -1,6 +1,7 @@
 package dev.allinone.ai;
 
 import dev.allinone.config.AllInOneConfig;
+import dev.langchain4j.model.input.PromptTemplate;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 
@@ -12,6 +13,7 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -69,6 +71,15 @@ public class PromptLibrary {
         return override(fileName).orElseGet(() -> packagedPrompts.computeIfAbsent(fileName, PromptLibrary::packaged));
     }
 
+    /**
+     * A task's system message with its variables' values in place of their {@code {{name}}} (LangChain4j's
+     * {@link PromptTemplate}); without values, the message as it is.
+     */
+    public String systemMessage(String fileName, Map<String, String> values) {
+        String system = systemMessage(fileName);
+        return values.isEmpty() ? system : PromptTemplate.from(system).apply(new LinkedHashMap<String, Object>(values)).text();
+    }
+
     /** Read once: the packaged prompts never change, while the sentiment cache asks for its prompt on every call. */
     private static String packaged(String fileName) {
         try (InputStream in = PromptLibrary.class.getResourceAsStream("/prompts/" + fileName)) {
@@ -123,11 +134,12 @@ public class PromptLibrary {
     }
 
     /**
-     * Changes whenever what a closed-set task's answer depends on does: its system prompt or its label words (override
-     * files are read on every use, so an edit makes a new version at once).
+     * Changes whenever what a closed-set task's answer depends on does: its system prompt as sent (after its
+     * variables' values are put in) or its label words (override files are read on every use, so an edit makes a new
+     * version at once).
      */
-    public String version(String task, String promptFile, List<String> labels) {
-        StringBuilder key = new StringBuilder(systemMessage(promptFile));
+    public String version(String task, String systemPrompt, List<String> labels) {
+        StringBuilder key = new StringBuilder(systemPrompt);
         List<String> words = labels(task, labels);
         for (int i = 0; i < labels.size(); i++) {
             key.append('\u0000').append(labels.get(i)).append('=').append(words.get(i));

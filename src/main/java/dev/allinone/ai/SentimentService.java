@@ -43,7 +43,7 @@ public class SentimentService {
     public SentimentVerdict judgeCleaned(String text) {
         Timer.Sample sample = Timer.start();
         try {
-            return results.get(TASK, prompts.version(TASK, PROMPT, LABELS), text, () -> score(text));
+            return results.get(TASK, prompts.version(TASK, prompts.systemMessage(PROMPT), LABELS), text, () -> score(text));
         } finally {
             sample.stop(timer);
         }

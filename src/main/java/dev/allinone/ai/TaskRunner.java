@@ -9,7 +9,6 @@ import dev.langchain4j.model.chat.request.ResponseFormatType;
 import dev.langchain4j.model.chat.request.json.JsonEnumSchema;
 import dev.langchain4j.model.chat.request.json.JsonSchema;
 import dev.langchain4j.model.chat.response.ChatResponse;
-import dev.langchain4j.model.input.PromptTemplate;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -112,7 +111,7 @@ public class TaskRunner {
         Timer.Sample sample = Timer.start();
         try {
             return switch (task.output()) {
-                case LABELS -> classify(task, text);
+                case LABELS -> classify(task, text, values);
                 case TEXT -> TaskResult.text(task.name(), generate(task, text, values).strip());
                 case PHRASES -> TaskResult.phrases(task.name(), phrases(generate(task, text, values)));
             };
@@ -122,18 +121,22 @@ public class TaskRunner {
         }
     }
 
-    /** Sentiment through its AI service, any other labels task here; both cached by prompt version. */
-    private TaskResult classify(TaskDefinition task, String text) {
+    /**
+     * Sentiment through its AI service, any other labels task here; both cached by prompt version, which covers the
+     * task's parameters (their values are part of the system prompt).
+     */
+    private TaskResult classify(TaskDefinition task, String text, Map<String, String> values) {
         if (task.name().equals(SentimentService.TASK)) {
             SentimentVerdict verdict = sentiment.judgeCleaned(text);
             return TaskResult.label(task.name(), verdict.label().name(), verdict.score());
         }
-        return answers.get(task.name(), prompts.version(task.name(), task.promptFile(), task.labels()), text, () -> scoreLabels(task, text));
+        String system = prompts.systemMessage(task.promptFile(), values);
+        return answers.get(task.name(), prompts.version(task.name(), system, task.labels()), text, () -> scoreLabels(task, system, text));
     }
 
-    private TaskResult scoreLabels(TaskDefinition task, String text) {
+    private TaskResult scoreLabels(TaskDefinition task, String system, String text) {
         ChatResponse response = model.chat(ChatRequest.builder()
-                .messages(SystemMessage.from(prompts.systemMessage(task.promptFile())), UserMessage.from(text))
+                .messages(SystemMessage.from(system), UserMessage.from(text))
                 .parameters(ChatRequestParameters.builder().responseFormat(ResponseFormat.builder().type(ResponseFormatType.JSON)
                         .jsonSchema(JsonSchema.builder().name(task.name())
                                 .rootElement(JsonEnumSchema.builder().enumValues(task.labels()).build()).build())
@@ -144,12 +147,8 @@ public class TaskRunner {
     }
 
     private String generate(TaskDefinition task, String text, Map<String, String> values) {
-        String system = prompts.systemMessage(task.promptFile());
-        if (!values.isEmpty()) {
-            system = PromptTemplate.from(system).apply(new LinkedHashMap<String, Object>(values)).text();
-        }
         return model.chat(ChatRequest.builder()
-                .messages(SystemMessage.from(system), UserMessage.from(text))
+                .messages(SystemMessage.from(prompts.systemMessage(task.promptFile(), values)), UserMessage.from(text))
                 .parameters(ChatRequestParameters.builder().temperature(0.0).maxOutputTokens(task.maxTokens()).build())
                 .build()).aiMessage().text();
     }

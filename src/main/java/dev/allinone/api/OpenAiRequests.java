@@ -111,6 +111,9 @@ final class OpenAiRequests {
                 throw OpenAiError.invalid(param + ".role", "Each message needs a 'role'");
             }
             String text = text(m.content(), param + ".content");
+            if (text.isBlank()) {
+                throw OpenAiError.invalid(param + ".content", "A message's content must not be empty or blank");
+            }
             out.add(switch (m.role()) {
                 case "system", "developer" -> SystemMessage.from(text);
                 case "user" -> UserMessage.from(text);

@@ -2,6 +2,7 @@ package dev.allinone.engine;
 
 import dev.allinone.engine.tokenizer.StreamingDecoder;
 
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -26,6 +27,10 @@ final class GenerationJob extends EngineJob implements Generation {
     private final Sampler sampler;
     private final StreamingDecoder decoder;
     private final StringBuilder text = new StringBuilder();
+    /** Log-probabilities of written tokens whose text is not out yet, each with where its text begins. */
+    private final ArrayDeque<PendingLogprobs> pendingLogprobs = new ArrayDeque<>();
+    /** Characters the decoder has produced so far, before stop strings cut the reply. */
+    private int decodedChars;
     private final boolean[] seen;
     private float[] logits;
     private int[] tokens;
@@ -116,7 +121,7 @@ final class GenerationJob extends EngineJob implements Generation {
             firstTokenMillis = millisSinceSubmit();
         }
         if (tokenLogprobs != null) {
-            tell(() -> listener.onToken(tokenLogprobs));
+            pendingLogprobs.add(new PendingLogprobs(decodedChars, tokenLogprobs));
         }
         emit(decoder.accept(token));
         if (stops.matched()) {
@@ -132,11 +137,32 @@ final class GenerationJob extends EngineJob implements Generation {
     }
 
     private void emit(String piece) {
-        String safe = stops.accept(piece);
-        if (!safe.isEmpty()) {
-            text.append(safe);
-            tell(() -> listener.onText(safe));
+        decodedChars += piece.length();
+        send(stops.accept(piece));
+    }
+
+    /**
+     * Text that is now part of the reply, after the log-probabilities of the tokens whose text begins in it: a
+     * token whose text a stop string cut off entirely is never reported.
+     */
+    private void send(String safe) {
+        if (safe.isEmpty()) {
+            return;
         }
+        text.append(safe);
+        releaseLogprobs(text.length());
+        tell(() -> listener.onText(safe));
+    }
+
+    private void releaseLogprobs(int replyChars) {
+        while (!pendingLogprobs.isEmpty() && pendingLogprobs.peek().start() < replyChars) {
+            TokenLogprobs token = pendingLogprobs.poll().logprobs();
+            tell(() -> listener.onToken(token));
+        }
+    }
+
+    /** @param start the token's text begins at this character of the decoded reply */
+    private record PendingLogprobs(int start, TokenLogprobs logprobs) {
     }
 
     private void tell(Runnable call) {
@@ -167,11 +193,11 @@ final class GenerationJob extends EngineJob implements Generation {
     /** Ends the reply normally; the KV (prompt + reply) is left to the prefix cache unless it was cancelled. */
     boolean finish(GenerationResult.FinishReason reason) {
         emit(decoder.flush());
-        String held = stops.flush();
-        if (!stops.matched() && !held.isEmpty()) {
-            text.append(held);
-            tell(() -> listener.onText(held));
+        if (!stops.matched()) {
+            send(stops.flush());
+            releaseLogprobs(Integer.MAX_VALUE); // tokens with no text of their own still belong to the reply
         }
+        pendingLogprobs.clear();
         finished = true;
         keepKv = reason != GenerationResult.FinishReason.CANCELLED;
         ctx.counters().generationsDone.incrementAndGet();

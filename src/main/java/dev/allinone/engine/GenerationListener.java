@@ -6,7 +6,10 @@ public interface GenerationListener {
     /** A piece of text that ends on a character boundary (never half of a multi-byte character). */
     void onText(String piece);
 
-    /** A written token's log-probabilities, before its text; only for a reply that asked for them. */
+    /**
+     * A written token's log-probabilities, before the text its own text begins in; only for a reply that asked for
+     * them, and only for tokens whose text is part of the reply (not those a stop string cut off).
+     */
     default void onToken(TokenLogprobs token) {
     }
 

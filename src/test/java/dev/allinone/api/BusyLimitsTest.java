@@ -103,6 +103,13 @@ class BusyLimitsTest {
             given().contentType(ContentType.JSON).body("{\"text\":\"今天好开心\"}")
                     .when().post("/api/sentiment")
                     .then().statusCode(503).header("Retry-After", notNullValue()).body("code", equalTo("busy"));
+            for (String stream : new String[] {"false", "true"}) {
+                given().contentType(ContentType.JSON).body("{\"model\":\"Qwen1.5-0.5B-Chat\",\"stream\":" + stream
+                                + ",\"messages\":[{\"role\":\"user\",\"content\":\"你好\"}]}")
+                        .when().post("/v1/chat/completions")
+                        .then().statusCode(503).contentType(ContentType.JSON).header("Retry-After", notNullValue())
+                        .body("error.type", equalTo("server_error")).body("error.code", equalTo("busy"));
+            }
         } finally {
             for (CompletableFuture<HttpResponse<InputStream>> f : java.util.List.of(first, second)) {
                 if (f.isDone() && !f.isCompletedExceptionally()) {

@@ -3,8 +3,11 @@ package dev.allinone.api;
 import static io.restassured.RestAssured.given;
 import static org.hamcrest.Matchers.equalTo;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.allinone.ReadyService;
 import dev.allinone.engine.TestCheckpoints;
 import io.quarkus.test.common.http.TestHTTPResource;
 import io.quarkus.test.junit.QuarkusTest;
@@ -28,7 +31,7 @@ class FailureIsolationTest {
     public static class InstantTimeout implements QuarkusTestProfile {
         @Override
         public Map<String, String> getConfigOverrides() {
-            return Map.of("allinone.model.path", TestCheckpoints.tinyLooping().toString(), "allinone.engine.request-timeout", "2s",
+            return Map.of("allinone.model.path", TestCheckpoints.tinyLooping().toString(), "allinone.engine.request-timeout", "8s",
                     "allinone.generation.max-new-tokens", "100000", "allinone.model.context-length", "32768");
         }
     }
@@ -55,5 +58,25 @@ class FailureIsolationTest {
         given().contentType(ContentType.JSON).body("{\"text\":\"你好\"}").post("/api/sentiment")
                 .then().statusCode(200).body("label", equalTo("POSITIVE"));
         given().get("/q/health/ready").then().statusCode(200);
+    }
+
+    /**
+     * On /v1 a completion that outlives the request timeout is a 504 {@code timeout} in OpenAI's shape; a stream that
+     * had begun ends with one event holding that error (an OpenAI client raises it), without {@code [DONE]}.
+     */
+    @Test
+    void aCompletionThatTimesOutIs504OrEndsItsStreamWithTheError() throws Exception {
+        ReadyService.await();
+        String request = "{\"model\":\"Qwen1.5-0.5B-Chat\",\"messages\":[{\"role\":\"user\",\"content\":\"讲个故事\"}]";
+        given().contentType(ContentType.JSON).body(request + "}").post("/v1/chat/completions")
+                .then().statusCode(504).contentType(ContentType.JSON)
+                .body("error.type", equalTo("server_error")).body("error.code", equalTo("timeout"));
+        String body = given().contentType(ContentType.JSON).body(request + ",\"stream\":true}").post("/v1/chat/completions")
+                .then().statusCode(200).contentType("text/event-stream").extract().asString();
+        List<String> events = body.lines().filter(l -> !l.isEmpty()).toList();
+        assertTrue(events.size() > 2, "the stream began: " + body);
+        JsonNode last = new ObjectMapper().readTree(events.getLast().substring("data: ".length()));
+        assertEquals("timeout", last.at("/error/code").asText(), events.getLast());
+        assertEquals("server_error", last.at("/error/type").asText(), events.getLast());
     }
 }

@@ -159,11 +159,74 @@ class OpenAiApiTest {
         assertTrue(tokens.stream().anyMatch(t -> t.bytes().size() == 1 && t.bytes().getFirst() >= 0x80));
     }
 
+    /**
+     * A stop string ends the content before it, in the JSON answer and on the stream, and the log-probabilities are
+     * those of the content's tokens: 恭喜 is a token of its own; 😄 is four one-byte tokens, the first three of which
+     * make no text until the fourth completes the character that begins the stop string.
+     */
     @Test
-    void seededSamplingRepeats() {
-        OpenAiChatModel seeded = client().temperature(1.5).seed(42).build();
-        ChatRequest request = ChatRequest.builder().messages(UserMessage.from("讲个笑话")).build();
-        assertEquals(seeded.chat(request).aiMessage().text(), seeded.chat(request).aiMessage().text());
+    void aStopStringCutsTheContentAndItsLogprobsInTheAnswerAndOnTheStream() throws Exception {
+        for (String stop : List.of("恭喜", "😄")) {
+            String content = REPLY.substring(0, REPLY.indexOf(stop));
+            String request = "{\"model\":\"" + MODEL + "\",\"stop\":[\"never\",\"" + stop + "\"],\"logprobs\":true,\"top_logprobs\":1,"
+                    + "\"messages\":[{\"role\":\"user\",\"content\":\"你好\"}]";
+            JsonNode whole = json.readTree(given().contentType(ContentType.JSON).body(request + "}").post("/v1/chat/completions")
+                    .then().statusCode(200).extract().asString());
+            assertEquals(content, whole.at("/choices/0/message/content").asText(), whole.toString());
+            assertEquals("stop", whole.at("/choices/0/finish_reason").asText());
+            assertEquals(content, bytesOf(whole.at("/choices/0/logprobs/content")), "the logprobs of " + stop + ": " + whole);
+
+            List<JsonNode> chunks = chunks(given().contentType(ContentType.JSON).body(request + ",\"stream\":true}")
+                    .post("/v1/chat/completions").then().statusCode(200).contentType("text/event-stream").extract().asString());
+            StringBuilder streamed = new StringBuilder();
+            ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+            for (JsonNode chunk : chunks) {
+                streamed.append(chunk.at("/choices/0/delta/content").asText(""));
+                writeBytes(chunk.at("/choices/0/logprobs/content"), bytes);
+            }
+            assertEquals(content, streamed.toString(), chunks.toString());
+            assertEquals(content, bytes.toString(StandardCharsets.UTF_8), "the streamed logprobs of " + stop + ": " + chunks);
+            assertEquals("stop", chunks.getLast().at("/choices/0/finish_reason").asText(), chunks.toString());
+        }
+    }
+
+    /** The log-probabilities' tokens' bytes together, as text. */
+    private static String bytesOf(JsonNode tokens) {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        writeBytes(tokens, bytes);
+        return bytes.toString(StandardCharsets.UTF_8);
+    }
+
+    private static void writeBytes(JsonNode tokens, ByteArrayOutputStream out) {
+        for (JsonNode token : tokens) {
+            token.get("bytes").forEach(b -> out.write(b.asInt()));
+        }
+    }
+
+    /** The JSON chunks of an SSE body that ends with data: [DONE]. */
+    private List<JsonNode> chunks(String body) throws Exception {
+        List<String> data = body.lines().filter(l -> !l.isEmpty()).toList();
+        assertTrue(data.stream().allMatch(l -> l.startsWith("data: ")), body);
+        assertEquals("data: [DONE]", data.getLast(), body);
+        List<JsonNode> chunks = new ArrayList<>();
+        for (String line : data.subList(0, data.size() - 1)) {
+            chunks.add(json.readTree(line.substring(6)));
+        }
+        return chunks;
+    }
+
+    /** An empty or blank message is a bad request naming the message, not a failure of the service. */
+    @Test
+    void aBlankMessageIsRefusedByName() {
+        error("{\"model\":\"" + MODEL + "\",\"messages\":[{\"role\":\"user\",\"content\":\"\"}]}", 400, "messages[0].content");
+        error("{\"model\":\"" + MODEL + "\",\"messages\":[{\"role\":\"system\",\"content\":\"简短\"},{\"role\":\"user\",\"content\":\" \\n \"}]}",
+                400, "messages[1].content");
+        error("{\"model\":\"" + MODEL + "\",\"messages\":[{\"role\":\"system\",\"content\":\"  \"},{\"role\":\"user\",\"content\":\"你好\"}]}",
+                400, "messages[0].content");
+        error("{\"model\":\"" + MODEL + "\",\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\" \"}]}]}",
+                400, "messages[0].content");
+        error("{\"model\":\"" + MODEL + "\",\"messages\":[{\"role\":\"user\",\"content\":\"你好\"},{\"role\":\"assistant\",\"content\":\"\"},"
+                + "{\"role\":\"user\",\"content\":\"在吗\"}]}", 400, "messages[1].content");
     }
 
     @Test
@@ -202,13 +265,7 @@ class OpenAiApiTest {
                         + "\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"你好\"}]}]}")
                 .post("/v1/chat/completions")
                 .then().statusCode(200).contentType("text/event-stream").extract().asString();
-        List<String> data = body.lines().filter(l -> !l.isEmpty()).toList();
-        assertTrue(data.stream().allMatch(l -> l.startsWith("data: ")), body);
-        assertEquals("data: [DONE]", data.getLast());
-        List<JsonNode> chunks = new ArrayList<>();
-        for (String line : data.subList(0, data.size() - 1)) {
-            chunks.add(json.readTree(line.substring(6)));
-        }
+        List<JsonNode> chunks = chunks(body);
         assertEquals("assistant", chunks.getFirst().at("/choices/0/delta/role").asText());
         StringBuilder text = new StringBuilder();
         int logprobTokens = 0;
