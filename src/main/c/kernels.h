@@ -40,6 +40,9 @@ int64_t aio_q4_packed_scales(int32_t rows, int32_t in);
 void aio_q4_repack(const uint8_t *q, const float *scales, int32_t rows, int32_t in, uint8_t *out, float *out_scales);
 int aio_attends_head_size(int32_t headSize);
 
+/* A head's worth of zeros: the query of an attention lane no head uses. */
+static const float ZEROS[128] __attribute__((aligned(64))) = {0};
+
 static inline int32_t load_i32(const int8_t *p) {
     int32_t v;
     memcpy(&v, p, 4);

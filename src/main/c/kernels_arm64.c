@@ -292,9 +292,9 @@ static inline __attribute__((always_inline)) void attend_heads(const float *q, i
             int lanes = heads - j0 < 8 ? heads - j0 : 8;
             const float *qh[8];
             int kvCol[8];
-            for (int k = 0; k < lanes; k++) {
-                int h = head0 + j0 + k;
-                qh[k] = q + (size_t) i * qStride + (size_t) h * HEAD;
+            for (int k = 0; k < 8; k++) {
+                int h = head0 + j0 + (k < lanes ? k : 0);
+                qh[k] = k < lanes ? q + (size_t) i * qStride + (size_t) h * HEAD : ZEROS; /* unused lanes: 0 */
                 kvCol[k] = (h / groupSize) * HEAD;
             }
             v8 scores[MAX_BLOCK_TOKENS];
@@ -304,10 +304,10 @@ static inline __attribute__((always_inline)) void attend_heads(const float *q, i
                 v8 dots[8];
                 for (int k = 0; k < 8; k++) {
                     dots[k] = v8_set1(0.0f);
-                    if (k < lanes) {
-                        for (int c = 0; c < HEAD / 8; c++) {
-                            dots[k] = v8_fma(v8_load(qh[k] + 8 * c), v8_from_half(key + kvCol[k] + 8 * c), dots[k]);
-                        }
+                }
+                for (int c = 0; c < HEAD / 8; c++) {
+                    for (int k = 0; k < 8; k++) {
+                        dots[k] = v8_fma(v8_load(qh[k] + 8 * c), v8_from_half(key + kvCol[k] + 8 * c), dots[k]);
                     }
                 }
                 scores[t] = v8_mul(sum_lanes8(dots), v8_set1(scale));
@@ -324,25 +324,29 @@ static inline __attribute__((always_inline)) void attend_heads(const float *q, i
             v8 rescale = exp_v8(v8_sub(oldMax, newMax));
             v8 total = v8_mul(v8_load(state[1]), rescale);
             v8_store(state[2], rescale);
-            float *out = acc + ((size_t) i * heads + j0) * HEAD;
-            for (int k = 0; k < lanes; k++) {
-                v8 r = v8_set1(state[2][k]);
-                for (int c = 0; c < HEAD / 8; c++) {
-                    v8_store(out + k * HEAD + 8 * c, v8_mul(v8_load(out + k * HEAD + 8 * c), r));
-                }
-            }
+            /* The block's weights first, then each head's output 16 values at a time in registers over the
+             * block's tokens (as kernels_x86.c: the same operations on each value in the same order). */
+            float weight[MAX_BLOCK_TOKENS][8];
             for (int t = 0; t < visible; t++) {
                 v8 w = exp_v8(v8_sub(scores[t], newMax));
                 total = v8_add(total, w);
-                float weight[8];
-                v8_store(weight, w);
-                const uint16_t *value = values + (size_t) t * kvDim;
-                for (int k = 0; k < lanes; k++) {
-                    v8 wk = v8_set1(weight[k]);
-                    float *o = out + k * HEAD;
-                    for (int c = 0; c < HEAD / 8; c++) {
-                        v8_store(o + 8 * c, v8_fma(v8_from_half(value + kvCol[k] + 8 * c), wk, v8_load(o + 8 * c)));
+                v8_store(weight[t], w);
+            }
+            float *out = acc + ((size_t) i * heads + j0) * HEAD;
+            for (int k = 0; k < lanes; k++) {
+                v8 r = v8_set1(state[2][k]);
+                float *o = out + k * HEAD;
+                for (int c = 0; c < HEAD / 8; c += 2) {
+                    v8 o0 = v8_mul(v8_load(o + 8 * c), r);
+                    v8 o1 = v8_mul(v8_load(o + 8 * c + 8), r);
+                    const uint16_t *value = values + kvCol[k] + 8 * c;
+                    for (int t = 0; t < visible; t++, value += kvDim) {
+                        v8 wk = v8_set1(weight[t][k]);
+                        o0 = v8_fma(v8_from_half(value), wk, o0);
+                        o1 = v8_fma(v8_from_half(value + 8), wk, o1);
                     }
+                    v8_store(o + 8 * c, o0);
+                    v8_store(o + 8 * c + 8, o1);
                 }
             }
             v8_store(state[0], newMax);

@@ -355,23 +355,24 @@ ATTN static inline __attribute__((always_inline)) void attend_heads(const float 
             int lanes = heads - j0 < 8 ? heads - j0 : 8;
             const float *qh[8];
             int kvCol[8];
-            for (int k = 0; k < lanes; k++) {
-                int h = head0 + j0 + k;
-                qh[k] = q + (size_t) i * qStride + (size_t) h * HEAD;
+            for (int k = 0; k < 8; k++) {
+                int h = head0 + j0 + (k < lanes ? k : 0);
+                qh[k] = k < lanes ? q + (size_t) i * qStride + (size_t) h * HEAD : ZEROS; /* unused lanes: 0 */
                 kvCol[k] = (h / groupSize) * HEAD;
             }
             __m256 scores[MAX_BLOCK_TOKENS];
             __m256 blockMax = _mm256_set1_ps(-INFINITY);
             for (int t = 0; t < visible; t++) {
                 const uint16_t *key = keys + (size_t) t * kvDim;
+                /* The 8 heads' dot products side by side (8 independent chains), each over its values in order. */
                 __m256 dots[8];
                 for (int k = 0; k < 8; k++) {
                     dots[k] = _mm256_setzero_ps();
-                    if (k < lanes) {
-                        for (int c = 0; c < HEAD / 8; c++) {
-                            __m256 kc = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *) (key + kvCol[k] + 8 * c)));
-                            dots[k] = _mm256_fmadd_ps(_mm256_loadu_ps(qh[k] + 8 * c), kc, dots[k]);
-                        }
+                }
+                for (int c = 0; c < HEAD / 8; c++) {
+                    for (int k = 0; k < 8; k++) {
+                        __m256 kc = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *) (key + kvCol[k] + 8 * c)));
+                        dots[k] = _mm256_fmadd_ps(_mm256_loadu_ps(qh[k] + 8 * c), kc, dots[k]);
                     }
                 }
                 scores[t] = _mm256_mul_ps(sum_lanes8(dots), _mm256_set1_ps(scale));
@@ -388,26 +389,36 @@ ATTN static inline __attribute__((always_inline)) void attend_heads(const float 
             __m256 rescale = exp_vector(_mm256_sub_ps(oldMax, newMax));
             __m256 total = _mm256_mul_ps(_mm256_loadu_ps(state[1]), rescale);
             _mm256_storeu_ps(state[2], rescale);
-            float *out = acc + ((size_t) i * heads + j0) * HEAD;
-            for (int k = 0; k < lanes; k++) {
-                __m256 r = _mm256_set1_ps(state[2][k]);
-                for (int c = 0; c < HEAD / 8; c++) {
-                    _mm256_storeu_ps(out + k * HEAD + 8 * c, _mm256_mul_ps(_mm256_loadu_ps(out + k * HEAD + 8 * c), r));
-                }
-            }
+            /* The block's weights first, then each head's output 32 values at a time in registers over all the
+             * block's tokens: the same operations on each value in the same order as token by token, without
+             * reading and writing the output for every token. */
+            float weight[MAX_BLOCK_TOKENS][8];
             for (int t = 0; t < visible; t++) {
                 __m256 w = exp_vector(_mm256_sub_ps(scores[t], newMax));
                 total = _mm256_add_ps(total, w);
-                float weight[8];
-                _mm256_storeu_ps(weight, w);
-                const uint16_t *value = values + (size_t) t * kvDim;
-                for (int k = 0; k < lanes; k++) {
-                    __m256 wk = _mm256_set1_ps(weight[k]);
-                    float *o = out + k * HEAD;
-                    for (int c = 0; c < HEAD / 8; c++) {
-                        __m256 vc = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *) (value + kvCol[k] + 8 * c)));
-                        _mm256_storeu_ps(o + 8 * c, _mm256_fmadd_ps(vc, wk, _mm256_loadu_ps(o + 8 * c)));
+                _mm256_storeu_ps(weight[t], w);
+            }
+            float *out = acc + ((size_t) i * heads + j0) * HEAD;
+            for (int k = 0; k < lanes; k++) {
+                __m256 r = _mm256_set1_ps(state[2][k]);
+                float *o = out + k * HEAD;
+                for (int c = 0; c < HEAD / 8; c += 4) {
+                    __m256 o0 = _mm256_mul_ps(_mm256_loadu_ps(o + 8 * c), r);
+                    __m256 o1 = _mm256_mul_ps(_mm256_loadu_ps(o + 8 * c + 8), r);
+                    __m256 o2 = _mm256_mul_ps(_mm256_loadu_ps(o + 8 * c + 16), r);
+                    __m256 o3 = _mm256_mul_ps(_mm256_loadu_ps(o + 8 * c + 24), r);
+                    const uint16_t *value = values + kvCol[k] + 8 * c;
+                    for (int t = 0; t < visible; t++, value += kvDim) {
+                        __m256 wk = _mm256_set1_ps(weight[t][k]);
+                        o0 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *) value)), wk, o0);
+                        o1 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *) (value + 8))), wk, o1);
+                        o2 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *) (value + 16))), wk, o2);
+                        o3 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *) (value + 24))), wk, o3);
                     }
+                    _mm256_storeu_ps(o + 8 * c, o0);
+                    _mm256_storeu_ps(o + 8 * c + 8, o1);
+                    _mm256_storeu_ps(o + 8 * c + 16, o2);
+                    _mm256_storeu_ps(o + 8 * c + 24, o3);
                 }
             }
             _mm256_storeu_ps(state[0], newMax);
