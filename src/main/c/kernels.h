@@ -84,4 +84,45 @@ static inline void swiglu_tail(float *gate, const float *up, int from, int end) 
     }
 }
 
+/*
+ * The product driver of a variant whose vector holds SLICE_ROWS of a group's 16 rows (16 / SLICE_ROWS slices):
+ * for the groups g0 <= g < g1, each slice, the activation rows 4, 2, then 1 at a time through
+ * ROWS##_4 / _2 / _1(wg, sg, blocks, in, slice, xq, xs, xsum8, acc), each row's result vector stored by
+ * STORE(y, row0, rows, vector). y[i * ldy + row] = sum over in of x[i] * W[row]; rows = the matrix's real row
+ * count (the last group may be partial).
+ */
+#define DEFINE_SLICED_GEMM(NAME, ATTR, VEC, SLICE_ROWS, ROWS, STORE)                                                \
+    ATTR static void NAME(const uint8_t *wq, const float *ws, int32_t in, int32_t rows, int32_t g0, int32_t g1,     \
+                          const int8_t *xq, const float *xs, const int32_t *xsum8, int32_t n, float *y, int32_t ldy) { \
+        int blocks = in / BLOCK;                                                                                    \
+        VEC acc[4];                                                                                                 \
+        for (int g = g0; g < g1; g++) {                                                                             \
+            const uint8_t *wg = wq + (size_t) g * blocks * GROUP_BLOCK_BYTES;                                       \
+            const float *sg = ws + (size_t) g * blocks * GROUP;                                                     \
+            for (int slice = 0; slice < GROUP / (SLICE_ROWS); slice++) {                                            \
+                int row0 = g * GROUP + (SLICE_ROWS) * slice;                                                        \
+                int i = 0;                                                                                          \
+                for (; i + 4 <= n; i += 4) {                                                                        \
+                    ROWS##_4(wg, sg, blocks, in, slice, xq + (size_t) i * in, xs + (size_t) i * blocks,             \
+                             xsum8 + (size_t) i * blocks, acc);                                                     \
+                    for (int r = 0; r < 4; r++) {                                                                   \
+                        STORE(y + (size_t) (i + r) * ldy, row0, rows, acc[r]);                                      \
+                    }                                                                                               \
+                }                                                                                                   \
+                for (; i + 2 <= n; i += 2) {                                                                        \
+                    ROWS##_2(wg, sg, blocks, in, slice, xq + (size_t) i * in, xs + (size_t) i * blocks,             \
+                             xsum8 + (size_t) i * blocks, acc);                                                     \
+                    for (int r = 0; r < 2; r++) {                                                                   \
+                        STORE(y + (size_t) (i + r) * ldy, row0, rows, acc[r]);                                      \
+                    }                                                                                               \
+                }                                                                                                   \
+                for (; i < n; i++) {                                                                                \
+                    ROWS##_1(wg, sg, blocks, in, slice, xq + (size_t) i * in, xs + (size_t) i * blocks,             \
+                             xsum8 + (size_t) i * blocks, acc);                                                     \
+                    STORE(y + (size_t) i * ldy, row0, rows, acc[0]);                                                \
+                }                                                                                                   \
+            }                                                                                                       \
+        }                                                                                                           \
+    }
+
 #endif

@@ -171,52 +171,15 @@ static inline void store128(float *y, int row0, int rows, float32x4_t acc) {
     }
 }
 
-/* Per group, per quarter, the activation rows 4, 2 and 1 at a time. */
-#define DEFINE_GEMM128(NAME, ATTR, ROWS)                                                                            \
-    ROWS(1)                                                                                                         \
-    ROWS(2)                                                                                                         \
-    ROWS(4)                                                                                                         \
-    ATTR static void NAME(const uint8_t *wq, const float *ws, int32_t in, int32_t rows, int32_t g0, int32_t g1,     \
-                          const int8_t *xq, const float *xs, const int32_t *xsum8, int32_t n, float *y, int32_t ldy) { \
-        int blocks = in / BLOCK;                                                                                    \
-        float32x4_t acc[4];                                                                                         \
-        for (int g = g0; g < g1; g++) {                                                                             \
-            const uint8_t *wg = wq + (size_t) g * blocks * GROUP_BLOCK_BYTES;                                       \
-            const float *sg = ws + (size_t) g * blocks * GROUP;                                                     \
-            for (int k = 0; k < 4; k++) {                                                                           \
-                int row0 = g * GROUP + 4 * k;                                                                       \
-                int i = 0;                                                                                          \
-                for (; i + 4 <= n; i += 4) {                                                                        \
-                    NAME##_rows_4(wg, sg, blocks, in, k, xq + (size_t) i * in, xs + (size_t) i * blocks,            \
-                                  xsum8 + (size_t) i * blocks, acc);                                                \
-                    for (int r = 0; r < 4; r++) {                                                                   \
-                        store128(y + (size_t) (i + r) * ldy, row0, rows, acc[r]);                                   \
-                    }                                                                                               \
-                }                                                                                                   \
-                for (; i + 2 <= n; i += 2) {                                                                        \
-                    NAME##_rows_2(wg, sg, blocks, in, k, xq + (size_t) i * in, xs + (size_t) i * blocks,            \
-                                  xsum8 + (size_t) i * blocks, acc);                                                \
-                    for (int r = 0; r < 2; r++) {                                                                   \
-                        store128(y + (size_t) (i + r) * ldy, row0, rows, acc[r]);                                   \
-                    }                                                                                               \
-                }                                                                                                   \
-                for (; i < n; i++) {                                                                                \
-                    NAME##_rows_1(wg, sg, blocks, in, k, xq + (size_t) i * in, xs + (size_t) i * blocks,            \
-                                  xsum8 + (size_t) i * blocks, acc);                                                \
-                    store128(y + (size_t) i * ldy, row0, rows, acc[0]);                                             \
-                }                                                                                                   \
-            }                                                                                                       \
-        }                                                                                                           \
-    }
+/* A variant: its rows functions and its driver, a group as four quarters of 4 rows. */
+#define DEFINE_GEMM128(NAME, ATTR, DEFINE_ROWS, ROWS)                                                               \
+    DEFINE_ROWS(1)                                                                                                  \
+    DEFINE_ROWS(2)                                                                                                  \
+    DEFINE_ROWS(4)                                                                                                  \
+    DEFINE_SLICED_GEMM(NAME, ATTR, float32x4_t, 4, ROWS, store128)
 
-#define gemm_neondot_rows_1 rows_neondot_1
-#define gemm_neondot_rows_2 rows_neondot_2
-#define gemm_neondot_rows_4 rows_neondot_4
-#define gemm_neon_rows_1 rows_neon_1
-#define gemm_neon_rows_2 rows_neon_2
-#define gemm_neon_rows_4 rows_neon_4
-DEFINE_GEMM128(gemm_neondot, DOTPROD, DEFINE_ROWS_NEONDOT)
-DEFINE_GEMM128(gemm_neon, , DEFINE_ROWS_NEON)
+DEFINE_GEMM128(gemm_neondot, DOTPROD, DEFINE_ROWS_NEONDOT, rows_neondot)
+DEFINE_GEMM128(gemm_neon, , DEFINE_ROWS_NEON, rows_neon)
 
 /* ---- 8-value vectors of two NEON registers, operation for operation as AVX2's __m256 ------------------------------ */
 

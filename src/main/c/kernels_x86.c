@@ -257,43 +257,12 @@ AVX2 static inline void store256(float *y, int row0, int rows, __m256 acc) {
     }
 }
 
-/* The gemm of a 256-bit variant: per group, per half, the activation rows 4, 2 and 1 at a time. */
+/* A 256-bit variant: its rows functions and its driver, a group as two halves of 8 rows. */
 #define DEFINE_GEMM256(NAME, ATTR, START, STEP, FINISH)                                                             \
     DEFINE_ROWS256(NAME, ATTR, 1, START, STEP, FINISH)                                                              \
     DEFINE_ROWS256(NAME, ATTR, 2, START, STEP, FINISH)                                                              \
     DEFINE_ROWS256(NAME, ATTR, 4, START, STEP, FINISH)                                                              \
-    ATTR static void NAME(const uint8_t *wq, const float *ws, int32_t in, int32_t rows, int32_t g0, int32_t g1,     \
-                          const int8_t *xq, const float *xs, const int32_t *xsum8, int32_t n, float *y, int32_t ldy) { \
-        int blocks = in / BLOCK;                                                                                    \
-        __m256 acc[4];                                                                                              \
-        for (int g = g0; g < g1; g++) {                                                                             \
-            const uint8_t *wg = wq + (size_t) g * blocks * GROUP_BLOCK_BYTES;                                       \
-            const float *sg = ws + (size_t) g * blocks * GROUP;                                                     \
-            for (int h = 0; h < 2; h++) {                                                                           \
-                int row0 = g * GROUP + 8 * h;                                                                       \
-                int i = 0;                                                                                          \
-                for (; i + 4 <= n; i += 4) {                                                                        \
-                    NAME##_4(wg, sg, blocks, in, h, xq + (size_t) i * in, xs + (size_t) i * blocks,                 \
-                             xsum8 + (size_t) i * blocks, acc);                                                     \
-                    for (int r = 0; r < 4; r++) {                                                                   \
-                        store256(y + (size_t) (i + r) * ldy, row0, rows, acc[r]);                                   \
-                    }                                                                                               \
-                }                                                                                                   \
-                for (; i + 2 <= n; i += 2) {                                                                        \
-                    NAME##_2(wg, sg, blocks, in, h, xq + (size_t) i * in, xs + (size_t) i * blocks,                 \
-                             xsum8 + (size_t) i * blocks, acc);                                                     \
-                    for (int r = 0; r < 2; r++) {                                                                   \
-                        store256(y + (size_t) (i + r) * ldy, row0, rows, acc[r]);                                   \
-                    }                                                                                               \
-                }                                                                                                   \
-                for (; i < n; i++) {                                                                                \
-                    NAME##_1(wg, sg, blocks, in, h, xq + (size_t) i * in, xs + (size_t) i * blocks,                 \
-                             xsum8 + (size_t) i * blocks, acc);                                                     \
-                    store256(y + (size_t) i * ldy, row0, rows, acc[0]);                                             \
-                }                                                                                                   \
-            }                                                                                                       \
-        }                                                                                                           \
-    }
+    DEFINE_SLICED_GEMM(NAME, ATTR, __m256, 8, NAME, store256)
 
 DEFINE_GEMM256(gemm_avx2, AVX2, AVX2_START, AVX2_STEP, AVX2_FINISH)
 DEFINE_GEMM256(gemm_avxvnni, AVXVNNI, AVXVNNI_START, AVXVNNI_STEP, AVXVNNI_FINISH)
