@@ -198,31 +198,19 @@ static inline v8 v8_max(v8 a, v8 b) { return (v8) {vmaxq_f32(a.lo, b.lo), vmaxq_
 static inline v8 v8_min(v8 a, v8 b) { return (v8) {vminq_f32(a.lo, b.lo), vminq_f32(a.hi, b.hi)}; }
 /* a * b + c, fused (as _mm256_fmadd_ps). */
 static inline v8 v8_fma(v8 a, v8 b, v8 c) { return (v8) {vfmaq_f32(c.lo, a.lo, b.lo), vfmaq_f32(c.hi, a.hi, b.hi)}; }
-static inline v8 v8_from_half(const uint16_t *p) {
-    return (v8) {vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(p))), vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(p + 4)))};
-}
-
-static inline v8 exp_v8(v8 x) {
-    x = v8_min(v8_max(x, v8_set1(EXP_LO)), v8_set1(EXP_HI));
-    v8 t = v8_mul(x, v8_set1(LOG2E));
-    v8 n = {vrndnq_f32(t.lo), vrndnq_f32(t.hi)};
-    v8 minus_n = v8_sub(v8_set1(0.0f), n);
-    v8 r = v8_fma(minus_n, v8_set1(LN2_HI), x);
-    r = v8_fma(minus_n, v8_set1(LN2_LO), r);
-    v8 p = v8_fma(v8_set1(P0), r, v8_set1(P1));
-    p = v8_fma(p, r, v8_set1(P2));
-    p = v8_fma(p, r, v8_set1(P3));
-    p = v8_fma(p, r, v8_set1(P4));
-    p = v8_fma(p, r, v8_set1(P5));
-    p = v8_fma(p, v8_mul(r, r), v8_add(r, v8_set1(1.0f)));
+static inline v8 v8_round(v8 a) { return (v8) {vrndnq_f32(a.lo), vrndnq_f32(a.hi)}; }
+static inline v8 v8_scale_by_power_of_2(v8 p, v8 n) {
     int32x4_t elo = vshlq_n_s32(vcvtq_s32_f32(n.lo), 23), ehi = vshlq_n_s32(vcvtq_s32_f32(n.hi), 23);
     return (v8) {vreinterpretq_f32_s32(vaddq_s32(vreinterpretq_s32_f32(p.lo), elo)),
                  vreinterpretq_f32_s32(vaddq_s32(vreinterpretq_s32_f32(p.hi), ehi))};
 }
+static inline v8 v8_from_half(const uint16_t *p) {
+    return (v8) {vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(p))), vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(p + 4)))};
+}
 
 /* The 8 lanes' sums of v[0..7] in AVX2's order (hadd, hadd, add of the 128-bit halves): lane t =
  * ((v[t]0 + v[t]1) + (v[t]2 + v[t]3)) + ((v[t]4 + v[t]5) + (v[t]6 + v[t]7)). */
-static inline v8 sum_lanes8(const v8 *v) {
+static inline v8 v8_sum_lanes8(const v8 *v) {
     float32x4_t p[8];
     for (int t = 0; t < 8; t++) {
         p[t] = vpaddq_f32(v[t].lo, v[t].hi); /* A0 A1 B0 B1: A = v[t]0..3 pairs, B = v[t]4..7 pairs */
@@ -235,120 +223,9 @@ static inline v8 sum_lanes8(const v8 *v) {
     return (v8) {lo, hi};
 }
 
-/* ---- Attention over one KV block (as kernels_x86.c's attend_heads; see there) ----------------------------------- */
-
-static inline __attribute__((always_inline)) void attend_heads(const float *q, int qStride, int n, int pos0,
-        const uint16_t *keys, const uint16_t *values, int kvDim, int head0, int heads, int groupSize, int blockStart,
-        int count, const int HEAD, float scale, float *max, float *sum, float *acc) {
-    int first = blockStart - pos0 > 0 ? blockStart - pos0 : 0;
-    int kvFrom = (head0 / groupSize) * HEAD, kvTo = ((head0 + heads - 1) / groupSize + 1) * HEAD;
-    for (int t = 0; t < count; t++) {
-        for (int d = kvFrom; d < kvTo; d += 32) {
-            __builtin_prefetch(keys + (size_t) t * kvDim + d);
-            __builtin_prefetch(values + (size_t) t * kvDim + d);
-        }
-    }
-    for (int i = first; i < n; i++) {
-        int visible = pos0 + i + 1 - blockStart;
-        visible = visible > count ? count : visible;
-        for (int j0 = 0; j0 < heads; j0 += 8) {
-            int lanes = heads - j0 < 8 ? heads - j0 : 8;
-            const float *qh[8];
-            int kvCol[8];
-            for (int k = 0; k < 8; k++) {
-                int h = head0 + j0 + (k < lanes ? k : 0);
-                qh[k] = k < lanes ? q + (size_t) i * qStride + (size_t) h * HEAD : ZEROS; /* unused lanes: 0 */
-                kvCol[k] = (h / groupSize) * HEAD;
-            }
-            v8 scores[MAX_BLOCK_TOKENS];
-            v8 blockMax = v8_set1(-INFINITY);
-            for (int t = 0; t < visible; t++) {
-                const uint16_t *key = keys + (size_t) t * kvDim;
-                v8 dots[8];
-                for (int k = 0; k < 8; k++) {
-                    dots[k] = v8_set1(0.0f);
-                }
-                for (int c = 0; c < HEAD / 8; c++) {
-                    for (int k = 0; k < 8; k++) {
-                        dots[k] = v8_fma(v8_load(qh[k] + 8 * c), v8_from_half(key + kvCol[k] + 8 * c), dots[k]);
-                    }
-                }
-                scores[t] = v8_mul(sum_lanes8(dots), v8_set1(scale));
-                blockMax = v8_max(blockMax, scores[t]);
-            }
-            float state[3][8] = {{0}};
-            float *m = max + (size_t) i * heads + j0, *s = sum + (size_t) i * heads + j0;
-            for (int k = 0; k < lanes; k++) {
-                state[0][k] = m[k];
-                state[1][k] = s[k];
-            }
-            v8 oldMax = v8_load(state[0]);
-            v8 newMax = v8_max(oldMax, blockMax);
-            v8 rescale = exp_v8(v8_sub(oldMax, newMax));
-            v8 total = v8_mul(v8_load(state[1]), rescale);
-            v8_store(state[2], rescale);
-            /* The block's weights first, then each head's output 16 values at a time in registers over the
-             * block's tokens (as kernels_x86.c: the same operations on each value in the same order). */
-            float weight[MAX_BLOCK_TOKENS][8];
-            for (int t = 0; t < visible; t++) {
-                v8 w = exp_v8(v8_sub(scores[t], newMax));
-                total = v8_add(total, w);
-                v8_store(weight[t], w);
-            }
-            float *out = acc + ((size_t) i * heads + j0) * HEAD;
-            for (int k = 0; k < lanes; k++) {
-                v8 r = v8_set1(state[2][k]);
-                float *o = out + k * HEAD;
-                for (int c = 0; c < HEAD / 8; c += 2) {
-                    v8 o0 = v8_mul(v8_load(o + 8 * c), r);
-                    v8 o1 = v8_mul(v8_load(o + 8 * c + 8), r);
-                    const uint16_t *value = values + kvCol[k] + 8 * c;
-                    for (int t = 0; t < visible; t++, value += kvDim) {
-                        v8 wk = v8_set1(weight[t][k]);
-                        o0 = v8_fma(v8_from_half(value), wk, o0);
-                        o1 = v8_fma(v8_from_half(value + 8), wk, o1);
-                    }
-                    v8_store(o + 8 * c, o0);
-                    v8_store(o + 8 * c + 8, o1);
-                }
-            }
-            v8_store(state[0], newMax);
-            v8_store(state[1], total);
-            for (int k = 0; k < lanes; k++) {
-                m[k] = state[0][k];
-                s[k] = state[1][k];
-            }
-        }
-    }
-}
-
-static int32_t attend_block(const float *q, int32_t qStride, int32_t n, int32_t pos0, const uint16_t *block,
-                            int32_t keyBase, int32_t valueBase, int32_t kvDim, int32_t head0, int32_t heads,
-                            int32_t groupSize, int32_t blockStart, int32_t count, int32_t headSize, float scale,
-                            float *max, float *sum, float *acc) {
-    if (count > MAX_BLOCK_TOKENS || !aio_attends_head_size(headSize)) {
-        return -1;
-    }
-    const uint16_t *keys = block + keyBase, *values = block + valueBase;
-    if (headSize == 64) {
-        attend_heads(q, qStride, n, pos0, keys, values, kvDim, head0, heads, groupSize, blockStart, count, 64, scale, max, sum, acc);
-    } else {
-        attend_heads(q, qStride, n, pos0, keys, values, kvDim, head0, heads, groupSize, blockStart, count, 128, scale, max, sum, acc);
-    }
-    return 0;
-}
-
-/* gate[i] = silu(gate[i]) * up[i] for i in [from, from + count); the x86 code's 8-value steps, then scalars. */
-static void swiglu_neon(float *gate, const float *up, int32_t from, int32_t count) {
-    int i = from, end = from + count;
-    for (; i + 8 <= end; i += 8) {
-        v8 g = v8_load(gate + i);
-        v8 e = exp_v8(v8_sub(v8_set1(0.0f), g));
-        v8 silu = v8_div(g, v8_add(v8_set1(1.0f), e));
-        v8_store(gate + i, v8_mul(silu, v8_load(up + i)));
-    }
-    swiglu_tail(gate, up, i, end);
-}
+#define V8 static inline __attribute__((always_inline))
+#define V8_ENTRY static
+#include "kernels_attention.h"
 
 /* ---- The variants' entry points ----------------------------------------------------------------------------- */
 
@@ -368,7 +245,7 @@ static void swiglu_neon(float *gate, const float *up, int32_t from, int32_t coun
                             blockStart, count, headSize, scale, max, sum, acc);                                     \
     }                                                                                                               \
     void aio_swiglu_##V(float *gate, const float *up, int32_t from, int32_t count) {                                \
-        swiglu_neon(gate, up, from, count);                                                                         \
+        swiglu(gate, up, from, count);                                                                         \
     }
 
 EXPORT_VARIANT(neondot, gemm_neondot)

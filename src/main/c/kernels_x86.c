@@ -267,171 +267,34 @@ AVX2 static inline void store256(float *y, int row0, int rows, __m256 acc) {
 DEFINE_GEMM256(gemm_avx2, AVX2, AVX2_START, AVX2_STEP, AVX2_FINISH)
 DEFINE_GEMM256(gemm_avxvnni, AVXVNNI, AVXVNNI_START, AVXVNNI_STEP, AVXVNNI_FINISH)
 
-/* ---- e^x, for attention and SwiGLU --------------------------------------------------------------------- */
+/* ---- Attention and SwiGLU (kernels_attention.h) on one AVX2 register of 8 values --------------------------- */
 
-ATTN static inline __m256 exp_vector(__m256 x) {
-    x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(EXP_LO)), _mm256_set1_ps(EXP_HI));
-    __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(LOG2E)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m256 r = _mm256_fmadd_ps(_mm256_sub_ps(_mm256_setzero_ps(), n), _mm256_set1_ps(LN2_HI), x);
-    r = _mm256_fmadd_ps(_mm256_sub_ps(_mm256_setzero_ps(), n), _mm256_set1_ps(LN2_LO), r);
-    __m256 p = _mm256_fmadd_ps(_mm256_set1_ps(P0), r, _mm256_set1_ps(P1));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(P2));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(P3));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(P4));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(P5));
-    p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
-    __m256i bits = _mm256_add_epi32(_mm256_castps_si256(p), _mm256_slli_epi32(_mm256_cvtps_epi32(n), 23));
-    return _mm256_castsi256_ps(bits);
+typedef __m256 v8;
+#define V8 ATTN static inline __attribute__((always_inline))
+#define V8_ENTRY ATTN static
+V8 v8 v8_set1(float x) { return _mm256_set1_ps(x); }
+V8 v8 v8_load(const float *p) { return _mm256_loadu_ps(p); }
+V8 void v8_store(float *p, v8 a) { _mm256_storeu_ps(p, a); }
+V8 v8 v8_add(v8 a, v8 b) { return _mm256_add_ps(a, b); }
+V8 v8 v8_sub(v8 a, v8 b) { return _mm256_sub_ps(a, b); }
+V8 v8 v8_mul(v8 a, v8 b) { return _mm256_mul_ps(a, b); }
+V8 v8 v8_div(v8 a, v8 b) { return _mm256_div_ps(a, b); }
+V8 v8 v8_max(v8 a, v8 b) { return _mm256_max_ps(a, b); }
+V8 v8 v8_min(v8 a, v8 b) { return _mm256_min_ps(a, b); }
+V8 v8 v8_fma(v8 a, v8 b, v8 c) { return _mm256_fmadd_ps(a, b, c); }
+V8 v8 v8_from_half(const uint16_t *p) { return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *) p)); }
+V8 v8 v8_round(v8 a) { return _mm256_round_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+V8 v8 v8_scale_by_power_of_2(v8 p, v8 n) {
+    return _mm256_castsi256_ps(_mm256_add_epi32(_mm256_castps_si256(p), _mm256_slli_epi32(_mm256_cvtps_epi32(n), 23)));
 }
-
-
-
-/* ---- Attention over one KV block ------------------------------------------------------------------------- */
-
-/* The 8 lanes' sums of v[0..7]: lane t = sum of v[t]'s lanes. */
-ATTN static inline __m256 sum_lanes8(const __m256 *v) {
+/* hadd, hadd, then the 128-bit halves added. */
+V8 v8 v8_sum_lanes8(const v8 *v) {
     __m256 s01 = _mm256_hadd_ps(v[0], v[1]), s23 = _mm256_hadd_ps(v[2], v[3]);
     __m256 s45 = _mm256_hadd_ps(v[4], v[5]), s67 = _mm256_hadd_ps(v[6], v[7]);
     __m256 lo = _mm256_hadd_ps(s01, s23), hi = _mm256_hadd_ps(s45, s67);
     return _mm256_add_ps(_mm256_permute2f128_ps(lo, hi, 0x20), _mm256_permute2f128_ps(lo, hi, 0x31));
 }
-
-/*
- * Queries pos0..pos0+n-1 of heads head0..head0+heads-1 (q: query i, head h at q + i * qStride + h * HEAD), one
- * online-softmax step over the tokens of one KV block (the first at position blockStart, count of them written),
- * causal: query i sees the positions up to pos0 + i. Heads go 8 at a time, one per vector lane: each key and value
- * row is read once, front to back, for all of them (a row holds every head), and the softmax runs lane-wise.
- * State per query i and head j: max[i * heads + j], sum[...], acc[(i * heads + j) * HEAD ...]; start from -inf,
- * 0, 0; the caller divides acc by sum at the end. A head's numbers do not depend on its lane.
- * HEAD is a compile-time constant at every call, so the loops over it unroll.
- */
-ATTN static inline __attribute__((always_inline)) void attend_heads(const float *q, int qStride, int n, int pos0,
-        const uint16_t *keys, const uint16_t *values, int kvDim, int head0, int heads, int groupSize, int blockStart,
-        int count, const int HEAD, float scale, float *max, float *sum, float *acc) {
-    int first = blockStart - pos0 > 0 ? blockStart - pos0 : 0;
-    /* The rows' pieces these heads read, all asked for at once: one at a time, each waited for memory. */
-    int kvFrom = (head0 / groupSize) * HEAD, kvTo = ((head0 + heads - 1) / groupSize + 1) * HEAD;
-    for (int t = 0; t < count; t++) {
-        for (int d = kvFrom; d < kvTo; d += 32) {
-            _mm_prefetch((const char *) (keys + (size_t) t * kvDim + d), _MM_HINT_T0);
-            _mm_prefetch((const char *) (values + (size_t) t * kvDim + d), _MM_HINT_T0);
-        }
-    }
-    for (int i = first; i < n; i++) {
-        int visible = pos0 + i + 1 - blockStart;
-        visible = visible > count ? count : visible;
-        for (int j0 = 0; j0 < heads; j0 += 8) {
-            int lanes = heads - j0 < 8 ? heads - j0 : 8;
-            const float *qh[8];
-            int kvCol[8];
-            for (int k = 0; k < 8; k++) {
-                int h = head0 + j0 + (k < lanes ? k : 0);
-                qh[k] = k < lanes ? q + (size_t) i * qStride + (size_t) h * HEAD : ZEROS; /* unused lanes: 0 */
-                kvCol[k] = (h / groupSize) * HEAD;
-            }
-            __m256 scores[MAX_BLOCK_TOKENS];
-            __m256 blockMax = _mm256_set1_ps(-INFINITY);
-            for (int t = 0; t < visible; t++) {
-                const uint16_t *key = keys + (size_t) t * kvDim;
-                /* The 8 heads' dot products side by side (8 independent chains), each over its values in order. */
-                __m256 dots[8];
-                for (int k = 0; k < 8; k++) {
-                    dots[k] = _mm256_setzero_ps();
-                }
-                for (int c = 0; c < HEAD / 8; c++) {
-                    for (int k = 0; k < 8; k++) {
-                        __m256 kc = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *) (key + kvCol[k] + 8 * c)));
-                        dots[k] = _mm256_fmadd_ps(_mm256_loadu_ps(qh[k] + 8 * c), kc, dots[k]);
-                    }
-                }
-                scores[t] = _mm256_mul_ps(sum_lanes8(dots), _mm256_set1_ps(scale));
-                blockMax = _mm256_max_ps(blockMax, scores[t]);
-            }
-            float state[3][8] = {{0}};
-            float *m = max + (size_t) i * heads + j0, *s = sum + (size_t) i * heads + j0;
-            for (int k = 0; k < lanes; k++) {
-                state[0][k] = m[k];
-                state[1][k] = s[k];
-            }
-            __m256 oldMax = _mm256_loadu_ps(state[0]);
-            __m256 newMax = _mm256_max_ps(oldMax, blockMax);
-            __m256 rescale = exp_vector(_mm256_sub_ps(oldMax, newMax));
-            __m256 total = _mm256_mul_ps(_mm256_loadu_ps(state[1]), rescale);
-            _mm256_storeu_ps(state[2], rescale);
-            /* The block's weights first, then each head's output 32 values at a time in registers over all the
-             * block's tokens: the same operations on each value in the same order as token by token, without
-             * reading and writing the output for every token. */
-            float weight[MAX_BLOCK_TOKENS][8];
-            for (int t = 0; t < visible; t++) {
-                __m256 w = exp_vector(_mm256_sub_ps(scores[t], newMax));
-                total = _mm256_add_ps(total, w);
-                _mm256_storeu_ps(weight[t], w);
-            }
-            float *out = acc + ((size_t) i * heads + j0) * HEAD;
-            for (int k = 0; k < lanes; k++) {
-                __m256 r = _mm256_set1_ps(state[2][k]);
-                float *o = out + k * HEAD;
-                for (int c = 0; c < HEAD / 8; c += 4) {
-                    __m256 o0 = _mm256_mul_ps(_mm256_loadu_ps(o + 8 * c), r);
-                    __m256 o1 = _mm256_mul_ps(_mm256_loadu_ps(o + 8 * c + 8), r);
-                    __m256 o2 = _mm256_mul_ps(_mm256_loadu_ps(o + 8 * c + 16), r);
-                    __m256 o3 = _mm256_mul_ps(_mm256_loadu_ps(o + 8 * c + 24), r);
-                    const uint16_t *value = values + kvCol[k] + 8 * c;
-                    for (int t = 0; t < visible; t++, value += kvDim) {
-                        __m256 wk = _mm256_set1_ps(weight[t][k]);
-                        o0 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *) value)), wk, o0);
-                        o1 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *) (value + 8))), wk, o1);
-                        o2 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *) (value + 16))), wk, o2);
-                        o3 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *) (value + 24))), wk, o3);
-                    }
-                    _mm256_storeu_ps(o + 8 * c, o0);
-                    _mm256_storeu_ps(o + 8 * c + 8, o1);
-                    _mm256_storeu_ps(o + 8 * c + 16, o2);
-                    _mm256_storeu_ps(o + 8 * c + 24, o3);
-                }
-            }
-            _mm256_storeu_ps(state[0], newMax);
-            _mm256_storeu_ps(state[1], total);
-            for (int k = 0; k < lanes; k++) {
-                m[k] = state[0][k];
-                s[k] = state[1][k];
-            }
-        }
-    }
-}
-
-/* attend_heads for the block's keys at keyBase and values at valueBase (+ t * kvDim); head sizes 64 and 128
- * (aio_attends_head_size), -1 for anything else. */
-ATTN static int32_t attend_block(const float *q, int32_t qStride, int32_t n, int32_t pos0, const uint16_t *block,
-                              int32_t keyBase, int32_t valueBase, int32_t kvDim, int32_t head0, int32_t heads,
-                              int32_t groupSize, int32_t blockStart, int32_t count, int32_t headSize, float scale,
-                              float *max, float *sum, float *acc) {
-    if (count > MAX_BLOCK_TOKENS || (headSize != 64 && headSize != 128)) {
-        return -1;
-    }
-    const uint16_t *keys = block + keyBase, *values = block + valueBase;
-    if (headSize == 64) {
-        attend_heads(q, qStride, n, pos0, keys, values, kvDim, head0, heads, groupSize, blockStart, count, 64, scale, max, sum, acc);
-    } else {
-        attend_heads(q, qStride, n, pos0, keys, values, kvDim, head0, heads, groupSize, blockStart, count, 128, scale, max, sum, acc);
-    }
-    return 0;
-}
-
-
-/* ---- SwiGLU ----------------------------------------------------------------------------------------------- */
-
-/* gate[i] = silu(gate[i]) * up[i] = gate[i] / (1 + e^-gate[i]) * up[i] for i in [from, from + count). */
-ATTN static void swiglu256(float *gate, const float *up, int32_t from, int32_t count) {
-    int i = from, end = from + count;
-    for (; i + 8 <= end; i += 8) {
-        __m256 g = _mm256_loadu_ps(gate + i);
-        __m256 e = exp_vector(_mm256_sub_ps(_mm256_setzero_ps(), g));
-        __m256 silu = _mm256_div_ps(g, _mm256_add_ps(_mm256_set1_ps(1.0f), e));
-        _mm256_storeu_ps(gate + i, _mm256_mul_ps(silu, _mm256_loadu_ps(up + i)));
-    }
-    swiglu_tail(gate, up, i, end);
-}
+#include "kernels_attention.h"
 
 /* ---- The variants' entry points ----------------------------------------------------------------------------- */
 
@@ -451,7 +314,7 @@ ATTN static void swiglu256(float *gate, const float *up, int32_t from, int32_t c
                             blockStart, count, headSize, scale, max, sum, acc);                                     \
     }                                                                                                               \
     void aio_swiglu_##V(float *gate, const float *up, int32_t from, int32_t count) {                                \
-        swiglu256(gate, up, from, count);                                                                           \
+        swiglu(gate, up, from, count);                                                                           \
     }
 
 EXPORT_VARIANT(avx512vnni, quantize512, gemm512)
