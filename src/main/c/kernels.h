@@ -3,6 +3,7 @@
  * Loaded through Java's FFM API by dev.allinone.engine.NativeKernels; one library per architecture
  * (kernels_x86.c: AVX-512 VNNI, AVX-VNNI, AVX2; kernels_arm64.c: NEON with and without the dot product), each
  * exporting, per variant V, aio_supported_V, aio_q8_quantize_V, aio_q4_gemm_V, aio_attend_block_V and aio_swiglu_V.
+ * Attention, SwiGLU and e^x are written once (kernels_attention.h) on an 8-value vector each architecture defines.
  *
  * Weights are repacked once at load into groups of 16 rows (kernels_common.c): per 32-value block, four 64-byte
  * vectors, vector v holding for each of the 16 rows the 4 bytes 4v..4v+3 of that row's Q4 block (low nibbles:

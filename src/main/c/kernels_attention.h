@@ -167,4 +167,25 @@ V8_ENTRY void swiglu(float *gate, const float *up, int32_t from, int32_t count) 
     swiglu_tail(gate, up, i, end);
 }
 
+/* ---- A variant's entry points: aio_q8_quantize_V, aio_q4_gemm_V, aio_attend_block_V, aio_swiglu_V ------------- */
+
+#define EXPORT_VARIANT(V, QUANTIZE, GEMM)                                                                           \
+    void aio_q8_quantize_##V(const float *x, int32_t n, int32_t in, int8_t *xq, float *xs, int32_t *xsum8) {       \
+        QUANTIZE(x, n, in, xq, xs, xsum8);                                                                          \
+    }                                                                                                               \
+    void aio_q4_gemm_##V(const uint8_t *wq, const float *ws, int32_t in, int32_t rows, int32_t g0, int32_t g1,     \
+                         const int8_t *xq, const float *xs, const int32_t *xsum8, int32_t n, float *y, int32_t ldy) { \
+        GEMM(wq, ws, in, rows, g0, g1, xq, xs, xsum8, n, y, ldy);                                                   \
+    }                                                                                                               \
+    int32_t aio_attend_block_##V(const float *q, int32_t qStride, int32_t n, int32_t pos0, const uint16_t *block,  \
+                                 int32_t keyBase, int32_t valueBase, int32_t kvDim, int32_t head0, int32_t heads,   \
+                                 int32_t groupSize, int32_t blockStart, int32_t count, int32_t headSize, float scale, \
+                                 float *max, float *sum, float *acc) {                                              \
+        return attend_block(q, qStride, n, pos0, block, keyBase, valueBase, kvDim, head0, heads, groupSize,         \
+                            blockStart, count, headSize, scale, max, sum, acc);                                     \
+    }                                                                                                               \
+    void aio_swiglu_##V(float *gate, const float *up, int32_t from, int32_t count) {                                \
+        swiglu(gate, up, from, count);                                                                           \
+    }
+
 #endif
