@@ -36,6 +36,21 @@ class KernelsHarnessTest {
         return Arrays.stream(variants).anyMatch(v -> required.contains(v.id()));
     }
 
+    /** The build puts each architecture's library into the jar (the ARM64 one where the cross-compiler was there). */
+    @Test
+    void theBuildCarriesTheLibraryOfEachRequiredArchitecture() {
+        List<String> missing = new ArrayList<>();
+        for (String arch : List.of("x86_64", "aarch64")) {
+            boolean required = arch.equals("x86_64") ? required(Kernels.AVX512_VNNI, Kernels.AVX_VNNI, Kernels.AVX2)
+                    : required(Kernels.NEON_DOTPROD, Kernels.NEON);
+            if (KernelsHarnessTest.class.getResource("/native/linux-" + arch + "/libq4kernels.so") == null) {
+                assertTrue(!required, "the build carries no " + arch + " library");
+                missing.add(arch);
+            }
+        }
+        assumeTrue(missing.isEmpty(), "this build has no library for " + missing);
+    }
+
     @Test
     void everyVariantOfBothArchitecturesPassesAndGivesTheSameBits() throws Exception {
         List<String> checksums = new ArrayList<>();
