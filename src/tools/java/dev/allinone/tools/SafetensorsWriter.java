@@ -13,6 +13,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 
 /** Writes a single {@code model.safetensors} file, streaming each tensor's values so full-size models fit. */
 final class SafetensorsWriter {
@@ -59,7 +60,8 @@ final class SafetensorsWriter {
         long offset = 0;
         for (Entry e : entries) {
             long size = e.count() * dtype.bytes;
-            header.put(e.name(), Map.of("dtype", dtype.name(), "shape", e.shape(), "data_offsets", new long[] {offset, offset + size}));
+            // Sorted keys: Map.of's order changes from JVM to JVM, and the golden fixtures record the file's hash.
+            header.put(e.name(), new TreeMap<>(Map.of("dtype", dtype.name(), "shape", e.shape(), "data_offsets", new long[] {offset, offset + size})));
             offset += size;
         }
         byte[] json = new ObjectMapper().writeValueAsBytes(header);
