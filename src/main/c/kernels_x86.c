@@ -1,8 +1,9 @@
 /*
  * The x86-64 kernel variants (layout and guarantees: kernels.h):
  *   avx512vnni  512-bit vpdpbusd: 4 byte pairs multiplied and added in one instruction, 16 rows a vector;
- *   avxvnni     the same instruction on 256-bit vectors (VEX-encoded AVX-VNNI: Alder Lake and later, Zen 5), 8 rows;
- *   avx2        vpmaddubsw + vpmaddwd (AVX2 without VNNI: Haswell to Ice Lake clients, Zen 1 to 4), 8 rows.
+ *   avxvnni     the same instruction on 256-bit vectors (VEX-encoded AVX-VNNI: Alder Lake and later clients), 8 rows;
+ *   avx2        vpmaddubsw + vpmaddwd (AVX2 without VNNI: Haswell to Comet Lake, Xeons before Cascade Lake, Zen 1
+ *               to 3), 8 rows.
  * Attention and SwiGLU are AVX2 + FMA + F16C for all three. Java's Vector API has no 8-bit dot-product
  * instruction, and with 32-value blocks each carrying its own scale the float kernels it can express top out below
  * the prompt speed we need.
@@ -199,7 +200,7 @@ AVX2 static inline __m256i keep(__m256i v) {
 }
 #define AVX2_START(xsum8) _mm256_setzero_si256()
 /* The empty asm keeps each sum in a register as written: without it GCC reassociates the 16-bit adds into a tree
- * over all of a block's products, which spills most of them to the stack (measured: a third more instructions). */
+ * over all of a block's products, which spills most of them to the stack (measured: 18 % more instructions). */
 #define AVX2_STEP(acc, w, x) keep(_mm256_add_epi16(acc, _mm256_maddubs_epi16(w, x)))
 #define AVX2_FINISH(acc, xsum8) _mm256_sub_epi32(_mm256_madd_epi16(acc, _mm256_set1_epi16(1)), _mm256_set1_epi32(xsum8))
 #define AVXVNNI_START(xsum8) _mm256_set1_epi32(-(xsum8))

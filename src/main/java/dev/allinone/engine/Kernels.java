@@ -13,9 +13,9 @@ import java.util.Locale;
 public enum Kernels {
     /** The first variant of this architecture's list that the CPU runs, else {@link #JAVA}. */
     AUTO(null, null),
-    /** x86-64 with AVX-512 VNNI (Ice Lake server / Cascade Lake and later Xeons, Zen 4 and later): 16 rows a vector. */
+    /** x86-64 with AVX-512 VNNI (Cascade Lake and later Xeons, Ice Lake to Rocket Lake clients, Zen 4 and later): 16 rows a vector. */
     AVX512_VNNI("x86_64", "avx512vnni"),
-    /** x86-64 with AVX2 + FMA + F16C and 256-bit AVX-VNNI (Alder Lake and later clients, Zen 5). */
+    /** x86-64 with AVX2 + FMA + F16C and 256-bit AVX-VNNI (Alder Lake and later clients, which lack AVX-512). */
     AVX_VNNI("x86_64", "avxvnni"),
     /** x86-64 with AVX2 + FMA + F16C (Haswell and later, every Zen). */
     AVX2("x86_64", "avx2"),
