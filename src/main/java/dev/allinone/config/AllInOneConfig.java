@@ -132,6 +132,10 @@ public interface AllInOneConfig {
 
         @WithDefault("64")
         int maxWaitingTurns();
+
+        /** How often the WebSocket pings an open connection, so that proxies do not close it as idle. */
+        @WithDefault("30s")
+        Duration pingInterval();
     }
 
     interface Http {
