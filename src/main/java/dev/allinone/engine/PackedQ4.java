@@ -5,7 +5,7 @@ import com.github.tjake.jlama.tensor.Q4ByteBufferTensor;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
-/** A Q4 weight matrix repacked for {@link NativeKernels} (layout: {@code q4kernels.c}), off the Java heap. */
+/** A Q4 weight matrix repacked for {@link NativeKernels} (layout: {@code src/main/c/kernels.h}), off the Java heap. */
 record PackedQ4(MemorySegment quants, MemorySegment scales, int rows, int in) {
 
     static final int GROUP = 16;
