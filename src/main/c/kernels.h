@@ -41,6 +41,14 @@ int64_t aio_q4_packed_scales(int32_t rows, int32_t in);
 void aio_q4_repack(const uint8_t *q, const float *scales, int32_t rows, int32_t in, uint8_t *out, float *out_scales);
 int aio_attends_head_size(int32_t headSize);
 
+/* Asks for a 16-row group's weights PREFETCH_BYTES ahead of block wb, a cache line at a time (prefetcht0 / prfm
+ * pldl1keep): read one at a time, each would wait for memory. */
+static inline void prefetch_ahead(const uint8_t *wb) {
+    for (int line = 0; line < GROUP_BLOCK_BYTES; line += 64) {
+        __builtin_prefetch(wb + PREFETCH_BYTES + line);
+    }
+}
+
 /* A head's worth of zeros: the query of an attention lane no head uses. */
 static const float ZEROS[128] __attribute__((aligned(64))) = {0};
 

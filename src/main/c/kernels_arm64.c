@@ -81,10 +81,8 @@ static void quantize_neon(const float *x, int32_t n, int32_t in, int8_t *xq, flo
         }                                                                                                           \
         for (int b = 0; b < blocks; b++) {                                                                          \
             const uint8_t *wb = wg + (size_t) b * GROUP_BLOCK_BYTES;                                                \
-            if (k == 0) {                                                                                           \
-                for (int line = 0; line < GROUP_BLOCK_BYTES; line += 64) {                                          \
-                    __builtin_prefetch(wb + PREFETCH_BYTES + line);                                                 \
-                }                                                                                                   \
+            if (k == 0) { /* the other quarters find the group in the cache */                                      \
+                prefetch_ahead(wb);                                                                                 \
             }                                                                                                       \
             int32x4_t block[R];                                                                                     \
             int8x16_t a_lo[R], a_hi[R];                                                                             \
@@ -132,10 +130,8 @@ static inline int16x8_t pairs_neon(int8x16_t w, const int8_t *a) {
         }                                                                                                           \
         for (int b = 0; b < blocks; b++) {                                                                          \
             const uint8_t *wb = wg + (size_t) b * GROUP_BLOCK_BYTES;                                                \
-            if (k == 0) {                                                                                           \
-                for (int line = 0; line < GROUP_BLOCK_BYTES; line += 64) {                                          \
-                    __builtin_prefetch(wb + PREFETCH_BYTES + line);                                                 \
-                }                                                                                                   \
+            if (k == 0) { /* the other quarters find the group in the cache */                                      \
+                prefetch_ahead(wb);                                                                                 \
             }                                                                                                       \
             int16x8_t block[R];                                                                                     \
             for (int r = 0; r < R; r++) {                                                                           \

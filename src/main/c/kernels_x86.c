@@ -114,9 +114,7 @@ AVX2 static void quantize256(const float *x, int32_t n, int32_t in, int8_t *xq, 
         }                                                                                                           \
         for (int b = 0; b < blocks; b++) {                                                                          \
             const uint8_t *wb = wg + (size_t) b * GROUP_BLOCK_BYTES;                                                \
-            for (int line = 0; line < GROUP_BLOCK_BYTES; line += 64) {                                              \
-                _mm_prefetch((const char *) (wb + PREFETCH_BYTES + line), _MM_HINT_T0);                             \
-            }                                                                                                       \
+            prefetch_ahead(wb);                                                                                     \
             __m512i lo[4], hi[4];                                                                                   \
             for (int v = 0; v < 4; v++) {                                                                           \
                 __m512i w = _mm512_loadu_si512(wb + v * 4 * GROUP);                                                 \
@@ -219,9 +217,7 @@ AVX2 static inline __m256i keep(__m256i v) {
         for (int b = 0; b < blocks; b++) {                                                                          \
             const uint8_t *wb = wg + (size_t) b * GROUP_BLOCK_BYTES;                                                \
             if (h == 0) { /* the second half finds the group in the cache */                                        \
-                for (int line = 0; line < GROUP_BLOCK_BYTES; line += 64) {                                          \
-                    _mm_prefetch((const char *) (wb + PREFETCH_BYTES + line), _MM_HINT_T0);                         \
-                }                                                                                                   \
+                prefetch_ahead(wb);                                                                                 \
             }                                                                                                       \
             __m256i block[R];                                                                                       \
             for (int r = 0; r < R; r++) {                                                                           \

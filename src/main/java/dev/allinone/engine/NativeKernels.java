@@ -227,7 +227,7 @@ final class NativeKernels {
     /**
      * One online-softmax step over one KV block for {@code n} queries (rows of {@code q} from {@code qOffset},
      * {@code qStride} apart) of heads {@code head0 … head0+heads-1}; state {@code max}, {@code sum}, {@code acc} per
-     * query and head (see {@code kernels_x86.c}).
+     * query and head (see {@code kernels_attention.h}).
      */
     void attendBlock(float[] q, int qOffset, int qStride, int n, int pos0, short[] block, int keyBase, int valueBase, int kvDim,
             int head0, int heads, int groupSize, int blockStart, int count, int headSize, float scale, float[] max, float[] sum,
