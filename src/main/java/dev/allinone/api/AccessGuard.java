@@ -103,15 +103,15 @@ public class AccessGuard {
             return;
         }
         String origin = request.getHeader(HttpHeaders.ORIGIN);
+        boolean allowedOrigin = origin != null && originAllowed(origin, request);
         boolean preflight = origin != null && isPreflight(request);
-        if (origin != null && (isWebSocketHandshake(request) || preflight || changesState(request.method()))
-                && !originAllowed(origin, request)) {
+        if (origin != null && (isWebSocketHandshake(request) || preflight || changesState(request.method())) && !allowedOrigin) {
             LOG.warnf("Refused %s %s from origin %s (see allinone.http.allowed-origins)", request.method(), path, origin);
             refuse(ctx, path, 403, "forbidden_origin", "Requests from the origin " + origin + " are not allowed");
             return;
         }
         if (origin != null) {
-            allowCrossOrigin(ctx, origin);
+            allowCrossOrigin(ctx, origin, allowedOrigin);
         }
         if (preflight) {
             answerPreflight(ctx);
@@ -156,9 +156,9 @@ public class AccessGuard {
     }
 
     /** Only for an origin allowed to send requests: a page elsewhere may then read our answers, refusals included. */
-    private void allowCrossOrigin(RoutingContext ctx, String origin) {
+    private static void allowCrossOrigin(RoutingContext ctx, String origin, boolean allowed) {
         ctx.response().headers().add(HttpHeaders.VARY, HttpHeaders.ORIGIN);
-        if (originAllowed(origin, ctx.request())) {
+        if (allowed) {
             ctx.response().putHeader(HttpHeaders.ACCESS_CONTROL_ALLOW_ORIGIN, origin)
                     .putHeader(HttpHeaders.ACCESS_CONTROL_EXPOSE_HEADERS, "Retry-After, WWW-Authenticate");
         }

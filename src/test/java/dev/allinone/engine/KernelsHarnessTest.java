@@ -31,9 +31,9 @@ class KernelsHarnessTest {
     private static final Pattern CHECKSUM = Pattern.compile("^checksum (\\S+) ([0-9a-f]{16})$", Pattern.MULTILINE);
     private static final Pattern SUMMARY = Pattern.compile("^(\\d+) passed, (\\d+) failed$", Pattern.MULTILINE);
 
-    private static boolean required(Kernels... variants) {
-        List<String> required = Arrays.asList(System.getenv().getOrDefault("ALLINONE_TEST_REQUIRED_KERNELS", "").split(","));
-        return Arrays.stream(variants).anyMatch(v -> required.contains(v.id()));
+    /** True when CI requires a variant of this architecture ({@code ALLINONE_TEST_REQUIRED_KERNELS}). */
+    private static boolean required(String arch) {
+        return NativeKernelsTest.anyRequired(Kernels.preferenceOrder(arch));
     }
 
     /** The build puts each architecture's library into the jar (the ARM64 one where the cross-compiler was there). */
@@ -41,8 +41,7 @@ class KernelsHarnessTest {
     void theBuildCarriesTheLibraryOfEachRequiredArchitecture() {
         List<String> missing = new ArrayList<>();
         for (String arch : List.of("x86_64", "aarch64")) {
-            boolean required = arch.equals("x86_64") ? required(Kernels.AVX512_VNNI, Kernels.AVX_VNNI, Kernels.AVX2)
-                    : required(Kernels.NEON_DOTPROD, Kernels.NEON);
+            boolean required = required(arch);
             if (KernelsHarnessTest.class.getResource("/native/linux-" + arch + "/libq4kernels.so") == null) {
                 assertTrue(!required, "the build carries no " + arch + " library");
                 missing.add(arch);
@@ -55,9 +54,9 @@ class KernelsHarnessTest {
     void everyVariantOfBothArchitecturesPassesAndGivesTheSameBits() throws Exception {
         List<String> checksums = new ArrayList<>();
         if ("x86_64".equals(NativeKernels.ARCH)) {
-            checksums.addAll(run("x86_64", List.of(), required(Kernels.AVX512_VNNI, Kernels.AVX_VNNI, Kernels.AVX2)));
+            checksums.addAll(run("x86_64", List.of(), required("x86_64")));
         }
-        boolean armRequired = required(Kernels.NEON_DOTPROD, Kernels.NEON);
+        boolean armRequired = required("aarch64");
         if ("aarch64".equals(NativeKernels.ARCH)) {
             checksums.addAll(run("aarch64", List.of(), armRequired));
         } else {

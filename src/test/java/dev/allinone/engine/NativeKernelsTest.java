@@ -40,10 +40,15 @@ class NativeKernelsTest {
         return Kernels.preferenceOrder(NativeKernels.ARCH == null ? "" : NativeKernels.ARCH).stream();
     }
 
+    /** True when CI requires one of these variants to run ({@code ALLINONE_TEST_REQUIRED_KERNELS}). */
+    static boolean anyRequired(List<Kernels> variants) {
+        List<String> required = Arrays.asList(System.getenv().getOrDefault("ALLINONE_TEST_REQUIRED_KERNELS", "").split(","));
+        return variants.stream().anyMatch(v -> required.contains(v.id()));
+    }
+
     /** The variant's kernels, or the test is skipped (failed, when CI requires the variant). */
     static NativeKernels kernels(Kernels variant) {
-        List<String> required = Arrays.asList(System.getenv().getOrDefault("ALLINONE_TEST_REQUIRED_KERNELS", "").split(","));
-        if (required.contains(variant.id())) {
+        if (anyRequired(List.of(variant))) {
             return NativeKernels.select(variant);
         }
         try {
