@@ -12,7 +12,8 @@
       send: "发送", stop: "停止",
       POSITIVE: "😄 LLM 情感判断: 正面", NEGATIVE: "😞 LLM 情感判断: 负面",
       loading: "模型加载中…", downloading: "正在下载模型：{p}%，{r} MB/s，约剩 {s} 秒", ready: "模型已就绪", error: "模型不可用", offline: "服务不可达",
-      reconnecting: "连接已断开，正在重连…（新连接是新的对话）", reconnected: "已重新连接：这是一段新的对话。",
+      reconnecting: "连接已断开，正在重连…", reconnected: "已重新连接，对话继续（之前 {n} 轮）。",
+      resumed: "继续本标签页的对话（之前 {n} 轮）。",
       stopped: "（已停止）", errorPrefix: "出错了：", queued: "排队中：第 {n} 位",
       tasksLegend: "回复前的分析",
       task: { sentiment: "情感", intent: "意图", keywords: "关键词", summary: "摘要", translate: "翻译" },
@@ -26,8 +27,9 @@
       send: "Send", stop: "Stop",
       POSITIVE: "😄 LLM sentiment: positive", NEGATIVE: "😞 LLM sentiment: negative",
       loading: "Model loading…", downloading: "Downloading the model: {p}%, {r} MB/s, about {s} s left", ready: "Model ready", error: "Model unavailable", offline: "Service unreachable",
-      reconnecting: "Connection lost, reconnecting… (a new connection is a new conversation)",
-      reconnected: "Reconnected: this is a new conversation.",
+      reconnecting: "Connection lost, reconnecting…",
+      reconnected: "Reconnected: the conversation goes on ({n} earlier turns).",
+      resumed: "Continuing this tab's conversation ({n} earlier turns).",
       stopped: "(stopped)", errorPrefix: "Error: ", queued: "Waiting for the model: place {n}",
       tasksLegend: "Analyses before the reply",
       task: { sentiment: "sentiment", intent: "intent", keywords: "keywords", summary: "summary", translate: "translate" },
@@ -42,6 +44,10 @@
   const taskPicker = $("tasks");
 
   let lang = localStorage.getItem("allinone.lang") === "en" ? "en" : "zh";
+  // One conversation per tab, kept across reloads and reconnects (sessionStorage is per tab): the service continues it
+  // from its store, whichever replica the proxy picks by the id.
+  const conversationId = sessionStorage.getItem("allinone.conversation") || newConversationId();
+  sessionStorage.setItem("allinone.conversation", conversationId);
   let socket = null, current = null, retryDelay = 500, everConnected = false, statusKey = "loading", statusDetail = "", download = null;
 
   const t = (key) => TEXT[lang][key];
@@ -182,7 +188,29 @@
     input.focus();
   }
 
+  function newConversationId() {
+    // crypto.randomUUID needs a secure context; getRandomValues works on plain http too.
+    const bytes = crypto.getRandomValues(new Uint8Array(16));
+    return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  }
+
+  function onConversation(frame) {
+    if (everConnected) {
+      notice.textContent = t("reconnected").replace("{n}", frame.turns);
+    } else if (frame.turns > 0) {
+      notice.textContent = t("resumed").replace("{n}", frame.turns);
+    } else {
+      return;
+    }
+    notice.hidden = false;
+    setTimeout(() => { notice.hidden = true; }, 4000);
+  }
+
   function onFrame(frame) {
+    if (frame.type === "conversation") {
+      onConversation(frame);
+      return;
+    }
     if (!current) {
       if (frame.type === "error") add(transcript, "msg error", t("errorPrefix") + frame.message);
       return;
@@ -236,17 +264,11 @@
     // With an API key set on the service, open the page as /#key=<key>: browsers cannot add headers to a WebSocket.
     const key = new URLSearchParams(location.hash.slice(1)).get("key");
     const url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/chat"
-        + (key ? "?api_key=" + encodeURIComponent(key) : "");
+        + "?conversation=" + encodeURIComponent(conversationId) + (key ? "&api_key=" + encodeURIComponent(key) : "");
     socket = new WebSocket(url);
     socket.onopen = () => {
       retryDelay = 500;
-      if (everConnected) {
-        notice.textContent = t("reconnected");
-        setTimeout(() => { notice.hidden = true; }, 4000);
-      } else {
-        notice.hidden = true;
-      }
-      everConnected = true;
+      notice.hidden = true;
       setStreaming(false);
     };
     socket.onmessage = (event) => {
@@ -255,6 +277,7 @@
       } catch (e) {
         console.error("bad frame", event.data, e);
       }
+      if (!everConnected) everConnected = true;
     };
     socket.onclose = () => {
       if (current) {

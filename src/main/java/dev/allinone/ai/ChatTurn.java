@@ -248,6 +248,8 @@ public class ChatTurn {
                 }
             }
         } finally {
+            // The AI service keeps a memory object per id; it holds nothing (the store does), so it goes with the turn.
+            assistant.evictChatMemory(conversationId);
             if (interrupted) {
                 Thread.currentThread().interrupt();
             }

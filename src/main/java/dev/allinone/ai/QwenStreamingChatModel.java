@@ -44,10 +44,13 @@ public class QwenStreamingChatModel implements StreamingChatModel {
 
                     @Override
                     public void onComplete(GenerationResult result) {
-                        handler.onCompleteResponse(ChatResponse.builder()
+                        // Off the model thread: the AI service now writes the reply to the conversation store (Redis
+                        // perhaps), which must not hold up the other sequences' next step.
+                        ChatResponse response = ChatResponse.builder()
                                 .aiMessage(AiMessage.from(result.text()))
                                 .metadata(GenerationMetadata.of(result))
-                                .build());
+                                .build();
+                        Thread.ofVirtual().name("chat-reply-complete").start(() -> handler.onCompleteResponse(response));
                     }
 
                     @Override

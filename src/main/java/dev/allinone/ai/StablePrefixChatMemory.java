@@ -5,6 +5,7 @@ import dev.langchain4j.data.message.SystemMessage;
 import dev.langchain4j.data.message.UserMessage;
 import dev.langchain4j.memory.ChatMemory;
 import dev.langchain4j.model.TokenCountEstimator;
+import dev.langchain4j.store.memory.chat.ChatMemoryStore;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -16,18 +17,22 @@ import java.util.List;
  * the messages exceed {@code maxTokens}, the oldest whole turns are forgotten until at most half the budget is left:
  * one turn pays a full prefill of what remains, and the following ones again only append.
  * The system message stays first and is replaced when it changes, as in LangChain4j's memories.
+ * <p>
+ * The messages live in a {@link ChatMemoryStore} (this process, or Redis shared by the replicas): read at every use
+ * and written whole after every change, so this object holds nothing of its own and any replica can continue.
  */
 final class StablePrefixChatMemory implements ChatMemory {
 
     private final Object id;
     private final int maxTokens;
     private final TokenCountEstimator tokens;
-    private final List<ChatMessage> messages = new ArrayList<>();
+    private final ChatMemoryStore store;
 
-    StablePrefixChatMemory(Object id, int maxTokens, TokenCountEstimator tokens) {
+    StablePrefixChatMemory(Object id, int maxTokens, TokenCountEstimator tokens, ChatMemoryStore store) {
         this.id = id;
         this.maxTokens = maxTokens;
         this.tokens = tokens;
+        this.store = store;
     }
 
     @Override
@@ -37,6 +42,7 @@ final class StablePrefixChatMemory implements ChatMemory {
 
     @Override
     public synchronized void add(ChatMessage message) {
+        List<ChatMessage> messages = new ArrayList<>(store.getMessages(id));
         if (message instanceof SystemMessage) {
             if (!messages.isEmpty() && messages.getFirst() instanceof SystemMessage current) {
                 if (current.equals(message)) {
@@ -49,12 +55,13 @@ final class StablePrefixChatMemory implements ChatMemory {
             messages.add(message);
         }
         if (tokens.estimateTokenCountInMessages(messages) > maxTokens) {
-            forgetOldestTurns();
+            forgetOldestTurns(messages);
         }
+        store.updateMessages(id, messages);
     }
 
     /** Drops whole turns from the oldest on until the messages take at most half the budget. */
-    private void forgetOldestTurns() {
+    private void forgetOldestTurns(List<ChatMessage> messages) {
         int first = !messages.isEmpty() && messages.getFirst() instanceof SystemMessage ? 1 : 0;
         while (messages.size() > first + 1 && tokens.estimateTokenCountInMessages(messages) > maxTokens / 2) {
             messages.remove(first);
@@ -66,11 +73,11 @@ final class StablePrefixChatMemory implements ChatMemory {
 
     @Override
     public synchronized List<ChatMessage> messages() {
-        return List.copyOf(messages);
+        return List.copyOf(store.getMessages(id));
     }
 
     @Override
     public synchronized void clear() {
-        messages.clear();
+        store.deleteMessages(id);
     }
 }

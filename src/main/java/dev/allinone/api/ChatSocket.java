@@ -4,6 +4,9 @@ import dev.allinone.ai.ChatTurn;
 
 import dev.allinone.ai.Conversations;
 import dev.allinone.config.AllInOneConfig;
+import dev.allinone.ai.InvalidInputException;
+import io.netty.handler.codec.http.QueryStringDecoder;
+import io.quarkus.websockets.next.CloseReason;
 import io.quarkus.websockets.next.OnBinaryMessage;
 import io.quarkus.websockets.next.OnClose;
 import io.quarkus.websockets.next.OnOpen;
@@ -12,6 +15,7 @@ import io.quarkus.websockets.next.WebSocket;
 import io.quarkus.websockets.next.WebSocketConnection;
 import io.vertx.core.buffer.Buffer;
 
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -21,6 +25,11 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 @WebSocket(path = "/chat")
 public class ChatSocket {
+
+    /** The handshake's query parameter naming the conversation to continue (what proxies hash on). */
+    public static final String CONVERSATION_PARAMETER = "conversation";
+    /** The close code for a handshake whose conversation id cannot be one (RFC 6455: policy violation). */
+    private static final int POLICY_VIOLATION = 1008;
 
     private final ChatTurn turn;
     private final FrameCodec codec;
@@ -39,10 +48,31 @@ public class ChatSocket {
         this.maxFrameChars = config.input().maxFrameChars();
     }
 
+    /**
+     * Without {@code ?conversation=} the connection is a new conversation, forgotten when it closes; with it, that
+     * conversation is continued (or started under that id) and kept after the close for a later resume, and a
+     * {@code conversation} frame comes first.
+     */
     @OnOpen
     void open(WebSocketConnection connection) {
-        sessions.put(connection.id(), new ConnectionSession(connection, turn, codec, maxQueuedTurns, admission,
-                () -> conversations.forget(connection.id())));
+        String query = connection.handshakeRequest().query();
+        String requested = query == null ? null : new QueryStringDecoder(query, false).parameters()
+                .getOrDefault(CONVERSATION_PARAMETER, List.of()).stream().findFirst().orElse(null);
+        if (requested == null) {
+            sessions.put(connection.id(), new ConnectionSession(connection, connection.id(), turn, codec, maxQueuedTurns, admission,
+                    () -> conversations.forget(connection.id())));
+            return;
+        }
+        String id;
+        try {
+            id = conversations.checkId(requested, CONVERSATION_PARAMETER);
+        } catch (InvalidInputException e) {
+            connection.sendTextAndAwait(codec.write(Failure.of(e).frame()));
+            connection.closeAndAwait(new CloseReason(POLICY_VIOLATION, "bad conversation id"));
+            return;
+        }
+        connection.sendTextAndAwait(codec.write(new Frame.Conversation(id, conversations.turns(id))));
+        sessions.put(connection.id(), new ConnectionSession(connection, id, turn, codec, maxQueuedTurns, admission, () -> { }));
     }
 
     @OnTextMessage

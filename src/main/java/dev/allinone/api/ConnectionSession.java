@@ -10,7 +10,7 @@ import java.util.concurrent.BlockingQueue;
 import org.jboss.logging.Logger;
 
 /**
- * One WebSocket connection = one conversation. Messages are answered one at a time, in arrival order, by a
+ * One WebSocket connection = one conversation (a new one, or the one its handshake names). Messages are answered one at a time, in arrival order, by a
  * virtual thread of the connection's own; a message that arrives while a reply streams waits in a short queue
  * (full queue: an immediate {@code busy} error frame). A turn then waits for its place among all connections'
  * turns ({@link TurnAdmission}: {@code queued} frames). {@code {"type":"stop"}} or closing the connection stops the
@@ -21,6 +21,7 @@ final class ConnectionSession {
     private static final Logger LOG = Logger.getLogger(ConnectionSession.class);
 
     private final WebSocketConnection connection;
+    private final String conversationId;
     private final ChatTurn turn;
     private final FrameCodec codec;
     private final BlockingQueue<String> inbox;
@@ -32,9 +33,10 @@ final class ConnectionSession {
     private volatile boolean stopRequested;
 
     /** @param onEnd runs once the last turn has ended after {@link #close()} (forgets the conversation) */
-    ConnectionSession(WebSocketConnection connection, ChatTurn turn, FrameCodec codec, int maxQueuedTurns, TurnAdmission admission,
-            Runnable onEnd) {
+    ConnectionSession(WebSocketConnection connection, String conversationId, ChatTurn turn, FrameCodec codec, int maxQueuedTurns,
+            TurnAdmission admission, Runnable onEnd) {
         this.connection = connection;
+        this.conversationId = conversationId;
         this.admission = admission;
         this.client = clientOf(connection.handshakeRequest().remoteAddress());
         this.turn = turn;
@@ -45,7 +47,7 @@ final class ConnectionSession {
     }
 
     String conversationId() {
-        return connection.id();
+        return conversationId;
     }
 
     void receive(String message) {

@@ -8,7 +8,7 @@ import com.fasterxml.jackson.annotation.JsonUnwrapped;
 import dev.allinone.ai.TaskResult;
 
 /**
- * What a chat turn sends, in order: {@code queued} while it waits for a free place (WebSocket only), a
+ * What a chat turn sends, in order (after a {@code conversation} frame when a WebSocket resumes one): {@code queued} while it waits for a free place (WebSocket only), a
  * {@code sentiment} and an {@code analysis} per other chosen task, then {@code token}s, then {@code done}; or an
  * {@code error} at any point. The same objects are
  * WebSocket text frames and Server-Sent Events.
@@ -16,6 +16,15 @@ import dev.allinone.ai.TaskResult;
 public sealed interface Frame {
 
     String type();
+
+    /** First on a WebSocket opened with {@code ?conversation=}: the conversation continued and its earlier turns. */
+    @JsonPropertyOrder({"type", "id", "turns"})
+    record Conversation(String id, int turns) implements Frame {
+        @Override
+        public String type() {
+            return "conversation";
+        }
+    }
 
     /** @param position the turn's place in the queue, 1 = next to start */
     @JsonPropertyOrder({"type", "position"})

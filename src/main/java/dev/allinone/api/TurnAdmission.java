@@ -1,6 +1,8 @@
 package dev.allinone.api;
 
 import dev.allinone.config.AllInOneConfig;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 
@@ -77,8 +79,10 @@ public class TurnAdmission {
     private int running;
 
     @Inject
-    TurnAdmission(AllInOneConfig config) {
+    TurnAdmission(AllInOneConfig config, MeterRegistry metrics) {
         this(config.engine().maxBatch(), config.chat().maxActivePerClient(), config.chat().maxWaitingTurns());
+        Gauge.builder("allinone.chat.turns.waiting", this, TurnAdmission::waiting)
+                .description("WebSocket chat turns waiting for a place before they reach the model").register(metrics);
     }
 
     TurnAdmission(int slots, int perClient, int maxWaiting) {

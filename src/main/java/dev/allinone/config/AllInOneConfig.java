@@ -25,6 +25,8 @@ public interface AllInOneConfig {
 
     Chat chat();
 
+    Memory memory();
+
     Prompts prompts();
 
     Http http();
@@ -121,9 +123,6 @@ public interface AllInOneConfig {
         @WithDefault("1024")
         int memoryTokens();
 
-        @WithDefault("1000")
-        int maxRestConversations();
-
         @WithDefault("4")
         int maxQueuedTurns();
 
@@ -137,6 +136,27 @@ public interface AllInOneConfig {
         @WithDefault("30s")
         Duration pingInterval();
     }
+
+    /** Where conversations live: in this process, or in Redis shared by the replicas. */
+    interface Memory {
+        enum Store {
+            MEMORY, REDIS
+        }
+
+        @WithDefault("memory")
+        Store store();
+
+        /** A conversation is forgotten this long after its last turn. */
+        @WithDefault("24h")
+        Duration ttl();
+
+        /** Conversations kept in this process at once (the store, or with Redis the local copy); least recently used go first. */
+        @WithDefault("1000")
+        int maxConversations();
+    }
+
+    /** This replica's name in the {@code X-Served-By} header and the readiness data; unset: the host name. */
+    Optional<String> instance();
 
     interface Http {
         /** Origins besides the service's own whose pages may open the WebSocket or send requests; "*" = any. */

@@ -104,6 +104,16 @@ final class BatchScheduler {
         }
     }
 
+    /** Requests queued for a place in the batch, not yet running. */
+    int waiting() {
+        lock.lock();
+        try {
+            return waitingScorings.size() + waitingReplies.size();
+        } finally {
+            lock.unlock();
+        }
+    }
+
     private Deque<EngineJob> queueOf(EngineJob job) {
         return job instanceof GenerationJob ? waitingReplies : waitingScorings;
     }

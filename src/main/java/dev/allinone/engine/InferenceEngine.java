@@ -122,6 +122,11 @@ public final class InferenceEngine implements AutoCloseable {
         return scheduler.load();
     }
 
+    /** Requests waiting for a place in the batch (the rest of {@link #load()} is running). */
+    public int waiting() {
+        return scheduler.waiting();
+    }
+
     /** Label scorings and generations this engine has finished (any outcome), counted before the caller hears of it. */
     public long scoringsDone() {
         return counters.scoringsDone.get();

@@ -11,7 +11,8 @@ import java.util.function.ToDoubleFunction;
 
 /**
  * The engine's state for Prometheus ({@code /q/metrics}): requests in the engine, sequences holding KV, key/value
- * memory, prefix-cache reuse, tokens generated, preemptions. Read when scraped; NaN while the model is not ready.
+ * memory, prefix-cache reuse, tokens generated, preemptions. Read when scraped; 0 while the model is not ready
+ * (never NaN: an autoscaler's query must not break while a replica starts).
  */
 @Singleton
 public class EngineMetrics implements MeterBinder {
@@ -25,6 +26,9 @@ public class EngineMetrics implements MeterBinder {
     @Override
     public void bindTo(MeterRegistry registry) {
         gauge(registry, "allinone.engine.requests", "Requests waiting or running on the model", e -> e.load());
+        gauge(registry, "allinone.engine.requests.waiting", "Requests waiting for a place in the model's batch", e -> e.waiting());
+        gauge(registry, "allinone.engine.requests.running", "Requests in the model's batch",
+                e -> Math.max(0, e.load() - e.waiting()));
         gauge(registry, "allinone.engine.active.sequences", "Requests holding key/value memory", e -> e.activeSequences());
         gauge(registry, "allinone.engine.kv.bytes.in.use", "Key/value memory in use (running requests and cached prefixes)",
                 e -> e.kvStats().bytesInUse());
@@ -47,7 +51,7 @@ public class EngineMetrics implements MeterBinder {
 
     private static double read(ModelRuntime runtime, ToDoubleFunction<InferenceEngine> value) {
         if (runtime.state() != ModelRuntime.State.READY) {
-            return Double.NaN;
+            return 0;
         }
         return value.applyAsDouble(runtime.engine());
     }

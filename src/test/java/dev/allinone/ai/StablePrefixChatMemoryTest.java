@@ -1,5 +1,8 @@
 package dev.allinone.ai;
 
+import dev.allinone.ai.memory.InProcessConversationStore;
+import java.time.Duration;
+
 import dev.langchain4j.data.message.AiMessage;
 import dev.langchain4j.data.message.ChatMessage;
 import dev.langchain4j.data.message.SystemMessage;
@@ -45,7 +48,7 @@ class StablePrefixChatMemoryTest {
 
     @Test
     void turnsAreForgottenInChunksSoThePrefixStaysTheSameForTheFollowingTurns() {
-        StablePrefixChatMemory memory = new StablePrefixChatMemory("c", 200, CHARS);
+        StablePrefixChatMemory memory = new StablePrefixChatMemory("c", 200, CHARS, new InProcessConversationStore(10, Duration.ofHours(1)));
         int changes = 0;
         List<ChatMessage> previous = List.of();
         for (int i = 0; i < 40; i++) {
@@ -68,7 +71,7 @@ class StablePrefixChatMemoryTest {
 
     @Test
     void aChangedSystemMessageReplacesTheOldOneAtTheFront() {
-        StablePrefixChatMemory memory = new StablePrefixChatMemory("c", 1000, CHARS);
+        StablePrefixChatMemory memory = new StablePrefixChatMemory("c", 1000, CHARS, new InProcessConversationStore(10, Duration.ofHours(1)));
         turn(memory, 1);
         memory.add(SystemMessage.from("new system prompt"));
         assertEquals(SystemMessage.from("new system prompt"), memory.messages().getFirst());

@@ -13,7 +13,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.allinone.ReadyService;
 import dev.allinone.ScriptedModelResource;
-import dev.allinone.ai.ChatAssistant;
+import dev.allinone.ai.memory.ConversationStore;
 import dev.allinone.engine.ChatTemplate;
 import dev.allinone.engine.KvStats;
 import dev.allinone.lifecycle.ModelRuntime;
@@ -39,7 +39,7 @@ class RestApiTest {
     ModelRuntime runtime;
 
     @Inject
-    ChatAssistant assistant;
+    ConversationStore conversations;
 
     @BeforeEach
     void ready() {
@@ -93,14 +93,15 @@ class RestApiTest {
     @Test
     void chatKeepsAConversationById() {
         String id = given().contentType(ContentType.JSON).body("{\"text\":\"你好\",\"conversationId\":\"rest-conv-1\"}")
-                .post("/api/chat").then().statusCode(200).extract().path("conversationId");
+                .post("/api/chat").then().statusCode(200).header("X-Conversation-Turns", "0").extract().path("conversationId");
         assertEquals("rest-conv-1", id);
         KvStats before = runtime.engine().kvStats();
         given().contentType(ContentType.JSON).body("{\"text\":\"还在吗\",\"conversationId\":\"rest-conv-1\"}")
-                .post("/api/chat").then().statusCode(200).body("conversationId", equalTo("rest-conv-1"));
+                .post("/api/chat").then().statusCode(200).body("conversationId", equalTo("rest-conv-1"))
+                .header("X-Conversation-Id", "rest-conv-1").header("X-Conversation-Turns", "1");
         KvStats after = runtime.engine().kvStats();
 
-        List<ChatMessage> memory = assistant.getChatMemory("rest-conv-1").messages();
+        List<ChatMessage> memory = conversations.getMessages("rest-conv-1");
         assertEquals(List.of(ChatMessageType.SYSTEM, ChatMessageType.USER, ChatMessageType.AI, ChatMessageType.USER, ChatMessageType.AI),
                 memory.stream().map(ChatMessage::type).toList(), memory.toString());
         assertEquals("你好", ((UserMessage) memory.get(1)).singleText());
