@@ -20,8 +20,8 @@ import org.jboss.logging.Logger;
  * When Redis fails (refused, timed out), the turn goes on with the local copy, Redis is left alone for
  * {@link #RETRY_AFTER}, and the state says so (readiness data, {@code allinone.memory.store.up}); a conversation then
  * continues on the replica that holds it, and one whose turns reach another replica starts afresh there. Once Redis
- * answers again, each conversation's next turn writes it back whole. A key whose value cannot be read is left as it
- * is (logged) and the local copy is used.
+ * answers again, each conversation's next turn writes it back whole. A value that cannot be read is logged and the
+ * local copy used instead (and written over it by the turn).
  */
 public final class RedisConversationStore implements ConversationStore {
 
@@ -49,19 +49,23 @@ public final class RedisConversationStore implements ConversationStore {
     @Override
     public List<ChatMessage> getMessages(Object memoryId) {
         String id = memoryId.toString();
+        String json = null;
         if (available()) {
             try {
-                String json = values.get(KEY_PREFIX + id);
+                json = values.get(KEY_PREFIX + id);
                 answered();
-                if (json != null) {
-                    List<ChatMessage> shared = ChatMessageDeserializer.messagesFromJson(json);
-                    local.updateMessages(id, shared);
-                    return shared;
-                }
-            } catch (IllegalArgumentException | IllegalStateException unreadable) {
-                LOG.warnf("Conversation %s: the value in Redis cannot be read (%s); using this replica's copy", id, unreadable.getMessage());
             } catch (RuntimeException e) {
                 failed(e);
+            }
+        }
+        if (json != null) {
+            try {
+                List<ChatMessage> shared = ChatMessageDeserializer.messagesFromJson(json);
+                local.updateMessages(id, shared);
+                return shared;
+            } catch (RuntimeException unreadable) {
+                LOG.warnf("Conversation %s: its value in Redis cannot be read (%s); going on with this replica's copy", id,
+                        unreadable.getMessage());
             }
         }
         return local.getMessages(id);
