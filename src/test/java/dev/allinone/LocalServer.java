@@ -5,8 +5,6 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -15,11 +13,12 @@ import java.util.concurrent.TimeUnit;
  */
 public class LocalServer implements AutoCloseable {
 
-    private final List<String> command;
+    private final ProcessBuilder command;
     private final Path log;
     private Process process;
 
-    public LocalServer(List<String> command, Path log) {
+    /** @param command the program and its arguments, with any environment it needs */
+    public LocalServer(ProcessBuilder command, Path log) {
         this.command = command;
         this.log = log;
     }
@@ -49,11 +48,11 @@ public class LocalServer implements AutoCloseable {
     /** Starts the program and waits until {@code port} accepts connections. */
     public LocalServer start(int port) throws Exception {
         Files.createDirectories(log.getParent());
-        process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+        process = command.redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
         while (System.nanoTime() < deadline) {
             if (!process.isAlive()) {
-                throw new AssertionError(command.getFirst() + " exited with " + process.exitValue() + "; see " + log);
+                throw new AssertionError(command.command().getFirst() + " exited with " + process.exitValue() + "; see " + log);
             }
             try (Socket ignored = new Socket("127.0.0.1", port)) {
                 return this;
@@ -61,7 +60,7 @@ public class LocalServer implements AutoCloseable {
                 Thread.sleep(20);
             }
         }
-        throw new AssertionError(command.getFirst() + " did not listen on " + port + " within 20 s; see " + log);
+        throw new AssertionError(command.command().getFirst() + " did not listen on " + port + " within 20 s; see " + log);
     }
 
     /** Stops it (SIGTERM, then SIGKILL) and waits for the end. */
@@ -81,7 +80,7 @@ public class LocalServer implements AutoCloseable {
 
     /** {@code redis-server} on {@code port}, nothing saved to disk. */
     public static LocalServer redis(int port, Path log) {
-        return new LocalServer(new ArrayList<>(List.of(program("redis-server", "redis-server"), "--port", String.valueOf(port),
-                "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no")), log);
+        return new LocalServer(new ProcessBuilder(program("redis-server", "redis-server"), "--port", String.valueOf(port),
+                "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no"), log);
     }
 }
