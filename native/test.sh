@@ -24,6 +24,16 @@ if [ ${#need[@]} -gt 0 ]; then
   "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${need[@]}"
 fi
 
+# Conversations in Redis (RedisConversationsTest) and two replicas behind HAProxy (ScaleOutIT): the tests start
+# Debian's redis-server and haproxy themselves, on loopback.
+need=()
+command -v redis-server >/dev/null || need+=(redis-server)
+command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] || need+=(haproxy)
+if [ ${#need[@]} -gt 0 ]; then
+  "${sudo[@]}" apt-get update -q
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${need[@]}"
+fi
+
 # The web page test drives Debian's headless Chromium; a CJK font makes its screenshot readable.
 need=()
 command -v chromium >/dev/null || need+=(chromium)

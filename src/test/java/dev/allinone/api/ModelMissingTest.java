@@ -5,6 +5,7 @@ import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.notNullValue;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.quarkus.test.common.http.TestHTTPResource;
@@ -42,6 +43,17 @@ class ModelMissingTest {
                 .body("checks.find { it.name == 'model' }.data.reason", containsString("is missing and downloading http://127.0.0.1:9/Qwen/Qwen1.5-0.5B-Chat (main) failed ("))
                 .body("checks.find { it.name == 'model' }.data.reason", containsString("HF_ENDPOINT"));
         given().get("/q/health/live").then().statusCode(200);
+    }
+
+    /** An autoscaler's query must not break while a replica has no model: the queue gauges read 0, nothing reads NaN. */
+    @Test
+    void theScalingGaugesReadZeroNotNaN() {
+        String metrics = given().get("/q/metrics").then().statusCode(200).extract().asString();
+        for (String gauge : new String[] {"allinone_engine_requests", "allinone_engine_requests_waiting", "allinone_engine_requests_running",
+                "allinone_chat_turns_waiting"}) {
+            assertTrue(java.util.regex.Pattern.compile("(?m)^" + gauge + "(\\{[^}]*\\})? 0\\.0$").matcher(metrics).find(), gauge + " in\n" + metrics);
+        }
+        assertTrue(metrics.lines().filter(l -> l.startsWith("allinone_")).noneMatch(l -> l.endsWith("NaN")), metrics);
     }
 
     @Test

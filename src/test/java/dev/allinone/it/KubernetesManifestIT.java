@@ -63,6 +63,40 @@ class KubernetesManifestIT {
         assertTrue(grace > shutdownDelay.toSeconds(), "grace period " + grace + " s must exceed the shutdown delay " + shutdownDelay);
     }
 
+    /**
+     * Chat reaches the pod of its conversation (ingress-nginx hashing on the header or the WebSocket parameter, long
+     * timeouts, no buffering); the rest is balanced freely; KEDA scales on the service's queue gauges.
+     */
+    @Test
+    void theIngressRoutesChatByConversationAndKedaScalesOnTheQueues() throws IOException {
+        List<JsonNode> documents;
+        try (MappingIterator<JsonNode> it = new ObjectMapper(new YAMLFactory()).readerFor(JsonNode.class)
+                .readValues(Path.of("target", "kubernetes", "kubernetes.yml").toFile())) {
+            documents = it.readAll();
+        }
+        String servicePort = kind(documents, "Service").at("/spec/ports/0/name").asText();
+        List<JsonNode> ingresses = documents.stream().filter(d -> d.path("kind").asText().equals("Ingress")).toList();
+        assertEquals(2, ingresses.size(), ingresses.toString());
+        JsonNode chat = ingresses.stream().filter(i -> i.at("/metadata/name").asText().endsWith("-chat")).findFirst().orElseThrow();
+        JsonNode annotations = chat.at("/metadata/annotations");
+        assertEquals("$http_x_conversation_id$arg_conversation", annotations.path("nginx.ingress.kubernetes.io/upstream-hash-by").asText());
+        assertTrue(annotations.path("nginx.ingress.kubernetes.io/proxy-read-timeout").asInt() >= 3600, annotations.toString());
+        assertEquals("off", annotations.path("nginx.ingress.kubernetes.io/proxy-buffering").asText());
+        List<String> chatPaths = new java.util.ArrayList<>();
+        for (JsonNode path : chat.at("/spec/rules/0/http/paths")) {
+            chatPaths.add(path.path("path").asText());
+            assertEquals(servicePort, path.at("/backend/service/port/name").asText(), "the Service's port name");
+        }
+        assertEquals(List.of("/chat", "/api/chat"), chatPaths);
+
+        JsonNode keda = kind(documents, "ScaledObject");
+        assertEquals(kind(documents, "Deployment").at("/metadata/name").asText(), keda.at("/spec/scaleTargetRef/name").asText());
+        String query = keda.at("/spec/triggers/0/metadata/query").asText();
+        for (String series : List.of("allinone_engine_requests_running", "allinone_engine_requests_waiting", "allinone_chat_turns_waiting")) {
+            assertTrue(query.contains(series), query);
+        }
+    }
+
     private static JsonNode kind(List<JsonNode> documents, String kind) {
         return documents.stream().filter(d -> d.path("kind").asText().equals(kind)).findFirst()
                 .orElseThrow(() -> new AssertionError("no " + kind + " in the manifests"));
