@@ -16,7 +16,10 @@ import dev.langchain4j.data.message.ChatMessageDeserializer;
 import dev.langchain4j.data.message.ChatMessageSerializer;
 import dev.langchain4j.data.message.SystemMessage;
 import dev.langchain4j.data.message.UserMessage;
-import io.quarkus.redis.datasource.RedisDataSource;
+import io.vertx.mutiny.core.Vertx;
+import io.vertx.mutiny.redis.client.Redis;
+import io.vertx.mutiny.redis.client.RedisAPI;
+import io.vertx.mutiny.redis.client.Response;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.common.QuarkusTestResourceLifecycleManager;
 import io.quarkus.test.junit.QuarkusTest;
@@ -37,11 +40,11 @@ import org.junit.jupiter.api.Test;
  * replica from its own copy), and once Redis is back the next turn writes the conversation back.
  */
 @QuarkusTest
-@QuarkusTestResource(value = RedisConversationsTest.Redis.class, restrictToAnnotatedClass = true)
+@QuarkusTestResource(value = RedisConversationsTest.RedisServer.class, restrictToAnnotatedClass = true)
 class RedisConversationsTest {
 
     /** The model, and a Redis of its own for this class. */
-    public static class Redis implements QuarkusTestResourceLifecycleManager {
+    public static class RedisServer implements QuarkusTestResourceLifecycleManager {
         static final int PORT = LocalServer.freePort();
         static final LocalServer SERVER = LocalServer.redis(PORT, Path.of("target", "redis-conversations-test.log"));
 
@@ -67,11 +70,19 @@ class RedisConversationsTest {
     }
 
     @Inject
-    RedisDataSource redis;
+    Vertx vertx;
+
+    /** A client of the test's own (Vert.x' Redis client), to see what the service wrote. */
+    private RedisAPI redis;
 
     @BeforeEach
     void ready() {
         ReadyService.await();
+        redis = RedisAPI.api(Redis.createClient(vertx, "redis://127.0.0.1:" + RedisServer.PORT));
+    }
+
+    private void set(String id, String value) {
+        redis.setAndAwait(List.of(RedisConversationStore.KEY_PREFIX + id, value));
     }
 
     private static ValidatableResponse turn(String id, String text) {
@@ -80,7 +91,8 @@ class RedisConversationsTest {
     }
 
     private String stored(String id) {
-        return redis.value(String.class).get(RedisConversationStore.KEY_PREFIX + id);
+        Response value = redis.getAndAwait(RedisConversationStore.KEY_PREFIX + id);
+        return value == null ? null : value.toString();
     }
 
     @Test
@@ -92,12 +104,12 @@ class RedisConversationsTest {
         assertEquals(5, messages.size(), stored(id));
         assertEquals("还在吗", ((UserMessage) messages.get(3)).singleText());
         assertEquals(TestCheckpoints.SCRIPTED_REPLY, ((AiMessage) messages.get(4)).text());
-        long ttl = redis.key().ttl(RedisConversationStore.KEY_PREFIX + id);
+        long ttl = redis.ttlAndAwait(RedisConversationStore.KEY_PREFIX + id).toLong();
         assertTrue(ttl > 3500 && ttl <= 3600, "time-to-live " + ttl + " s, set to 1h");
 
         // What another replica wrote is what this one continues.
         String other = "written-elsewhere-" + UUID.randomUUID();
-        redis.value(String.class).set(RedisConversationStore.KEY_PREFIX + other, ChatMessageSerializer.messagesToJson(List.of(
+        set(other, ChatMessageSerializer.messagesToJson(List.of(
                 SystemMessage.from("sys"), UserMessage.from("一"), AiMessage.from("答一"), UserMessage.from("二"), AiMessage.from("答二"))));
         turn(other, "三").statusCode(200).header("X-Conversation-Turns", "2");
         var continued = ChatMessageDeserializer.messagesFromJson(stored(other));
@@ -111,7 +123,7 @@ class RedisConversationsTest {
         turn(id, "第一句").statusCode(200).header("X-Conversation-Turns", "0");
         given().get("/q/health/ready").then().statusCode(200).body("checks.find { it.name == 'conversations' }.data.state", equalTo("up"));
 
-        Redis.SERVER.stop();
+        RedisServer.SERVER.stop();
         try {
             turn(id, "第二句").statusCode(200).header("X-Conversation-Turns", "1");
             turn(id, "第三句").statusCode(200).header("X-Conversation-Turns", "2");
@@ -120,7 +132,7 @@ class RedisConversationsTest {
                     .body("checks.find { it.name == 'conversations' }.data.state", containsString("unreachable"));
             given().get("/q/metrics").then().statusCode(200).body(containsString("allinone_memory_store_up 0.0"));
         } finally {
-            Redis.SERVER.start(Redis.PORT); // empty: nothing was saved
+            RedisServer.SERVER.start(RedisServer.PORT); // empty: nothing was saved
         }
         Thread.sleep(2_100); // Redis is left alone for 2 s after a failure
         turn(id, "第四句").statusCode(200).header("X-Conversation-Turns", "3");
@@ -135,7 +147,7 @@ class RedisConversationsTest {
     void anUnreadableValueInRedisGivesWayToThisReplicasCopy() {
         String id = "garbled-" + UUID.randomUUID();
         turn(id, "第一句").statusCode(200);
-        redis.value(String.class).set(RedisConversationStore.KEY_PREFIX + id, "{not json");
+        set(id, "{not json");
         turn(id, "第二句").statusCode(200).header("X-Conversation-Turns", "1");
         assertEquals(5, ChatMessageDeserializer.messagesFromJson(stored(id)).size(), "the turn wrote the conversation back whole");
     }

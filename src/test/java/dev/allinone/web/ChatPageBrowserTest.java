@@ -173,6 +173,32 @@ class ChatPageBrowserTest {
         assertEquals("发送", browser.findElement(By.id("send")).getText());
     }
 
+    /** The tab keeps one conversation id and opens /chat?conversation= with it, so a reload continues the conversation. */
+    @Test
+    void theTabKeepsItsConversationAcrossAReload() {
+        js("sessionStorage.clear();");
+        openPage();
+        String id = (String) js("return sessionStorage.getItem('allinone.conversation');");
+        assertTrue(id != null && id.matches("[0-9a-f]{32}"), id);
+        send("第一句");
+        browser.navigate().refresh();
+        waitUntil(() -> browser.findElement(By.id("notice")).getText().contains("之前 1 轮"));
+        assertEquals(id, js("return sessionStorage.getItem('allinone.conversation');"));
+        waitUntil(() -> browser.findElement(By.id("send")).isEnabled());
+        send("第二句");
+        io.restassured.RestAssured.given().contentType("application/json").header("X-Conversation-Id", id).body("{\"text\":\"第三句\"}")
+                .post("/api/chat").then().statusCode(200).header("X-Conversation-Turns", "2");
+    }
+
+    private static void send(String text) {
+        int before = turns().size();
+        WebElement input = browser.findElement(By.id("input"));
+        input.sendKeys(text);
+        input.sendKeys(Keys.ENTER);
+        waitUntil(() -> turns().size() > before && browser.findElement(By.id("send")).isEnabled()
+                && !turns().getLast().findElements(By.cssSelector(".msg.assistant")).isEmpty());
+    }
+
     @Test
     void errorFramesAreShownInline() {
         WebElement input = browser.findElement(By.id("input"));
