@@ -37,6 +37,9 @@ import java.util.List;
 @Path("/api/chat")
 public class ChatResource {
 
+    public static final String CONVERSATION_ID = "X-Conversation-Id";
+    public static final String CONVERSATION_TURNS = "X-Conversation-Turns";
+
     /** @param analyses the answers of the chosen tasks other than sentiment, in order */
     public record ChatAnswer(String conversationId, String reply, SentimentResource.SentimentAnswer sentiment,
             List<TaskResult> analyses, int tokens, long ms) {
@@ -51,9 +54,6 @@ public class ChatResource {
         this.codec = codec;
         this.conversations = conversations;
     }
-
-    public static final String CONVERSATION_ID = "X-Conversation-Id";
-    public static final String CONVERSATION_TURNS = "X-Conversation-Turns";
 
     /** A request read and checked once: the message with its analyses, the conversation and its earlier turns. */
     private record Turn(ChatTurn.Request request, String conversationId, int earlierTurns) {

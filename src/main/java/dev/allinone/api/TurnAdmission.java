@@ -3,6 +3,7 @@ package dev.allinone.api;
 import dev.allinone.config.AllInOneConfig;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.quarkus.runtime.Startup;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 
@@ -24,6 +25,7 @@ import java.util.function.IntConsumer;
  * turns behind it pass.
  */
 @ApplicationScoped
+@Startup // its gauge exists from the start, before the first WebSocket turn
 public class TurnAdmission {
 
     /** The queue of waiting turns is full. */

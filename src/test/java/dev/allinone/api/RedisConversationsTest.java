@@ -20,9 +20,10 @@ import io.vertx.mutiny.core.Vertx;
 import io.vertx.mutiny.redis.client.Redis;
 import io.vertx.mutiny.redis.client.RedisAPI;
 import io.vertx.mutiny.redis.client.Response;
-import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.common.QuarkusTestResourceLifecycleManager;
 import io.quarkus.test.junit.QuarkusTest;
+import io.quarkus.test.junit.QuarkusTestProfile;
+import io.quarkus.test.junit.TestProfile;
 import io.restassured.http.ContentType;
 import io.restassured.response.ValidatableResponse;
 import jakarta.inject.Inject;
@@ -40,8 +41,16 @@ import org.junit.jupiter.api.Test;
  * replica from its own copy), and once Redis is back the next turn writes the conversation back.
  */
 @QuarkusTest
-@QuarkusTestResource(value = RedisConversationsTest.RedisServer.class, restrictToAnnotatedClass = true)
+@TestProfile(RedisConversationsTest.WithRedis.class)
 class RedisConversationsTest {
+
+    /** A profile of its own, so that this application (and only it) runs with Redis. */
+    public static class WithRedis implements QuarkusTestProfile {
+        @Override
+        public List<TestResourceEntry> testResources() {
+            return List.of(new TestResourceEntry(RedisServer.class));
+        }
+    }
 
     /** The model, and a Redis of its own for this class. */
     public static class RedisServer implements QuarkusTestResourceLifecycleManager {

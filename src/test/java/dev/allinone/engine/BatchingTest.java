@@ -84,6 +84,31 @@ class BatchingTest {
         }
     }
 
+    /** The scaling gauges' source: requests beyond the batch are counted as waiting, the rest of the load as running. */
+    @Test
+    void requestsBeyondTheBatchCountAsWaiting() throws Exception {
+        try (InferenceEngine engine = InferenceEngineTest.engine(TestCheckpoints.tinyRandom(), InferenceEngineTest.KV_BYTES, 1)) {
+            java.util.concurrent.CountDownLatch streaming = new java.util.concurrent.CountDownLatch(1);
+            GenerationFuture running = new GenerationFuture() {
+                @Override
+                public void onText(String piece) {
+                    streaming.countDown();
+                }
+            };
+            Generation endless = engine.generate(prompt(engine.model(), "讲一个很长的故事"), GREEDY.withMaxNewTokens(10_000), running);
+            assertTrue(streaming.await(30, TimeUnit.SECONDS));
+            assertEquals(0, engine.waiting());
+            List<GenerationFuture> queued = USERS.stream().map(u -> reply(engine, u)).toList();
+            assertEquals(3, engine.waiting(), "one batch place, taken: the three new replies wait");
+            assertEquals(4, engine.load());
+            endless.cancel();
+            for (GenerationFuture f : queued) {
+                f.result().get(30, TimeUnit.SECONDS);
+            }
+            assertEquals(0, engine.waiting());
+        }
+    }
+
     @Test
     void repliesThatOutgrowTheKvBudgetTakeTurnsAndWriteWhatTheyWriteAlone() throws Exception {
         List<String> alone = new ArrayList<>();
