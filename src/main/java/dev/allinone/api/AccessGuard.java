@@ -55,9 +55,13 @@ import org.jboss.logging.Logger;
 public class AccessGuard {
 
     private static final Logger LOG = Logger.getLogger(AccessGuard.class);
-    /** What GET and HEAD may reach without the key, exactly (normalised paths): the probes and the page's files. */
+    /**
+     * What GET and HEAD may reach without the key, exactly (normalised paths): the probes, the page's files and the
+     * two packaged libraries it loads (WebJars: the Markdown renderer and the HTML sanitizer).
+     */
     static final Set<String> OPEN = Set.of("/q/health", "/q/health/live", "/q/health/ready", "/q/health/started",
-            "/", "/index.html", "/app.js", "/app.css", "/favicon.ico");
+            "/", "/index.html", "/app.js", "/app.css", "/favicon.ico",
+            "/webjars/marked/15.0.12/marked.min.js", "/webjars/dompurify/3.2.6/dist/purify.min.js");
     /** Never part of a path the service serves; each could make two parsers see two different paths. */
     private static final Pattern UNSAFE_IN_PATH = Pattern.compile("(?i)%2f|%5c|%00|\\\\|\\p{Cntrl}");
     private static final Pattern ENCODED_DOT = Pattern.compile("(?i)%2e");

@@ -89,6 +89,13 @@ class AccessWithApiKeyTest {
         given().get("/q/health/started").then().statusCode(200);
         given().get("/").then().statusCode(200);
         given().get("/app.js").then().statusCode(200);
+        // The page's packaged libraries, and nothing else under /webjars/ (their licences and maps need the key).
+        given().get("/webjars/marked/15.0.12/marked.min.js").then().statusCode(200);
+        given().get("/webjars/dompurify/3.2.6/dist/purify.min.js").then().statusCode(200);
+        given().head("/webjars/dompurify/3.2.6/dist/purify.min.js").then().statusCode(200);
+        given().get("/webjars/dompurify/3.2.6/dist/purify.min.js.map").then().statusCode(401);
+        given().post("/webjars/marked/15.0.12/marked.min.js").then().statusCode(401);
+        given().header("Authorization", "Bearer " + KEY).get("/webjars/marked/15.0.12/LICENSE.md").then().statusCode(200);
     }
 
     @Test

@@ -50,11 +50,19 @@ class ChatPageBrowserTest {
         }
     }
 
+    /** Each test starts on a new tab's page: nothing stored (conversations, choices), connected, the model ready. */
     @BeforeEach
     void openPage() {
         ReadyService.await();
         browser.get(page.toString());
+        js("sessionStorage.clear(); localStorage.clear();");
+        browser.navigate().refresh();
+        waitUntilConnected();
+    }
+
+    private static void waitUntilConnected() {
         waitUntil(() -> browser.findElement(By.id("status")).getText().contains("已就绪")
+                && "connected".equals(browser.findElement(By.id("connection")).getAttribute("data-state"))
                 && browser.findElement(By.id("send")).isEnabled());
     }
 
@@ -176,8 +184,6 @@ class ChatPageBrowserTest {
     /** The tab keeps one conversation id and opens /chat?conversation= with it, so a reload continues the conversation. */
     @Test
     void theTabKeepsItsConversationAcrossAReload() {
-        js("sessionStorage.clear();");
-        openPage();
         String id = (String) js("return sessionStorage.getItem('allinone.conversation');");
         assertTrue(id != null && id.matches("[0-9a-f]{32}"), id);
         send("第一句");
