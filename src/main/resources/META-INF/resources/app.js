@@ -182,7 +182,9 @@
     ALLOWED_TAGS: ["p", "br", "strong", "em", "del", "s", "code", "pre", "blockquote", "ul", "ol", "li", "h1", "h2", "h3",
       "h4", "h5", "h6", "hr", "a", "table", "thead", "tbody", "tr", "th", "td"],
     ALLOWED_ATTR: ["href", "title", "align", "start"],
-    ALLOWED_URI_REGEXP: /^(?:https?:|mailto:)/i, // no javascript:, data:, relative or any other scheme
+    // Every attribute value is checked against this (DOMPurify's default, with fewer schemes): no javascript:, no
+    // data:; links are further limited to http(s) and mailto by the hook below (no relative ones).
+    ALLOWED_URI_REGEXP: /^(?:(?:https?|mailto):|[^a-z]|[a-z+.\-]+(?:[^a-z+.\-:]|$))/i,
     ALLOW_DATA_ATTR: false,
     RETURN_DOM_FRAGMENT: true,
   };
@@ -195,6 +197,11 @@
         html: (token) => (token.block ? "<p>" + escapeHtml(token.text) + "</p>" : escapeHtml(token.text)),
         image: (token) => escapeHtml(token.text || ""),
       },
+    });
+    window.DOMPurify.addHook("uponSanitizeAttribute", (node, data) => {
+      if (data.attrName === "href" && !/^(?:https?:|mailto:)/i.test(data.attrValue.replace(/[\s\u0000-\u001f]/g, ""))) {
+        data.keepAttr = false;
+      }
     });
     window.DOMPurify.addHook("afterSanitizeAttributes", (node) => {
       if (node.tagName === "A" && node.hasAttribute("href")) {
