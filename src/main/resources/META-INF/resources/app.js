@@ -499,7 +499,7 @@
     if (error) turn.error = error;
     if (view.reply && turn.reply) renderMarkdown(view.reply, turn.reply);
     finishView(view, turn);
-    if (turn.reply) live.textContent = view.reply.textContent;
+    if (turn.reply) live.textContent = view.reply.innerText.trim();
     current = null;
     saveConversation();
     setStreaming(false);

@@ -12,19 +12,18 @@ import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.common.http.TestHTTPResource;
 import io.quarkus.test.junit.QuarkusTest;
 import java.net.URL;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.openqa.selenium.By;
+import org.openqa.selenium.Dimension;
 import org.openqa.selenium.Keys;
-import org.openqa.selenium.OutputType;
-import org.openqa.selenium.TakesScreenshot;
 import org.openqa.selenium.WebElement;
 import org.openqa.selenium.chrome.ChromeDriver;
 
@@ -111,10 +110,9 @@ class ChatPageBrowserTest {
         assertEquals(Boolean.TRUE, firstReply.get("badge"), "badge before the first reply text: " + events);
         long growthSteps = events.stream().map(e -> ((Number) e.get("reply")).intValue()).filter(n -> n > 0).distinct().count();
         assertTrue(growthSteps >= 3, "the reply grows piece by piece: " + events);
-
-        Path shot = Path.of("target", "web-page.png");
-        Files.copy(((TakesScreenshot) browser).getScreenshotAs(OutputType.FILE).toPath(), shot, StandardCopyOption.REPLACE_EXISTING);
-        assertTrue(Files.size(shot) > 1000);
+        assertEquals(TestCheckpoints.SCRIPTED_REPLY, js("return document.getElementById('live').textContent;"),
+                "screen readers get the finished reply from the aria-live region");
+        assertEquals("polite", browser.findElement(By.id("live")).getAttribute("aria-live"));
     }
 
     /** The analyses offered are the service's tasks; the chosen ones come back as badges before the reply. */
@@ -181,19 +179,189 @@ class ChatPageBrowserTest {
         assertEquals("发送", browser.findElement(By.id("send")).getText());
     }
 
-    /** The tab keeps one conversation id and opens /chat?conversation= with it, so a reload continues the conversation. */
-    @Test
-    void theTabKeepsItsConversationAcrossAReload() {
-        String id = (String) js("return sessionStorage.getItem('allinone.conversation');");
+    /** The page at a width (phone, desktop), opened anew. */
+    private void atWidth(int width) {
+        browser.manage().window().setSize(new Dimension(width, 860));
+        openPage();
+    }
+
+    @AfterEach
+    void phoneWidth() {
+        browser.manage().window().setSize(new Dimension(412, 860));
+        browser.executeCdpCommand("Emulation.setEmulatedMedia", Map.of("features", List.of()));
+    }
+
+    private static String conversationId() {
+        return (String) js("return sessionStorage.getItem('allinone.conversation');");
+    }
+
+    /** How many earlier turns the service holds for a conversation (and one more after this call). */
+    private static String serverTurns(String id) {
+        return io.restassured.RestAssured.given().contentType("application/json").header("X-Conversation-Id", id)
+                .body("{\"text\":\"还有吗\"}").post("/api/chat").then().statusCode(200).extract().header("X-Conversation-Turns");
+    }
+
+    private static List<String> userTexts() {
+        return browser.findElements(By.cssSelector("#transcript .turn .msg.user")).stream().map(WebElement::getText).toList();
+    }
+
+    /**
+     * The tab keeps one conversation id and opens /chat?conversation= with it, and keeps the transcript: after a reload
+     * the turns are shown again and the next turn continues the conversation.
+     */
+    @ParameterizedTest
+    @ValueSource(ints = {412, 1280})
+    void theTabKeepsItsConversationAcrossAReload(int width) {
+        atWidth(width);
+        String id = conversationId();
         assertTrue(id != null && id.matches("[0-9a-f]{32}"), id);
         send("第一句");
         browser.navigate().refresh();
         waitUntil(() -> browser.findElement(By.id("notice")).getText().contains("之前 1 轮"));
-        assertEquals(id, js("return sessionStorage.getItem('allinone.conversation');"));
-        waitUntil(() -> browser.findElement(By.id("send")).isEnabled());
+        assertEquals(id, conversationId());
+        assertEquals(List.of("第一句"), userTexts(), "the transcript is shown again");
+        assertEquals(TestCheckpoints.SCRIPTED_REPLY, turns().getFirst().findElement(By.cssSelector(".msg.assistant")).getText());
+        assertTrue(turns().getFirst().findElement(By.cssSelector(".badge")).getText().startsWith("😄 LLM 情感判断: 正面"));
+        waitUntilConnected();
         send("第二句");
-        io.restassured.RestAssured.given().contentType("application/json").header("X-Conversation-Id", id).body("{\"text\":\"第三句\"}")
-                .post("/api/chat").then().statusCode(200).header("X-Conversation-Turns", "2");
+        assertEquals(List.of("第一句", "第二句"), userTexts());
+        assertEquals("2", serverTurns(id), "the second turn continued the conversation on the service");
+    }
+
+    /** The list of stored conversations: a new one, then back to the first, whose transcript and turns continue. */
+    @ParameterizedTest
+    @ValueSource(ints = {412, 1280})
+    void theListSwitchesBetweenConversations(int width) {
+        atWidth(width);
+        String first = conversationId();
+        send("第一个对话");
+        WebElement history = browser.findElement(By.id("history"));
+        history.click();
+        assertEquals("true", history.getAttribute("aria-expanded"));
+        browser.findElement(By.id("new-conversation")).click();
+        String second = conversationId();
+        assertTrue(!second.equals(first) && second.matches("[0-9a-f]{32}"), second);
+        assertTrue(turns().isEmpty(), "a new conversation starts empty");
+        waitUntilConnected();
+        send("第二个对话");
+
+        history.click();
+        List<WebElement> items = browser.findElements(By.cssSelector("#conversation-list li"));
+        assertEquals(List.of(second, first), items.stream().map(i -> i.getAttribute("data-id")).toList(), "most recent first");
+        assertEquals(List.of("第二个对话", "第一个对话"), items.stream().map(i -> i.findElement(By.cssSelector(".title")).getText()).toList());
+        assertEquals("true", items.get(0).findElement(By.cssSelector("button.open")).getAttribute("aria-current"));
+        items.get(1).findElement(By.cssSelector("button.open")).click();
+        assertTrue(browser.findElement(By.id("conversations")).getAttribute("hidden") != null, "the list closes");
+        assertEquals(first, conversationId());
+        assertEquals(List.of("第一个对话"), userTexts());
+        waitUntil(() -> browser.findElement(By.id("notice")).getText().contains("之前 1 轮"));
+        waitUntilConnected();
+        send("回到第一个");
+        assertEquals(List.of("第一个对话", "回到第一个"), userTexts());
+        assertEquals("2", serverTurns(first));
+        assertEquals("1", serverTurns(second));
+
+        history.click();
+        browser.findElement(By.cssSelector("#conversation-list li[data-id='" + second + "'] button.delete")).click();
+        assertEquals(List.of(first), browser.findElements(By.cssSelector("#conversation-list li")).stream()
+                .map(i -> i.getAttribute("data-id")).toList());
+        assertNull(js("return localStorage.getItem('allinone.conversation.' + arguments[0]);", second));
+        browser.navigate().refresh();
+        assertEquals(List.of("第一个对话", "回到第一个"), userTexts(), "the current conversation is kept");
+    }
+
+    /** A message sent before the WebSocket is open waits, visibly, and is sent when it opens. */
+    @ParameterizedTest
+    @ValueSource(ints = {412, 1280})
+    void aMessageSentRightAfterLoadArrives(int width) {
+        browser.manage().window().setSize(new Dimension(width, 860));
+        // The handshake takes 1.5 s here, as on a slow network: the socket the page makes opens late.
+        String slowSockets = (String) browser.executeCdpCommand("Page.addScriptToEvaluateOnNewDocument", Map.of("source", SLOW_WEBSOCKET))
+                .get("identifier");
+        try {
+            js("sessionStorage.clear(); localStorage.clear();");
+            browser.navigate().refresh();
+            WebElement input = browser.findElement(By.id("input"));
+            input.sendKeys("刚打开就发");
+            input.sendKeys(Keys.ENTER);
+            assertEquals("connecting", browser.findElement(By.id("connection")).getAttribute("data-state"));
+            assertTrue(browser.findElement(By.id("connection")).getText().contains("连接中"));
+            assertEquals(List.of("刚打开就发"), userTexts());
+            assertTrue(turns().getLast().findElement(By.cssSelector(".queued")).getText().contains("等待连接"));
+            assertEquals("", input.getAttribute("value"));
+            waitUntil(() -> browser.findElement(By.id("send")).isEnabled()
+                    && !turns().getLast().findElements(By.cssSelector(".msg.assistant:not(.typing)")).isEmpty());
+            assertEquals(TestCheckpoints.SCRIPTED_REPLY, turns().getLast().findElement(By.cssSelector(".msg.assistant")).getText());
+            assertEquals("connected", browser.findElement(By.id("connection")).getAttribute("data-state"));
+            assertEquals("1", serverTurns(conversationId()), "the message reached the service in this conversation");
+        } finally {
+            browser.executeCdpCommand("Page.removeScriptToEvaluateOnNewDocument", Map.of("identifier", slowSockets));
+        }
+    }
+
+    /** A WebSocket whose connection is made 1.5 s after it is created; otherwise the browser's own. */
+    private static final String SLOW_WEBSOCKET = """
+            (() => {
+              const Real = window.WebSocket;
+              class Slow extends EventTarget {
+                constructor(url, protocols) {
+                  super();
+                  this.readyState = Real.CONNECTING;
+                  this.timer = setTimeout(() => {
+                    const ws = this.ws = new Real(url, protocols);
+                    ws.onopen = (e) => { this.readyState = Real.OPEN; if (this.onopen) this.onopen(e); };
+                    ws.onmessage = (e) => { if (this.onmessage) this.onmessage(e); };
+                    ws.onerror = (e) => { if (this.onerror) this.onerror(e); };
+                    ws.onclose = (e) => { this.readyState = Real.CLOSED; if (this.onclose) this.onclose(e); };
+                  }, 1500);
+                }
+                send(data) {
+                  if (this.readyState !== Real.OPEN) throw new DOMException("not open", "InvalidStateError");
+                  this.ws.send(data);
+                }
+                close() {
+                  clearTimeout(this.timer);
+                  this.readyState = Real.CLOSED;
+                  if (this.ws) this.ws.close();
+                }
+              }
+              for (const k of ["CONNECTING", "OPEN", "CLOSING", "CLOSED"]) Slow[k] = Real[k];
+              window.WebSocket = Slow;
+            })();
+            """;
+
+    /** Dark when the system prefers it, unless the toggle says otherwise; the toggle's choice is remembered. */
+    @ParameterizedTest
+    @ValueSource(ints = {412, 1280})
+    void darkModeFollowsTheSystemAndTheToggle(int width) {
+        atWidth(width);
+        String light = "rgb(246, 247, 251)", dark = "rgb(20, 23, 31)";
+        WebElement theme = browser.findElement(By.id("theme"));
+        assertEquals(light, background());
+        assertTrue(theme.getText().contains("跟随系统"), theme.getText());
+        browser.executeCdpCommand("Emulation.setEmulatedMedia",
+                Map.of("features", List.of(Map.of("name", "prefers-color-scheme", "value", "dark"))));
+        assertEquals(dark, background(), "prefers-color-scheme: dark");
+        assertEquals("rgb(230, 233, 240)", js("return getComputedStyle(document.body).color;"));
+        theme.click(); // → dark
+        assertEquals("dark", js("return document.documentElement.dataset.theme;"));
+        assertEquals(dark, background());
+        theme.click(); // → light, over the system's dark
+        assertEquals("light", js("return document.documentElement.dataset.theme;"));
+        assertEquals(light, background());
+        assertTrue(theme.getAttribute("aria-label").contains("浅色"), theme.getAttribute("aria-label"));
+        browser.navigate().refresh();
+        assertEquals(light, background(), "the choice is remembered");
+        browser.findElement(By.id("theme")).click(); // → the system's again
+        assertEquals(dark, background());
+        browser.executeCdpCommand("Emulation.setEmulatedMedia", Map.of("features", List.of()));
+        assertEquals(light, background());
+        browser.findElement(By.id("theme")).click(); // → dark, whatever the system says
+        assertEquals(dark, background());
+    }
+
+    private static Object background() {
+        return js("return getComputedStyle(document.body).backgroundColor;");
     }
 
     private static void send(String text) {
