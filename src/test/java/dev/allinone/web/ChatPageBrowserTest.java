@@ -228,6 +228,36 @@ class ChatPageBrowserTest {
         assertEquals("2", serverTurns(id), "the second turn continued the conversation on the service");
     }
 
+    /** A dropped connection: the transcript stays, the page reconnects with the same id and the next turn continues. */
+    @ParameterizedTest
+    @ValueSource(ints = {412, 1280})
+    void aDroppedConnectionKeepsTheTranscriptAndTheConversation(int width) {
+        browser.manage().window().setSize(new Dimension(width, 860));
+        // Remembers the sockets the page makes, so that the test can drop the page's connection.
+        String tracked = (String) browser.executeCdpCommand("Page.addScriptToEvaluateOnNewDocument", Map.of("source", """
+                window.__sockets = [];
+                window.WebSocket = class extends window.WebSocket {
+                  constructor(url, protocols) { super(url, protocols); window.__sockets.push(this); }
+                };
+                """)).get("identifier");
+        try {
+            openPage();
+            String id = conversationId();
+            send("断线之前");
+            js("window.__sockets.at(-1).close();");
+            waitUntil(() -> browser.findElement(By.id("notice")).getText().contains("已重新连接，对话继续（之前 1 轮）"));
+            assertEquals("connected", browser.findElement(By.id("connection")).getAttribute("data-state"));
+            assertEquals(2L, js("return window.__sockets.length;"), "one new connection");
+            assertTrue(((String) js("return window.__sockets.at(-1).url;")).contains("conversation=" + id));
+            assertEquals(List.of("断线之前"), userTexts(), "the transcript stays");
+            send("断线之后");
+            assertEquals(List.of("断线之前", "断线之后"), userTexts());
+            assertEquals("2", serverTurns(id));
+        } finally {
+            browser.executeCdpCommand("Page.removeScriptToEvaluateOnNewDocument", Map.of("identifier", tracked));
+        }
+    }
+
     /** The list of stored conversations: a new one, then back to the first, whose transcript and turns continue. */
     @ParameterizedTest
     @ValueSource(ints = {412, 1280})
