@@ -18,6 +18,7 @@
       loading: "模型加载中…", downloading: "正在下载模型：{p}%，{r} MB/s，约剩 {s} 秒", ready: "模型已就绪", error: "模型不可用", offline: "服务不可达",
       reconnecting: "连接已断开，正在重连…", reconnected: "已重新连接，对话继续（之前 {n} 轮）。",
       resumed: "继续本标签页的对话（之前 {n} 轮）。",
+      forgotten: "服务已不再保存这段对话（超过 24 小时）：记录还在，但模型从头开始。",
       stopped: "（已停止）", errorPrefix: "出错了：", queued: "排队中：第 {n} 位", pending: "等待连接，连上后发送…",
       interrupted: "（回复中断）",
       tasksLegend: "回复前的分析",
@@ -41,6 +42,7 @@
       reconnecting: "Connection lost, reconnecting…",
       reconnected: "Reconnected: the conversation goes on ({n} earlier turns).",
       resumed: "Continuing this tab's conversation ({n} earlier turns).",
+      forgotten: "The service no longer holds this conversation (over 24 h): the transcript stays, the model starts afresh.",
       stopped: "(stopped)", errorPrefix: "Error: ", queued: "Waiting for the model: place {n}",
       pending: "Not connected yet: sending once connected…", interrupted: "(reply interrupted)",
       tasksLegend: "Analyses before the reply",
@@ -109,9 +111,11 @@
     return { id, turns };
   }
 
-  function saveConversation() {
+  // Stores the transcript; with touch, also moves the conversation to the top of the index (a turn began or ended).
+  function saveConversation(touch) {
     if (conversation.turns.length === 0) return;
     writeJson(turnsKey(conversation.id), { turns: conversation.turns });
+    if (!touch) return;
     const index = readIndex().filter((c) => c.id !== conversation.id);
     const first = conversation.turns[0].user;
     index.unshift({ id: conversation.id, title: first.length > 40 ? first.slice(0, 40) + "…" : first, updated: Date.now() });
@@ -488,7 +492,7 @@
     renderScheduled = false;
     if (!current || !current.view.reply) return;
     renderMarkdown(current.view.reply, current.turn.reply);
-    saveConversation();
+    saveConversation(false);
     scrollDown();
   }
 
@@ -501,7 +505,7 @@
     finishView(view, turn);
     if (turn.reply) live.textContent = view.reply.innerText.trim();
     current = null;
-    saveConversation();
+    saveConversation(true);
     setStreaming(false);
     scrollDown();
     input.focus();
@@ -519,7 +523,10 @@
   }
 
   function onConversation(frame) {
-    if (everConnected) {
+    if (frame.turns === 0 && conversation.turns.some((turn) => turn.reply)) {
+      // The transcript is here, but the service no longer holds the conversation (kept 24 h): the model starts afresh.
+      notice.textContent = t("forgotten");
+    } else if (everConnected) {
       notice.textContent = t("reconnected").replace("{n}", frame.turns);
     } else if (frame.turns > 0) {
       notice.textContent = t("resumed").replace("{n}", frame.turns);
@@ -563,7 +570,7 @@
         const badge = frame.type === "sentiment" ? { label: frame.label, score: frame.score } : { analysis: frame };
         turn.badges.push(badge);
         view.section.insertBefore(badgeView(badge), view.reply);
-        saveConversation();
+        saveConversation(false);
         break;
       }
       case "token":
@@ -650,7 +657,7 @@
     current = { turn, view, sent: false };
     input.value = "";
     setStreaming(true);
-    saveConversation();
+    saveConversation(true);
     if (socket && socket.readyState === WebSocket.OPEN) transmit();
     else showQueued(t("pending"));
     scrollDown();

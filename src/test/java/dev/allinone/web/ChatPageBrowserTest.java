@@ -258,6 +258,21 @@ class ChatPageBrowserTest {
         }
     }
 
+    /** A transcript kept in the browser whose conversation the service no longer holds (24 h): shown, and said so. */
+    @Test
+    void aTranscriptTheServiceForgotIsShownAndSaysSo() {
+        String id = conversationId();
+        js("localStorage.setItem('allinone.conversation.' + arguments[0], JSON.stringify({turns: [{user: '很久以前',"
+                + " badges: [{label: 'POSITIVE', score: 0.9}], reply: '**旧的**回复', finish: 'stop', error: null}]}));", id);
+        browser.navigate().refresh();
+        waitUntil(() -> browser.findElement(By.id("notice")).getText().contains("服务已不再保存这段对话"));
+        assertEquals(List.of("很久以前"), userTexts());
+        WebElement reply = turns().getFirst().findElement(By.cssSelector(".msg.assistant"));
+        assertEquals("旧的回复", reply.getText());
+        assertEquals("旧的", reply.findElement(By.tagName("strong")).getText());
+        assertEquals("😄 LLM 情感判断: 正面 (90%)", turns().getFirst().findElement(By.cssSelector(".badge")).getText());
+    }
+
     /** The list of stored conversations: a new one, then back to the first, whose transcript and turns continue. */
     @ParameterizedTest
     @ValueSource(ints = {412, 1280})
