@@ -13,6 +13,7 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.nio.file.StandardOpenOption;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -185,7 +186,7 @@ final class KernelLayoutFile {
         long start = System.nanoTime();
         Path tmp = null;
         try {
-            tmp = Files.createTempFile(file.getParent(), NAME, ".tmp");
+            tmp = temporaryBeside(file);
             ByteArrayOutputStream headerBytes = new ByteArrayOutputStream();
             DataOutputStream header = new DataOutputStream(headerBytes);
             header.writeInt(FORMAT);
@@ -287,5 +288,19 @@ final class KernelLayoutFile {
         Stale(String why) {
             super(why);
         }
+    }
+
+    /**
+     * A temporary file beside {@code target}, readable by all as the Q4 copy's files are (createTempFile makes it
+     * owner-only): another user, such as a container's, may start from this directory.
+     */
+    private static Path temporaryBeside(Path target) throws IOException {
+        Path tmp = Files.createTempFile(target.getParent(), target.getFileName().toString(), ".tmp");
+        try {
+            Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-r--r--"));
+        } catch (UnsupportedOperationException notPosix) {
+            // the file system's defaults apply
+        }
+        return tmp;
     }
 }

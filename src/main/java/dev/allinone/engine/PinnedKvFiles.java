@@ -14,6 +14,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.nio.file.attribute.FileTime;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -251,7 +252,7 @@ final class PinnedKvFiles {
             CRC32C crc = new CRC32C();
             crc.update(buffer.array(), 0, (int) size - Integer.BYTES);
             buffer.putInt((int) size - Integer.BYTES, (int) crc.getValue());
-            tmp = Files.createTempFile(dir, PREFIX, ".tmp");
+            tmp = temporaryBeside(file);
             Files.write(tmp, buffer.array());
             Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
             LOG.debugf("Pinned-prompt KV of %d tokens written to %s", tokens.length, file);
@@ -294,5 +295,19 @@ final class PinnedKvFiles {
         } catch (IOException e) {
             return FileTime.fromMillis(0);
         }
+    }
+
+    /**
+     * A temporary file beside {@code target}, readable by all as the Q4 copy's files are (createTempFile makes it
+     * owner-only): another user, such as a container's, may start from this directory.
+     */
+    private static Path temporaryBeside(Path target) throws IOException {
+        Path tmp = Files.createTempFile(target.getParent(), target.getFileName().toString(), ".tmp");
+        try {
+            Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-r--r--"));
+        } catch (UnsupportedOperationException notPosix) {
+            // the file system's defaults apply
+        }
+        return tmp;
     }
 }

@@ -67,6 +67,8 @@ class KernelLayoutFileTest {
         assertTrue(first.kernels() != Kernels.JAVA, "the case runs on the C kernels");
         float[] logits = logits(first);
         assertTrue(Files.isRegularFile(layoutFile()), "the first start writes the kernel layout");
+        assertTrue(Files.getPosixFilePermissions(layoutFile()).contains(java.nio.file.attribute.PosixFilePermission.OTHERS_READ),
+                "readable by another user (a container's), as the Q4 copy is");
         return logits;
     }
 

@@ -110,6 +110,8 @@ class PinnedKvFilesTest {
         Answers computed = start(model);
         assertEquals(0, computed.restored());
         byte[] written = Files.readAllBytes(theFile());
+        assertTrue(Files.getPosixFilePermissions(theFile()).contains(java.nio.file.attribute.PosixFilePermission.OTHERS_READ),
+                "readable by another user (a container's), as the Q4 copy is");
 
         Answers restored = start(model);
 

@@ -7,6 +7,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.BitSet;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -177,7 +178,7 @@ final class CompiledTokenizer {
             CRC32C crc = new CRC32C();
             crc.update(out.array(), 0, out.position());
             out.putInt((int) crc.getValue());
-            tmp = Files.createTempFile(file.getParent(), NAME, ".tmp");
+            tmp = temporaryBeside(file);
             Files.write(tmp, out.array());
             Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
             LOG.debugf("Compiled tokenizer written to %s", file);
@@ -191,5 +192,19 @@ final class CompiledTokenizer {
                 }
             }
         }
+    }
+
+    /**
+     * A temporary file beside {@code target}, readable by all as the Q4 copy's files are (createTempFile makes it
+     * owner-only): another user, such as a container's, may start from this directory.
+     */
+    private static Path temporaryBeside(Path target) throws IOException {
+        Path tmp = Files.createTempFile(target.getParent(), target.getFileName().toString(), ".tmp");
+        try {
+            Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-r--r--"));
+        } catch (UnsupportedOperationException notPosix) {
+            // the file system's defaults apply
+        }
+        return tmp;
     }
 }

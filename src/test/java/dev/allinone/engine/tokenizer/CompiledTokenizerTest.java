@@ -64,6 +64,8 @@ class CompiledTokenizerTest {
     void writtenOnceThenReadWithTheParsedTokenizersIdsAndTexts() throws Exception {
         QwenTokenizer first = QwenTokenizer.load(TestModelFiles.qwenTokenizerDir(), tmp);
         assertTrue(Files.isRegularFile(compiled()), "the first load writes the compiled form");
+        assertTrue(Files.getPosixFilePermissions(compiled()).contains(java.nio.file.attribute.PosixFilePermission.OTHERS_READ),
+                "readable by another user (a container's), as the Q4 copy is");
         byte[] written = Files.readAllBytes(compiled());
         FileTime writtenAt = FileTime.fromMillis(1_000_000_000_000L);
         Files.setLastModifiedTime(compiled(), writtenAt);
