@@ -13,6 +13,7 @@ final class EngineCounters {
     final AtomicLong tokensGenerated = new AtomicLong();
     final AtomicLong idleCompactions = new AtomicLong();
     final AtomicLong preemptions = new AtomicLong();
+    final AtomicLong pinsRestored = new AtomicLong();
     final AtomicInteger activeSequences = new AtomicInteger();
     private volatile KvStats kv;
 

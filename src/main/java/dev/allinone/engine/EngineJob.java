@@ -135,10 +135,19 @@ abstract class EngineJob {
         }
     }
 
+    /** Whether the job's KV may go to the prefix cache when it gives way (else it is freed). */
+    boolean cacheOnPreempt() {
+        return true;
+    }
+
     /** Gives up the job's KV so that older jobs can go on; it starts again later from whatever the cache keeps. */
     void preempt() {
         if (kv != null) {
-            ctx.prefixCache().offer(kv, false);
+            if (cacheOnPreempt()) {
+                ctx.prefixCache().offer(kv, false);
+            } else {
+                kv.close();
+            }
             kv = null;
             ctx.counters().activeSequences.decrementAndGet();
             ctx.counters().preemptions.incrementAndGet();

@@ -50,6 +50,8 @@ public final class InferenceEngine implements AutoCloseable {
     private final EngineCounters counters = new EngineCounters();
     private final JobContext ctx;
     private final BatchScheduler scheduler;
+    /** Null when the model has no directory of its own to keep them in (weights as stored). */
+    private final PinnedKvFiles pinnedKv;
     private final Thread modelThread;
     private volatile boolean closed;
 
@@ -61,6 +63,8 @@ public final class InferenceEngine implements AutoCloseable {
         this.prefixCache = new PrefixCache(kvPool);
         this.ctx = new JobContext(model, transformer, prefixCache, counters);
         this.scheduler = new BatchScheduler(ctx, kvPool, limits);
+        this.pinnedKv = model.derivedFiles() == null ? null
+                : new PinnedKvFiles(model.derivedFiles(), model.weightsIdentity(), model.kernels() == Kernels.JAVA ? "java" : "c");
         counters.publishKv(kvPool, prefixCache);
         this.modelThread = Thread.ofPlatform().name("allinone-model").daemon().start(scheduler::runLoop);
     }
@@ -97,11 +101,12 @@ public final class InferenceEngine implements AutoCloseable {
 
     /**
      * Computes the KV of {@code tokens} (a task's system prompt) and keeps it in the prefix cache for good, so every
-     * request of that task starts after it.
+     * request of that task starts after it. When the model has a directory for derived files, the KV is kept there
+     * too, and a later start restores it instead of computing it ({@link PinnedKvFiles}: checked, never trusted).
      */
     public CompletableFuture<Void> pinPrefix(int[] tokens) {
         checkFits(tokens, 0);
-        PinJob job = new PinJob(ctx, limits.requestTimeoutMillis(), scheduler.nextOrder(), tokens);
+        PinJob job = new PinJob(ctx, limits.requestTimeoutMillis(), scheduler.nextOrder(), tokens, pinnedKv);
         scheduler.submit(job);
         return job.result;
     }
@@ -159,6 +164,11 @@ public final class InferenceEngine implements AutoCloseable {
     /** Running requests that gave way to older ones because the KV budget was full (they resume later). */
     public long preemptions() {
         return counters.preemptions.get();
+    }
+
+    /** Pinned prompts whose KV came from a file written at an earlier start ({@link #pinPrefix}) instead of being computed. */
+    public long pinsRestored() {
+        return counters.pinsRestored.get();
     }
 
     /** Key/value memory and prefix reuse, as of the last finished model step. */

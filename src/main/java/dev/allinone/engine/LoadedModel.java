@@ -10,6 +10,9 @@ import java.util.Set;
  *
  * @param stopTokens     ids that end a reply ({@code <|im_end|>}, {@code <|endoftext|>})
  * @param defaults       sampling defaults from {@code generation_config.json}, overridden by configuration
+ * @param derivedFiles   where files computed from the model are kept between starts (the Q4 copy's directory: kernel
+ *                       layout, tokenizer tables, pinned prompts' KV); null for weights as stored
+ * @param weightsIdentity what those files must have been computed from; null when {@code derivedFiles} is
  */
 public record LoadedModel(
         QwenJlamaModel jlama,
@@ -19,7 +22,14 @@ public record LoadedModel(
         SamplingParams defaults,
         Path path,
         WeightFormat weights,
-        long loadMillis) {
+        long loadMillis,
+        Path derivedFiles,
+        String weightsIdentity) {
+
+    /** Frees the weights (for a model no engine was made of; {@link InferenceEngine#close} does it for the others). */
+    public void close() {
+        jlama.close();
+    }
 
     /** The kernels that run the Q4 products, attention and SwiGLU: a C variant, or {@link Kernels#JAVA}. */
     public Kernels kernels() {

@@ -35,7 +35,10 @@ public final class ModelLoader {
         long start = System.nanoTime();
         Path dir = options.path();
         JsonNode rawConfig = ModelDirectory.validate(dir);
-        QwenTokenizer tokenizer = QwenTokenizer.load(dir);
+        // Files computed from the model are kept beside its Q4 copy, which is writable by design; weights as stored have none.
+        Path derived = options.weights() == WeightFormat.Q4 ? options.q4Path() : null;
+        QwenTokenizer tokenizer = derived != null && writable(derived) ? QwenTokenizer.load(dir, derived) : QwenTokenizer.load(dir);
+        long tokenizerMillis = (System.nanoTime() - start) / 1_000_000;
         int vocab = rawConfig.path("vocab_size").asInt();
         if (vocab < tokenizer.size()) {
             throw new ModelUnavailableException("Model in " + dir + " has vocab_size " + vocab + " but its tokenizer has "
@@ -51,15 +54,18 @@ public final class ModelLoader {
         config.put("eos_token_id", stops.iterator().next());
 
         QwenJlamaModel jlama;
+        String identity = null;
         try {
             Qwen2Config jlamaConfig = JsonSupport.om.treeToValue(config, Qwen2Config.class);
-            Path weightsDir = options.weights() == WeightFormat.Q4 ? Q4Checkpoint.ensure(dir, options.q4Path()) : dir;
+            Path weightsDir = derived != null ? Q4Checkpoint.ensure(dir, derived) : dir;
             WeightLoader weights = SafeTensorSupport.loadWeights(weightsDir.toFile());
             // I8 activations let Jlama use its integer Q4 kernels; it falls back to F32 where they do not apply.
             DType workingQuant = options.weights() == WeightFormat.Q4 ? DType.I8 : DType.F32;
+            identity = derived != null ? Q4Checkpoint.identity(derived) : null;
+            KernelLayoutFile layout = derived != null ? new KernelLayoutFile(derived, identity) : null;
             jlama = new QwenJlamaModel(jlamaConfig, weights, new JlamaTokenizerAdapter(tokenizer), DType.F32, workingQuant,
                     rawConfig.path("rope_theta").asDouble(10000.0), NativeKernels.select(options.kernels()),
-                    EmbeddingRows.open(weightsDir, "model.embed_tokens.weight"));
+                    EmbeddingRows.open(weightsDir, "model.embed_tokens.weight"), layout);
         } catch (ModelUnavailableException e) {
             throw e;
         } catch (IOException | RuntimeException e) {
@@ -67,7 +73,25 @@ public final class ModelLoader {
         }
         SamplingParams defaults = overrides.applyTo(generationDefaults(dir));
         long millis = (System.nanoTime() - start) / 1_000_000;
-        return new LoadedModel(jlama, tokenizer, template, stops, defaults, dir, options.weights(), millis);
+        LOG.debugf("Model %s loaded in %d ms (tokenizer %d ms)", dir, millis, tokenizerMillis);
+        return new LoadedModel(jlama, tokenizer, template, stops, defaults, dir, options.weights(), millis, derived, identity);
+    }
+
+    /** {@code model} with {@code overrides} applied to its checkpoint's sampling defaults, as {@link #load} applies them. */
+    public static LoadedModel withOverrides(LoadedModel model, SamplingOverrides overrides) {
+        return new LoadedModel(model.jlama(), model.tokenizer(), model.template(), model.stopTokens(),
+                overrides.applyTo(generationDefaults(model.path())), model.path(), model.weights(), model.loadMillis(), model.derivedFiles(),
+                model.weightsIdentity());
+    }
+
+    /** Creates the directory if needed; false if that is not possible (the files meant for it are then not kept). */
+    private static boolean writable(Path dir) {
+        try {
+            Files.createDirectories(dir);
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     private static void useThreads(int threads) {

@@ -292,9 +292,9 @@ final class NativeKernels {
     }
 
     /**
-     * Asks for huge pages behind a freshly allocated anonymous range that holds nothing yet (a hint: the kernel may
-     * decline). Java zeroes what it allocates, which already faulted the range in as small pages; dropping them first
-     * (it reads as zeros again) lets the writes that follow fault in huge ones.
+     * Asks for huge pages behind a fresh anonymous range that holds nothing yet (a hint: the kernel may decline).
+     * Pages already faulted in as small ones are dropped first (the range reads as zeros again), so that the writes
+     * that follow fault in huge ones.
      */
     void adviseHugePages(MemorySegment unused) {
         try {

@@ -65,6 +65,17 @@ final class Q4Checkpoint {
         }
     }
 
+    /**
+     * What the Q4 copy in {@code q4Dir} is: its stamp (the source weights it was made from) and its weights file's
+     * size and modification time (whole seconds, as {@link #stampOf}). Files derived from the copy at load (the
+     * kernel layout, pinned prompts' KV) are valid only for this identity.
+     */
+    static String identity(Path q4Dir) throws IOException {
+        Path weights = q4Dir.resolve("model.safetensors");
+        return Files.readString(q4Dir.resolve(STAMP)) + "q4 " + Files.size(weights) + ' '
+                + Files.getLastModifiedTime(weights).to(TimeUnit.SECONDS) + '\n';
+    }
+
     private static void writeWeights(Path source, Path file) throws IOException {
         Path data = Files.createTempFile(file.getParent(), "q4", ".data");
         Map<String, TensorInfo> header = new LinkedHashMap<>();

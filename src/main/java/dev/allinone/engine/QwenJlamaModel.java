@@ -19,9 +19,9 @@ import jdk.incubator.vector.FloatVector;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
-import java.util.stream.Stream;
 
 /**
  * Jlama's Qwen2 checkpoint loading and matrix kernels, used by our own {@link Transformer}: the weights of each
@@ -59,11 +59,17 @@ final class QwenJlamaModel extends Qwen2Model {
     /** Null when the Java kernels run. */
     private final NativeKernels kernels;
     private final PackedMemory packedMemory;
+    /** The kernel layout mapped from its file, or null (repacked into {@link #packedMemory}). */
+    private KernelLayoutFile.Mapped mappedLayout;
     private final Map<AbstractTensor, PackedQ4> packed = new IdentityHashMap<>();
     private final NativeProducts nativeProducts;
 
+    /**
+     * @param layout where the C kernels' layout of the Q4 weights is kept between starts (null: repacked at every
+     *               start, as for weights not written as a Q4 copy)
+     */
     QwenJlamaModel(Config config, WeightLoader weights, Tokenizer tokenizer, DType workingDType, DType workingQType, double ropeTheta,
-            NativeKernels kernels, EmbeddingRows embeddings) {
+            NativeKernels kernels, EmbeddingRows embeddings, KernelLayoutFile layout) {
         super(InferenceType.FULL_GENERATION, config, weights, tokenizer, workingDType, workingQType, Optional.empty());
         this.ropeTheta = ropeTheta;
         this.embeddings = embeddings;
@@ -86,15 +92,46 @@ final class QwenJlamaModel extends Qwen2Model {
         this.packedMemory = this.kernels != null ? new PackedMemory(this.kernels) : null;
         this.nativeProducts = this.kernels != null ? new NativeProducts(this.kernels) : null;
         if (this.kernels != null) {
-            Stream.of(layers).flatMap(w -> Stream.of(w.q(), w.k(), w.v(), w.o(), w.gate(), w.up(), w.down()))
-                    .forEach(this::pack);
-            pack(sampleOutput.getOutputLogitsWeights());
+            pack(layout);
         }
     }
 
-    private void pack(AbstractTensor w) {
-        if (w instanceof Q4ByteBufferTensor q4) {
-            packed.put(w, PackedQ4.of(q4, kernels, packedMemory));
+    /**
+     * Every Q4 matrix in the C kernels' layout: mapped from {@code layout}'s file when it holds them, else repacked
+     * (and the file written for the next start).
+     */
+    private void pack(KernelLayoutFile layout) {
+        Map<String, Q4ByteBufferTensor> matrices = new LinkedHashMap<>();
+        for (int l = 0; l < layers.length; l++) {
+            Layer w = layers[l];
+            String base = "model.layers." + l + ".";
+            String[] names = {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj", "mlp.gate_proj",
+                    "mlp.up_proj", "mlp.down_proj"};
+            AbstractTensor[] tensors = {w.q(), w.k(), w.v(), w.o(), w.gate(), w.up(), w.down()};
+            for (int i = 0; i < names.length; i++) {
+                if (tensors[i] instanceof Q4ByteBufferTensor q4) {
+                    matrices.put(base + names[i] + ".weight", q4);
+                }
+            }
+        }
+        if (sampleOutput.getOutputLogitsWeights() instanceof Q4ByteBufferTensor head) {
+            matrices.put("lm_head.weight", head);
+        }
+        if (matrices.isEmpty()) {
+            return;
+        }
+        Map<String, KernelLayoutFile.Shape> shapes = new LinkedHashMap<>();
+        matrices.forEach((name, w) -> shapes.put(name, new KernelLayoutFile.Shape(w.shape().first(), (int) w.shape().last())));
+        mappedLayout = layout != null ? layout.map(shapes, kernels) : null;
+        Map<String, PackedQ4> stored = mappedLayout != null ? mappedLayout.matrices() : null;
+        Map<String, PackedQ4> byName = new LinkedHashMap<>();
+        matrices.forEach((name, w) -> {
+            PackedQ4 p = stored != null ? stored.get(name) : PackedQ4.of(w, kernels, packedMemory);
+            byName.put(name, p);
+            packed.put(w, p);
+        });
+        if (stored == null && layout != null) {
+            layout.write(byName, kernels);
         }
     }
 
@@ -318,6 +355,9 @@ final class QwenJlamaModel extends Qwen2Model {
         if (packedMemory != null) {
             nativeProducts.close();
             packedMemory.close();
+        }
+        if (mappedLayout != null) {
+            mappedLayout.close();
         }
     }
 

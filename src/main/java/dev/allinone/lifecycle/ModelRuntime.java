@@ -2,11 +2,12 @@ package dev.allinone.lifecycle;
 
 import dev.allinone.config.AllInOneConfig;
 import dev.allinone.config.EngineSettings;
-import dev.allinone.engine.EngineWarmUp;
 import dev.allinone.engine.InferenceEngine;
 import dev.allinone.engine.LoadedModel;
 import dev.allinone.engine.ModelLoader;
 import dev.allinone.engine.ModelNotReadyException;
+import dev.allinone.engine.ModelOptions;
+import dev.allinone.engine.SamplingOverrides;
 import dev.allinone.engine.ModelUnavailableException;
 import dev.allinone.engine.ShuttingDownException;
 import dev.allinone.engine.tokenizer.QwenTokenizer;
@@ -17,6 +18,7 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Event;
 import jakarta.enterprise.event.Observes;
 
+import java.lang.management.ManagementFactory;
 
 import org.jboss.logging.Logger;
 
@@ -108,17 +110,20 @@ public class ModelRuntime {
                 problem = "The model is loading";
             }
             loads.incrementAndGet();
-            LoadedModel model = ModelLoader.load(EngineSettings.modelOptions(config), EngineSettings.samplingOverrides(config));
+            ModelOptions options = EngineSettings.modelOptions(config);
+            SamplingOverrides overrides = EngineSettings.samplingOverrides(config);
+            LoadedModel preloaded = ModelPreload.take(options, overrides);
+            LoadedModel model = preloaded != null ? preloaded : ModelLoader.load(options, overrides);
             InferenceEngine loaded = new InferenceEngine(model, EngineSettings.limits(config));
             long start = System.nanoTime();
-            EngineWarmUp.run(loaded);
             starting.fire(new EngineStarting(loaded));
             warmUpMillis = (System.nanoTime() - start) / 1_000_000;
             engine = loaded;
             state = State.READY;
             problem = null;
-            LOG.infof("Qwen All-in-One ready: model %s (%s weights, %s kernels) loaded in %d ms, warm-up %d ms", model.path(),
-                    model.weights(), model.kernels().id(), model.loadMillis(), warmUpMillis);
+            LOG.infof("Qwen All-in-One ready: model %s (%s weights, %s kernels) loaded in %d ms%s, warm-up %d ms; %d ms after the JVM started",
+                    model.path(), model.weights(), model.kernels().id(), model.loadMillis(), preloaded != null ? " (while Quarkus started)" : "",
+                    warmUpMillis, ManagementFactory.getRuntimeMXBean().getUptime());
         } catch (ModelUnavailableException e) {
             fail(e.getMessage());
         } catch (Exception | Error e) {

@@ -3,7 +3,6 @@ package dev.allinone.tools;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.allinone.engine.ChatTemplate;
-import dev.allinone.engine.EngineWarmUp;
 import dev.allinone.engine.KvStats;
 import dev.allinone.engine.Generation;
 import dev.allinone.engine.GenerationFuture;
@@ -84,14 +83,17 @@ public final class Benchmark {
 
         try (InferenceEngine engine = new InferenceEngine(loaded, new InferenceEngine.Limits(64, 600_000, kvBytes, 0))) {
             long warm = System.nanoTime();
-            EngineWarmUp.run(engine); // what the service does before readiness
+            // What the service's TaskPromptWarmUp does before readiness: both task prompts pinned together (restored from
+            // their files where an earlier run wrote them), then a scoring and a short reply through them, together.
             String system = resource("prompts/sentiment.txt");
             String chatSystem = resource("prompts/chat.txt");
-            engine.pinPrefix(encode(loaded, system, null)).get(10, TimeUnit.MINUTES);
-            engine.pinPrefix(encode(loaded, chatSystem, null)).get(10, TimeUnit.MINUTES);
-            // One request of each task through its pinned prompt, as the service's TaskPromptWarmUp does before readiness.
-            timeScore(engine, encode(loaded, system, "刚拿到offer，超级开心！"));
+            var sentimentPin = engine.pinPrefix(encode(loaded, system, null));
+            var chatPin = engine.pinPrefix(encode(loaded, chatSystem, null));
+            sentimentPin.get(10, TimeUnit.MINUTES);
+            chatPin.get(10, TimeUnit.MINUTES);
+            var scored = engine.scoreLabels(encode(loaded, system, "刚拿到offer，超级开心！"), List.of("正面", "负面"));
             generate(engine, encode(loaded, chatSystem, "刚拿到offer，超级开心！"), new SamplingParams(0f, 1, 1f, 1f, 4));
+            scored.get(10, TimeUnit.MINUTES);
             report.put("warmUpMillis", (System.nanoTime() - warm) / 1_000_000);
             report.put("firstSentimentAfterReadyMillis", round(timeScore(engine, encode(loaded, system, "第一次来这家店，服务真不错"))));
             SamplingParams greedy = new SamplingParams(0f, 1, 1f, 1f, decodeTokens);

@@ -12,6 +12,7 @@ import java.nio.file.Path;
 import java.text.Normalizer;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.BitSet;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -37,17 +38,50 @@ public final class QwenTokenizer {
             Pattern.UNICODE_CHARACTER_CLASS);
 
     private static final int WORD_CACHE_LIMIT = 65_536;
+    /** An empty slot of the merge table: no pair packs to it (ids are never negative). */
+    static final long NO_MERGE = -1L;
 
+    /** Every token's text in UTF-8, one after the other; a token's text is made into a String when first asked for. */
+    private final byte[] tokenBytes;
+    /** Where each id's text starts in {@link #tokenBytes}; its length in {@link #tokenLength}, -1 for an unused id. */
+    private final int[] tokenStart;
+    private final int[] tokenLength;
+    /** The texts made so far (a benign race: two threads may make equal strings). */
     private final String[] idToToken;
-    /** (left id, right id) packed in a long → (rank, merged id) packed in a long. */
-    private final Map<Long, Long> merges;
+    /** Open addressing: (left id, right id) packed in a long → (rank, merged id) packed in a long; see {@link #merge}. */
+    private final long[] mergeKeys;
+    private final long[] mergeValues;
     private final Map<String, Integer> specialTokens;
+    /** Ids whose text is an added token's (what {@link #isSpecial} answers). */
+    private final BitSet special;
     private final Pattern specialTokenPattern;
-    private final int[] byteIds = new int[256];
+    private final int[] byteIds;
     private final Map<String, int[]> wordCache = new ConcurrentHashMap<>();
 
-    private QwenTokenizer(Map<String, Integer> vocab, List<String[]> mergeList, Map<String, Integer> specialTokens) {
+    QwenTokenizer(byte[] tokenBytes, int[] tokenStart, int[] tokenLength, long[] mergeKeys, long[] mergeValues,
+            Map<String, Integer> specialTokens, BitSet special, int[] byteIds) {
+        if (Integer.bitCount(mergeKeys.length) != 1 || mergeValues.length != mergeKeys.length || tokenStart.length != tokenLength.length
+                || byteIds.length != 256) {
+            throw new IllegalArgumentException("Inconsistent tokenizer tables");
+        }
+        this.tokenBytes = tokenBytes;
+        this.tokenStart = tokenStart;
+        this.tokenLength = tokenLength;
+        this.idToToken = new String[tokenStart.length];
+        this.mergeKeys = mergeKeys;
+        this.mergeValues = mergeValues;
         this.specialTokens = Collections.unmodifiableMap(specialTokens);
+        this.special = special;
+        this.byteIds = byteIds;
+        List<String> alternatives = specialTokens.keySet().stream()
+                .sorted((a, b) -> b.length() - a.length())
+                .map(Pattern::quote)
+                .toList();
+        this.specialTokenPattern = alternatives.isEmpty() ? null : Pattern.compile(String.join("|", alternatives));
+    }
+
+    /** The tables of {@code tokenizer.json}'s vocabulary, merges (in rank order) and added tokens. */
+    private static QwenTokenizer of(Map<String, Integer> vocab, List<String[]> mergeList, Map<String, Integer> specialTokens) {
         int size = 0;
         for (int id : vocab.values()) {
             size = Math.max(size, id + 1);
@@ -55,9 +89,10 @@ public final class QwenTokenizer {
         for (int id : specialTokens.values()) {
             size = Math.max(size, id + 1);
         }
-        this.idToToken = new String[size];
-        vocab.forEach((token, id) -> idToToken[id] = token);
-        specialTokens.forEach((token, id) -> idToToken[id] = token);
+        String[] texts = new String[size];
+        vocab.forEach((token, id) -> texts[id] = token);
+        specialTokens.forEach((token, id) -> texts[id] = token);
+        int[] byteIds = new int[256];
         for (int b = 0; b < 256; b++) {
             Integer id = vocab.get(String.valueOf(ByteLevel.charOf(b)));
             if (id == null) {
@@ -65,7 +100,10 @@ public final class QwenTokenizer {
             }
             byteIds[b] = id;
         }
-        this.merges = new HashMap<>(mergeList.size() * 2);
+        int capacity = Integer.highestOneBit(Math.max(16, mergeList.size() + mergeList.size() / 2) * 2 - 1);
+        long[] keys = new long[capacity];
+        long[] values = new long[capacity];
+        Arrays.fill(keys, NO_MERGE);
         for (int rank = 0; rank < mergeList.size(); rank++) {
             String[] pair = mergeList.get(rank);
             Integer left = vocab.get(pair[0]);
@@ -74,44 +112,123 @@ public final class QwenTokenizer {
             if (left == null || right == null || merged == null) {
                 throw new IllegalArgumentException("tokenizer.json merge " + rank + " names unknown tokens: " + Arrays.toString(pair));
             }
-            merges.putIfAbsent(pack(left, right), pack(rank, merged));
+            putIfAbsent(keys, values, pack(left, right), pack(rank, merged));
         }
-        List<String> alternatives = specialTokens.keySet().stream()
-                .sorted((a, b) -> b.length() - a.length())
-                .map(Pattern::quote)
-                .toList();
-        this.specialTokenPattern = alternatives.isEmpty() ? null : Pattern.compile(String.join("|", alternatives));
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream(size * 8);
+        int[] start = new int[size];
+        int[] length = new int[size];
+        BitSet special = new BitSet(size);
+        for (int id = 0; id < size; id++) {
+            if (texts[id] == null) {
+                length[id] = -1;
+                continue;
+            }
+            byte[] utf8 = texts[id].getBytes(StandardCharsets.UTF_8);
+            start[id] = bytes.size();
+            length[id] = utf8.length;
+            bytes.writeBytes(utf8);
+            special.set(id, specialTokens.containsKey(texts[id]));
+        }
+        return new QwenTokenizer(bytes.toByteArray(), start, length, keys, values, new LinkedHashMap<>(specialTokens), special, byteIds);
+    }
+
+    private static void putIfAbsent(long[] keys, long[] values, long key, long value) {
+        int mask = keys.length - 1;
+        for (int i = slot(key, mask); ; i = (i + 1) & mask) {
+            if (keys[i] == key) {
+                return;
+            }
+            if (keys[i] == NO_MERGE) {
+                keys[i] = key;
+                values[i] = value;
+                return;
+            }
+        }
+    }
+
+    private static int slot(long key, int mask) {
+        return (int) ((key * 0x9E3779B97F4A7C15L) >>> 40) & mask;
+    }
+
+    /** (rank, merged id) packed in a long for the pair, or {@link #NO_MERGE}. */
+    private long merge(int left, int right) {
+        long key = pack(left, right);
+        int mask = mergeKeys.length - 1;
+        for (int i = slot(key, mask); ; i = (i + 1) & mask) {
+            long k = mergeKeys[i];
+            if (k == key) {
+                return mergeValues[i];
+            }
+            if (k == NO_MERGE) {
+                return NO_MERGE;
+            }
+        }
     }
 
     /** Loads {@code tokenizer.json} from a Hugging Face model directory. */
     public static QwenTokenizer load(Path modelDir) {
         Path file = modelDir.resolve("tokenizer.json");
         try {
-            JsonNode root = new ObjectMapper().readTree(Files.readAllBytes(file));
-            JsonNode model = root.path("model");
-            if (!"BPE".equals(model.path("type").asText())) {
-                throw new IllegalArgumentException(file + " is not a BPE tokenizer (model.type=" + model.path("type").asText() + ")");
-            }
-            Map<String, Integer> vocab = new HashMap<>(model.path("vocab").size() * 2);
-            model.path("vocab").properties().forEach(e -> vocab.put(e.getKey(), e.getValue().asInt()));
-            List<String[]> mergeList = new ArrayList<>(model.path("merges").size());
-            for (JsonNode merge : model.path("merges")) {
-                if (merge.isArray()) {
-                    mergeList.add(new String[] {merge.get(0).asText(), merge.get(1).asText()});
-                } else {
-                    String text = merge.asText();
-                    int space = text.indexOf(' ', 1);
-                    mergeList.add(new String[] {text.substring(0, space), text.substring(space + 1)});
-                }
-            }
-            Map<String, Integer> special = new LinkedHashMap<>();
-            for (JsonNode added : root.path("added_tokens")) {
-                special.put(added.path("content").asText(), added.path("id").asInt());
-            }
-            return new QwenTokenizer(vocab, mergeList, special);
+            return parse(file, Files.readAllBytes(file));
         } catch (IOException e) {
             throw new UncheckedIOException("Cannot read " + file + ": " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * Loads the tokenizer of {@code modelDir} from its compiled form in {@code compiledDir} when that was made from
+     * this very {@code tokenizer.json} (a few milliseconds, where parsing the JSON takes a second or more before the
+     * JIT has compiled the parser); otherwise parses the JSON and writes the compiled form for the next start
+     * ({@link CompiledTokenizer}: a file that does not check out is ignored and written anew, with a log line).
+     */
+    public static QwenTokenizer load(Path modelDir, Path compiledDir) {
+        Path file = modelDir.resolve("tokenizer.json");
+        try {
+            byte[] json = Files.readAllBytes(file);
+            CompiledTokenizer compiled = new CompiledTokenizer(compiledDir, json);
+            QwenTokenizer tokenizer = compiled.read();
+            if (tokenizer == null) {
+                tokenizer = parse(file, json);
+                compiled.write(tokenizer);
+            }
+            return tokenizer;
+        } catch (IOException e) {
+            throw new UncheckedIOException("Cannot read " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static QwenTokenizer parse(Path file, byte[] json) throws IOException {
+        JsonNode root = new ObjectMapper().readTree(json);
+        JsonNode model = root.path("model");
+        if (!"BPE".equals(model.path("type").asText())) {
+            throw new IllegalArgumentException(file + " is not a BPE tokenizer (model.type=" + model.path("type").asText() + ")");
+        }
+        Map<String, Integer> vocab = new HashMap<>(model.path("vocab").size() * 2);
+        model.path("vocab").properties().forEach(e -> vocab.put(e.getKey(), e.getValue().asInt()));
+        List<String[]> mergeList = new ArrayList<>(model.path("merges").size());
+        for (JsonNode merge : model.path("merges")) {
+            if (merge.isArray()) {
+                mergeList.add(new String[] {merge.get(0).asText(), merge.get(1).asText()});
+            } else {
+                String text = merge.asText();
+                int space = text.indexOf(' ', 1);
+                mergeList.add(new String[] {text.substring(0, space), text.substring(space + 1)});
+            }
+        }
+        Map<String, Integer> special = new LinkedHashMap<>();
+        for (JsonNode added : root.path("added_tokens")) {
+            special.put(added.path("content").asText(), added.path("id").asInt());
+        }
+        return of(vocab, mergeList, special);
+    }
+
+    /** What {@link CompiledTokenizer} writes. */
+    record Tables(byte[] tokenBytes, int[] tokenStart, int[] tokenLength, long[] mergeKeys, long[] mergeValues,
+            Map<String, Integer> specialTokens, BitSet special, int[] byteIds) {
+    }
+
+    Tables tables() {
+        return new Tables(tokenBytes, tokenStart, tokenLength, mergeKeys, mergeValues, specialTokens, special, byteIds);
     }
 
     /** Encodes text as plain text: special-token strings inside it are ordinary characters (no injection). */
@@ -189,11 +306,11 @@ public final class QwenTokenizer {
             int bestAt = -1;
             int bestMerged = -1;
             for (int i = 0; i + 1 < n; i++) {
-                Long merge = merges.get(pack(symbols[i], symbols[i + 1]));
-                if (merge != null && (int) (merge >>> 32) < bestRank) {
+                long merge = merge(symbols[i], symbols[i + 1]);
+                if (merge != NO_MERGE && (int) (merge >>> 32) < bestRank) {
                     bestRank = (int) (merge >>> 32);
                     bestAt = i;
-                    bestMerged = (int) (long) merge;
+                    bestMerged = (int) merge;
                 }
             }
             if (bestAt < 0) {
@@ -232,10 +349,15 @@ public final class QwenTokenizer {
     }
 
     public String tokenText(int id) {
-        if (id < 0 || id >= idToToken.length || idToToken[id] == null) {
+        if (!isValidId(id)) {
             throw new IllegalArgumentException("Unknown token id " + id + " (vocabulary has " + idToToken.length + " ids)");
         }
-        return idToToken[id];
+        String text = idToToken[id];
+        if (text == null) {
+            text = new String(tokenBytes, tokenStart[id], tokenLength[id], StandardCharsets.UTF_8);
+            idToToken[id] = text;
+        }
+        return text;
     }
 
     /** The id of the single-byte token for {@code b}. */
@@ -244,11 +366,11 @@ public final class QwenTokenizer {
     }
 
     public boolean isValidId(int id) {
-        return id >= 0 && id < idToToken.length && idToToken[id] != null;
+        return id >= 0 && id < tokenLength.length && tokenLength[id] >= 0;
     }
 
     public boolean isSpecial(int id) {
-        return isValidId(id) && specialTokens.containsKey(idToToken[id]);
+        return isValidId(id) && special.get(id);
     }
 
     /** The id of a special token such as {@code <|im_end|>}. */
