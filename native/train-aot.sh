@@ -22,7 +22,7 @@ start_service() {
   pid=$!
   trap 'kill -9 $pid 2>/dev/null || true' EXIT
   port=""
-  for _ in $(seq 1 600); do # the port the service picked, from its start-up line
+  for _ in $(seq 1 3000); do # the port the service picked, from its start-up line (5 min: a busy machine)
     port=$(sed -n 's|.*Listening on: http://127.0.0.1:\([0-9]*\).*|\1|p' "$log")
     [ -n "$port" ] && return 0
     kill -0 "$pid" 2>/dev/null || break
