@@ -49,6 +49,17 @@ class LayersTest {
         forbid(MODEL, ROOT);
     }
 
+    /**
+     * Products go through the kernels' table of weight formats ({@code MatrixFormat}): the decoder picks no product
+     * path by the type of a Jlama tensor. (Writing the quantized copy, {@code Q4Checkpoint}, names its format's tensor.)
+     */
+    @Test
+    void theDecoderPicksProductsThroughTheFormatTable() {
+        noClasses().that().resideInAPackage(MODEL).and().doNotHaveSimpleName("Q4Checkpoint")
+                .should().dependOnClassesThat().haveNameMatching("com\\.github\\.tjake\\.jlama\\.tensor\\.Q\\d+ByteBufferTensor")
+                .check(SERVICE);
+    }
+
     private static void forbid(String role, String... others) {
         noClasses().that().resideInAPackage(role)
                 .should().dependOnClassesThat().resideInAnyPackage(others)

@@ -63,7 +63,7 @@ public final class KernelLayoutFile {
     }
 
     /** One matrix as the model asks for it. */
-    public record Shape(int rows, int in) {
+    record Shape(int rows, int in) {
     }
 
     /** What the header says of one matrix. */
@@ -71,7 +71,7 @@ public final class KernelLayoutFile {
     }
 
     /** The matrices of a valid file, mapped; they stay valid until {@link #close}. */
-    public record Mapped(Map<String, PackedQ4> matrices, Arena arena) implements AutoCloseable {
+    record Mapped(Map<String, PackedMatrix> matrices, Arena arena) implements AutoCloseable {
         @Override
         public void close() {
             arena.close();
@@ -82,7 +82,7 @@ public final class KernelLayoutFile {
      * The matrices {@code wanted}, mapped from the file; null if the file is absent, stale or corrupt (logged), in
      * which case the caller repacks and {@link #write}s it. Never throws for a bad file.
      */
-    public Mapped map(Map<String, Shape> wanted, NativeKernels kernels) {
+    Mapped map(Map<String, Shape> wanted, NativeKernels kernels) {
         if (!Files.isRegularFile(file)) {
             LOG.infof("No kernel-layout file %s yet: repacking the Q4 weights (once; later starts map it)", file);
             return null;
@@ -95,7 +95,7 @@ public final class KernelLayoutFile {
                 throw new Stale("it holds other matrices than this model's");
             }
             MemorySegment all = in.map(FileChannel.MapMode.READ_ONLY, 0, in.size(), arena);
-            Map<String, PackedQ4> packed = new LinkedHashMap<>();
+            Map<String, PackedMatrix> packed = new LinkedHashMap<>();
             for (Map.Entry<String, Shape> w : wanted.entrySet()) {
                 Entry e = entries.get(w.getKey());
                 Shape shape = w.getValue();
@@ -182,7 +182,7 @@ public final class KernelLayoutFile {
      * Writes the file for {@code packed} (named as the model names them): into a temporary file beside it, renamed
      * into place. A failure is logged, not thrown: the next start repacks and tries again.
      */
-    public void write(Map<String, PackedQ4> packed, NativeKernels kernels) {
+    void write(Map<String, PackedMatrix> packed, NativeKernels kernels) {
         long start = System.nanoTime();
         Path tmp = null;
         try {
@@ -199,9 +199,9 @@ public final class KernelLayoutFile {
                 headerLength += 2 + name.getBytes(java.nio.charset.StandardCharsets.UTF_8).length + 4 + 4 + 8 + 8 + 8 + 4;
             }
             long offset = align(Long.BYTES + Integer.BYTES + headerLength + Integer.BYTES);
-            Map<Long, PackedQ4> at = new LinkedHashMap<>();
-            for (Map.Entry<String, PackedQ4> e : packed.entrySet()) {
-                PackedQ4 p = e.getValue();
+            Map<Long, PackedMatrix> at = new LinkedHashMap<>();
+            for (Map.Entry<String, PackedMatrix> e : packed.entrySet()) {
+                PackedMatrix p = e.getValue();
                 CRC32C crc = new CRC32C();
                 crc.update(p.quants().asByteBuffer());
                 crc.update(p.scales().asByteBuffer());
@@ -223,7 +223,7 @@ public final class KernelLayoutFile {
             prefix.putLong(MAGIC).putInt(h.length).put(h).putInt((int) crc.getValue()).flip();
             try (FileChannel out = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
                 writeFully(out, 0, prefix);
-                for (Map.Entry<Long, PackedQ4> e : at.entrySet()) {
+                for (Map.Entry<Long, PackedMatrix> e : at.entrySet()) {
                     writeFully(out, e.getKey(), e.getValue().quants().asByteBuffer());
                     writeFully(out, e.getKey() + e.getValue().quants().byteSize(), e.getValue().scales().asByteBuffer());
                 }

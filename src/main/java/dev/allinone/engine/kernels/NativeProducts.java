@@ -10,7 +10,7 @@ import java.lang.foreign.ValueLayout;
  * the kernel threads, and the result is copied back. Buffers grow with the longest chunk and are kept. One thread
  * at a time (the model thread).
  */
-public final class NativeProducts implements AutoCloseable {
+final class NativeProducts implements AutoCloseable {
 
     private static final int BLOCK = 32;
 
@@ -22,7 +22,7 @@ public final class NativeProducts implements AutoCloseable {
     /** Identifies the input whose 8-bit form is in the buffers. */
     private Object quantizedInput;
 
-    public NativeProducts(NativeKernels kernels) {
+    NativeProducts(NativeKernels kernels) {
         this.kernels = kernels;
         allocate();
     }
@@ -31,7 +31,7 @@ public final class NativeProducts implements AutoCloseable {
      * {@code out[n × rows] = x[n × in] · Wᵀ}. {@code input} names the activations: a second product with the same
      * input object reuses their 8-bit form, so {@code x} must not change in between.
      */
-    public void multiply(Object input, float[] x, int n, PackedQ4 w, float[] out) {
+    void multiply(Object input, float[] x, int n, PackedMatrix w, float[] out) {
         int in = w.in();
         int rows = w.rows();
         long values = (long) n * in;
@@ -48,10 +48,11 @@ public final class NativeProducts implements AutoCloseable {
         }
         MemorySegment result = y;
         KernelThreads.get().run(0, w.groups(), (first, count) -> {
-            kernels.gemm(w, first, first + count, xq, xs, xsum8, n, result, rows);
+            w.format().gemm(kernels, w, first, first + count, xq, xs, xsum8, n, result, rows);
             // Each thread copies back its own columns: for the LM head that is megabytes per step.
-            int from = first * PackedQ4.GROUP;
-            int length = Math.min(rows, (first + count) * PackedQ4.GROUP) - from;
+            int group = w.format().groupRows;
+            int from = first * group;
+            int length = Math.min(rows, (first + count) * group) - from;
             for (int i = 0; i < n; i++) {
                 long at = (long) i * rows + from;
                 MemorySegment.copy(result, ValueLayout.JAVA_FLOAT, at * Float.BYTES, out, (int) at, length);

@@ -17,7 +17,7 @@ import java.lang.invoke.MethodHandle;
  * only for the huge ones to replace them: on a virtual machine where a page fault is expensive that cost more than
  * a second for the full-size model's 290 MB (docs/fast-start.md).
  */
-public final class PackedMemory implements AutoCloseable {
+final class PackedMemory implements AutoCloseable {
 
     private static final long HUGE_PAGE = 2L << 20;
     private static final long CHUNK = 32L << 20;
@@ -37,7 +37,7 @@ public final class PackedMemory implements AutoCloseable {
     private MemorySegment chunk;
     private long used;
 
-    public PackedMemory(NativeKernels kernels) {
+    PackedMemory(NativeKernels kernels) {
         this.kernels = kernels;
     }
 

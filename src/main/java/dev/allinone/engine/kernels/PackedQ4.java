@@ -6,11 +6,11 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
 /** A Q4 weight matrix repacked for {@link NativeKernels} (layout: {@code src/main/c/kernels.h}), off the Java heap. */
-public record PackedQ4(MemorySegment quants, MemorySegment scales, int rows, int in) {
+record PackedQ4(MemorySegment quants, MemorySegment scales, int rows, int in) implements PackedMatrix {
 
     static final int GROUP = 16;
 
-    public static PackedQ4 of(Q4ByteBufferTensor w, NativeKernels kernels, PackedMemory memory) {
+    static PackedQ4 of(Q4ByteBufferTensor w, NativeKernels kernels, PackedMemory memory) {
         int rows = w.shape().first();
         int in = w.shape().last();
         MemorySegment quants = memory.allocate(kernels.packedBytes(rows, in));
@@ -30,7 +30,8 @@ public record PackedQ4(MemorySegment quants, MemorySegment scales, int rows, int
         return segment.isNative() ? segment : arena.allocate(segment.byteSize(), 64).copyFrom(segment);
     }
 
-    int groups() {
-        return (rows + GROUP - 1) / GROUP;
+    @Override
+    public MatrixFormat format() {
+        return MatrixFormat.Q4;
     }
 }

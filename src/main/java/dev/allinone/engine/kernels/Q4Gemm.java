@@ -44,11 +44,11 @@ public final class Q4Gemm {
     private Q4Gemm() {
     }
 
-    public static boolean supports(int in) {
+    static boolean supports(int in) {
         return in % BLOCK == 0 && in % S.length() == 0;
     }
 
-    public static void multiply(float[] x, int n, Q4ByteBufferTensor w, float[] y) {
+    static void multiply(float[] x, int n, Q4ByteBufferTensor w, float[] y) {
         int out = w.shape().first();
         int in = w.shape().last();
         MemorySegment quants = w.getMemorySegment();

@@ -1,6 +1,5 @@
 package dev.allinone.engine.kv;
 
-
 import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;

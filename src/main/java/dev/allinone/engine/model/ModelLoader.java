@@ -42,7 +42,7 @@ public final class ModelLoader {
         Path dir = options.path();
         JsonNode rawConfig = ModelDirectory.validate(dir);
         // Files computed from the model are kept beside its Q4 copy, which is writable by design; weights as stored have none.
-        Path derived = options.weights() == WeightFormat.Q4 ? options.q4Path() : null;
+        Path derived = options.weights().quantized() ? options.q4Path() : null;
         QwenTokenizer tokenizer = derived != null && writable(derived) ? QwenTokenizer.load(dir, derived) : QwenTokenizer.load(dir);
         long tokenizerMillis = (System.nanoTime() - start) / 1_000_000;
         int vocab = rawConfig.path("vocab_size").asInt();
@@ -66,7 +66,7 @@ public final class ModelLoader {
             Path weightsDir = derived != null ? Q4Checkpoint.ensure(dir, derived) : dir;
             WeightLoader weights = SafeTensorSupport.loadWeights(weightsDir.toFile());
             // I8 activations let Jlama use its integer Q4 kernels; it falls back to F32 where they do not apply.
-            DType workingQuant = options.weights() == WeightFormat.Q4 ? DType.I8 : DType.F32;
+            DType workingQuant = options.weights().eightBitActivations() ? DType.I8 : DType.F32;
             identity = derived != null ? Q4Checkpoint.identity(derived) : null;
             KernelLayoutFile layout = derived != null ? new KernelLayoutFile(derived, identity) : null;
             jlama = new QwenJlamaModel(jlamaConfig, weights, new JlamaTokenizerAdapter(tokenizer), DType.F32, workingQuant,

@@ -11,21 +11,16 @@ import com.github.tjake.jlama.safetensors.DType;
 import com.github.tjake.jlama.safetensors.WeightLoader;
 import com.github.tjake.jlama.safetensors.tokenizer.Tokenizer;
 import com.github.tjake.jlama.tensor.AbstractTensor;
-import com.github.tjake.jlama.tensor.Q4ByteBufferTensor;
-import com.github.tjake.jlama.tensor.Q8ByteBufferTensor;
 import com.github.tjake.jlama.tensor.operations.TensorOperationsProvider;
-import jdk.incubator.vector.FloatVector;
-
 import dev.allinone.engine.kernels.KernelLayoutFile;
 import dev.allinone.engine.kernels.Kernels;
+import dev.allinone.engine.kernels.MatrixFormat;
 import dev.allinone.engine.kernels.NativeKernels;
-import dev.allinone.engine.kernels.NativeProducts;
-import dev.allinone.engine.kernels.PackedMemory;
-import dev.allinone.engine.kernels.PackedQ4;
-import dev.allinone.engine.kernels.Q4Gemm;
+import dev.allinone.engine.kernels.PackedMatrices;
+import jdk.incubator.vector.FloatVector;
+
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
@@ -39,8 +34,9 @@ import java.util.Optional;
  * read and widened one at a time on lookup ({@link EmbeddingRows}), and the head is that table,
  * {@code lm_head.weight}, or its Q4 copy.
  *
- * <p>Where {@link NativeKernels} run on this machine, every Q4 matrix is repacked for them at load and all products
- * with it run there; Jlama's kernels (and {@link Q4Gemm}) are the fallback.
+ * <p>Where {@link NativeKernels} run on this machine, every matrix of a format they multiply ({@link MatrixFormat}) is
+ * packed for them at load ({@link PackedMatrices}) and all products with it run there; Jlama's kernels (and the
+ * format's Java kernel for many rows) are the fallback.
  *
  * <p>Not thread-safe (Jlama's kernels keep scratch state): only the engine's model thread calls it.
  */
@@ -65,11 +61,8 @@ public final class QwenJlamaModel extends Qwen2Model {
     private final EmbeddingRows embeddings;
     /** Null when the Java kernels run. */
     private final NativeKernels kernels;
-    private final PackedMemory packedMemory;
-    /** The kernel layout mapped from its file, or null (repacked into {@link #packedMemory}). */
-    private KernelLayoutFile.Mapped mappedLayout;
-    private final Map<AbstractTensor, PackedQ4> packed = new IdentityHashMap<>();
-    private final NativeProducts nativeProducts;
+    /** The matrices the C kernels multiply; null when the Java kernels run. */
+    private final PackedMatrices packed;
 
     /**
      * @param layout where the C kernels' layout of the Q4 weights is kept between starts (null: repacked at every
@@ -93,22 +86,15 @@ public final class QwenJlamaModel extends Qwen2Model {
         }
         this.finalNorm = vector("model.norm.weight");
         int blocksPerVector = FloatVector.SPECIES_PREFERRED.length();
-        this.int8Activations = workingQType == DType.I8 && (config.embeddingLength / Q8ByteBufferTensor.BLOCK_SIZE) % blocksPerVector == 0
-                && (config.hiddenLength / Q8ByteBufferTensor.BLOCK_SIZE) % blocksPerVector == 0;
+        this.int8Activations = workingQType == DType.I8 && (config.embeddingLength / MatrixFormat.ACTIVATION_BLOCK) % blocksPerVector == 0
+                && (config.hiddenLength / MatrixFormat.ACTIVATION_BLOCK) % blocksPerVector == 0;
         this.kernels = int8Activations ? kernels : null;
-        this.packedMemory = this.kernels != null ? new PackedMemory(this.kernels) : null;
-        this.nativeProducts = this.kernels != null ? new NativeProducts(this.kernels) : null;
-        if (this.kernels != null) {
-            pack(layout);
-        }
+        this.packed = this.kernels != null ? new PackedMatrices(this.kernels, matrices(), layout) : null;
     }
 
-    /**
-     * Every Q4 matrix in the C kernels' layout: mapped from {@code layout}'s file when it holds them, else repacked
-     * (and the file written for the next start).
-     */
-    private void pack(KernelLayoutFile layout) {
-        Map<String, Q4ByteBufferTensor> matrices = new LinkedHashMap<>();
+    /** The weight matrices by name; those of a format the C kernels multiply are packed for them. */
+    private Map<String, AbstractTensor> matrices() {
+        Map<String, AbstractTensor> matrices = new LinkedHashMap<>();
         for (int l = 0; l < layers.length; l++) {
             Layer w = layers[l];
             String base = "model.layers." + l + ".";
@@ -116,30 +102,11 @@ public final class QwenJlamaModel extends Qwen2Model {
                     "mlp.up_proj", "mlp.down_proj"};
             AbstractTensor[] tensors = {w.q(), w.k(), w.v(), w.o(), w.gate(), w.up(), w.down()};
             for (int i = 0; i < names.length; i++) {
-                if (tensors[i] instanceof Q4ByteBufferTensor q4) {
-                    matrices.put(base + names[i] + ".weight", q4);
-                }
+                matrices.put(base + names[i] + ".weight", tensors[i]);
             }
         }
-        if (sampleOutput.getOutputLogitsWeights() instanceof Q4ByteBufferTensor head) {
-            matrices.put("lm_head.weight", head);
-        }
-        if (matrices.isEmpty()) {
-            return;
-        }
-        Map<String, KernelLayoutFile.Shape> shapes = new LinkedHashMap<>();
-        matrices.forEach((name, w) -> shapes.put(name, new KernelLayoutFile.Shape(w.shape().first(), (int) w.shape().last())));
-        mappedLayout = layout != null ? layout.map(shapes, kernels) : null;
-        Map<String, PackedQ4> stored = mappedLayout != null ? mappedLayout.matrices() : null;
-        Map<String, PackedQ4> byName = new LinkedHashMap<>();
-        matrices.forEach((name, w) -> {
-            PackedQ4 p = stored != null ? stored.get(name) : PackedQ4.of(w, kernels, packedMemory);
-            byName.put(name, p);
-            packed.put(w, p);
-        });
-        if (stored == null && layout != null) {
-            layout.write(byName, kernels);
-        }
+        matrices.put("lm_head.weight", sampleOutput.getOutputLogitsWeights());
+        return matrices;
     }
 
     /** The C kernels when this model runs on them, else null. */
@@ -149,7 +116,7 @@ public final class QwenJlamaModel extends Qwen2Model {
 
     /** True when the products run on {@link NativeKernels}. */
     boolean nativeKernels() {
-        return !packed.isEmpty();
+        return packed != null && packed.any();
     }
 
     /** The kernels that run this model's products: a C variant, or {@link Kernels#JAVA}. */
@@ -232,20 +199,20 @@ public final class QwenJlamaModel extends Qwen2Model {
     /**
      * {@code y[n × rows] = x[n × in] · Wᵀ} on both cores. Against Q4 weights the activations are rounded to 8 bits
      * per 32-value block first (as llama.cpp's Q4_0 × Q8_0) where the shape allows: on {@link NativeKernels} when
-     * this machine runs them, else on Jlama's integer kernel for few rows and {@link Q4Gemm} for many, fed the same
-     * rounded activations. Either way a position's numbers do not depend on how many positions were computed with it.
+     * this machine runs them, else on Jlama's integer kernel for few rows and the format's Java kernel for many
+     * ({@link MatrixFormat#javaGemmTakes}: {@code Q4Gemm}), fed the same rounded activations. Either way a
+     * position's numbers do not depend on how many positions were computed with it.
      */
     void matmul(Input a, AbstractTensor w, float[] y) {
-        PackedQ4 p = packed.get(w);
-        if (p != null) {
-            nativeMatmul(a, p, y);
+        if (packed != null && packed.has(w)) {
+            packed.multiply(a, a.x, a.n, w, y);
             return;
         }
         int n = a.n;
         float[] x = a.x;
         int in = (int) w.shape().last();
-        boolean gemm = n >= Q4Gemm.MIN_ROWS && w instanceof Q4ByteBufferTensor && Q4Gemm.supports(in);
-        if (gemm) {
+        MatrixFormat format = MatrixFormat.of(w);
+        if (format.javaGemmTakes(n, in)) {
             if (int8Activations && roundedInput != a) {
                 if (rounded.length < n * in) {
                     rounded = new float[n * in];
@@ -253,8 +220,8 @@ public final class QwenJlamaModel extends Qwen2Model {
                 roundTo8Bits(x, n * in, rounded);
                 roundedInput = a;
             }
-            Q4Gemm.multiply(int8Activations ? rounded : x, n, (Q4ByteBufferTensor) w, y);
-        } else if (w instanceof Q4ByteBufferTensor && int8Activations) {
+            format.javaGemm(int8Activations ? rounded : x, n, w, y);
+        } else if (format.eightBitActivations() && int8Activations) {
             try (AbstractTensor xt = tensorOf(x, n, in); AbstractTensor xq = TensorOperationsProvider.get().quantize(xt, DType.I8, 0, in)) {
                 kernel(xq, w, n, y);
             }
@@ -263,10 +230,6 @@ public final class QwenJlamaModel extends Qwen2Model {
                 kernel(xt, w, n, y);
             }
         }
-    }
-
-    private void nativeMatmul(Input a, PackedQ4 w, float[] y) {
-        nativeProducts.multiply(a, a.x, a.n, w, y);
     }
 
     private void kernel(AbstractTensor x, AbstractTensor w, int n, float[] y) {
@@ -284,7 +247,7 @@ public final class QwenJlamaModel extends Qwen2Model {
      * rounding would park a tensor of every prompt length in its tensor cache.
      */
     public static void roundTo8Bits(float[] x, int length, float[] out) {
-        int block = Q8ByteBufferTensor.BLOCK_SIZE;
+        int block = MatrixFormat.ACTIVATION_BLOCK;
         for (int b = 0; b < length; b += block) {
             float max = 0f;
             for (int j = b; j < b + block; j++) {
@@ -323,9 +286,9 @@ public final class QwenJlamaModel extends Qwen2Model {
             logitRows = new float[n * c.vocabularySize];
         }
         AbstractTensor head = sampleOutput.getOutputLogitsWeights();
-        PackedQ4 packedHead = packed.get(head);
-        if (packedHead != null) {
-            nativeMatmul(input(x, n), packedHead, logitRows);
+        if (packed != null && packed.has(head)) {
+            Input a = input(x, n);
+            packed.multiply(a, a.x, a.n, head, logitRows);
         } else {
             try (AbstractTensor xt = tensorOf(x, n, d)) {
                 kernel(xt, head, n, logitRows);
@@ -359,12 +322,8 @@ public final class QwenJlamaModel extends Qwen2Model {
         } catch (java.io.IOException e) {
             throw new java.io.UncheckedIOException(e);
         }
-        if (packedMemory != null) {
-            nativeProducts.close();
-            packedMemory.close();
-        }
-        if (mappedLayout != null) {
-            mappedLayout.close();
+        if (packed != null) {
+            packed.close();
         }
     }
 
