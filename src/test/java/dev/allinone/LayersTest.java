@@ -11,6 +11,12 @@ import org.junit.jupiter.api.Test;
  * The layers of the architecture map (README "How it works"): {@code engine} is a plain library (no Quarkus, CDI,
  * configuration or service code), {@code config} maps settings onto it, {@code lifecycle} owns the one model,
  * {@code ai} holds the AI services and use cases, and {@code api} / {@code health} are adapters nothing else uses.
+ *
+ * <p>Inside the engine, packages by role (docs/architecture.md): {@code tokenizer} (text ↔ ids, the chat template),
+ * {@code sampling} (choosing the next token, stop strings, log-probabilities) and {@code kv} (key/value memory) stand
+ * alone; {@code kernels} (matrix products, attention, threads, the weight formats' table) knows only {@code kv};
+ * {@code model} (the checkpoint as numbers, the decoder) may use all four; the root package (the scheduler, jobs
+ * and the public API) may use everything, and nothing inside the engine uses it.
  */
 class LayersTest {
 
@@ -24,6 +30,39 @@ class LayersTest {
                 .should().dependOnClassesThat().resideInAnyPackage("io.quarkus..", "jakarta..", "io.smallrye..", "io.vertx..",
                         "dev.allinone.config..", "dev.allinone.lifecycle..", "dev.allinone.ai..", "dev.allinone.api..",
                         "dev.allinone.health..", "dev.allinone.download..")
+                .check(SERVICE);
+    }
+
+    private static final String ROOT = "dev.allinone.engine";
+    private static final String MODEL = "dev.allinone.engine.model..";
+    private static final String KERNELS = "dev.allinone.engine.kernels..";
+    private static final String KV = "dev.allinone.engine.kv..";
+    private static final String SAMPLING = "dev.allinone.engine.sampling..";
+    private static final String TOKENIZER = "dev.allinone.engine.tokenizer..";
+
+    @Test
+    void theEngineRolesImportOnlyWhatTheyMay() {
+        forbid(TOKENIZER, ROOT, MODEL, KERNELS, KV, SAMPLING);
+        forbid(SAMPLING, ROOT, MODEL, KERNELS, KV, TOKENIZER);
+        forbid(KV, ROOT, MODEL, KERNELS, SAMPLING, TOKENIZER);
+        forbid(KERNELS, ROOT, MODEL, SAMPLING, TOKENIZER);
+        forbid(MODEL, ROOT);
+    }
+
+    /**
+     * Products go through the kernels' table of weight formats ({@code MatrixFormat}): the decoder picks no product
+     * path by the type of a Jlama tensor. (Writing the quantized copy, {@code Q4Checkpoint}, names its format's tensor.)
+     */
+    @Test
+    void theDecoderPicksProductsThroughTheFormatTable() {
+        noClasses().that().resideInAPackage(MODEL).and().doNotHaveSimpleName("Q4Checkpoint")
+                .should().dependOnClassesThat().haveNameMatching("com\\.github\\.tjake\\.jlama\\.tensor\\.Q\\d+ByteBufferTensor")
+                .check(SERVICE);
+    }
+
+    private static void forbid(String role, String... others) {
+        noClasses().that().resideInAPackage(role)
+                .should().dependOnClassesThat().resideInAnyPackage(others)
                 .check(SERVICE);
     }
 

@@ -1,8 +1,8 @@
 package dev.allinone.ai;
 
-import dev.allinone.engine.ChatTemplate;
-import dev.allinone.engine.LoadedModel;
-import dev.allinone.engine.SamplingParams;
+import dev.allinone.engine.tokenizer.ChatTemplate;
+import dev.allinone.engine.model.LoadedModel;
+import dev.allinone.engine.sampling.SamplingParams;
 import dev.langchain4j.data.message.AiMessage;
 import dev.langchain4j.data.message.ChatMessage;
 import dev.langchain4j.data.message.SystemMessage;

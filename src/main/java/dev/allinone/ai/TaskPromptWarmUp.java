@@ -1,10 +1,10 @@
 package dev.allinone.ai;
 
-import dev.allinone.engine.ChatTemplate;
+import dev.allinone.engine.tokenizer.ChatTemplate;
 import dev.allinone.lifecycle.EngineStarting;
 import dev.allinone.engine.GenerationFuture;
 import dev.allinone.engine.InferenceEngine;
-import dev.allinone.engine.LoadedModel;
+import dev.allinone.engine.model.LoadedModel;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 

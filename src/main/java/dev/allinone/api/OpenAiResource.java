@@ -6,7 +6,7 @@ import dev.allinone.ai.Completions;
 import dev.allinone.engine.Generation;
 import dev.allinone.engine.GenerationListener;
 import dev.allinone.engine.GenerationResult;
-import dev.allinone.engine.TokenLogprobs;
+import dev.allinone.engine.sampling.TokenLogprobs;
 import io.smallrye.common.annotation.RunOnVirtualThread;
 import io.vertx.core.http.HttpServerRequest;
 import jakarta.ws.rs.Consumes;

@@ -1,7 +1,7 @@
 package dev.allinone.config;
 
-import dev.allinone.engine.Kernels;
-import dev.allinone.engine.WeightFormat;
+import dev.allinone.engine.kernels.Kernels;
+import dev.allinone.engine.model.WeightFormat;
 import io.quarkus.runtime.configuration.MemorySize;
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;

@@ -1,8 +1,8 @@
 package dev.allinone.config;
 
 import dev.allinone.engine.InferenceEngine;
-import dev.allinone.engine.ModelOptions;
-import dev.allinone.engine.SamplingOverrides;
+import dev.allinone.engine.model.ModelOptions;
+import dev.allinone.engine.sampling.SamplingOverrides;
 import java.util.Optional;
 
 /** The engine's plain options from the service's configuration (the engine itself reads no configuration). */

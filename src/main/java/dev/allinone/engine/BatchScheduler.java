@@ -1,5 +1,7 @@
 package dev.allinone.engine;
 
+import dev.allinone.engine.kernels.KernelThreads;
+import dev.allinone.engine.model.Transformer;
 import dev.allinone.engine.kv.KvBlockPool;
 import dev.allinone.engine.kv.PrefixCache;
 

@@ -1,5 +1,9 @@
 package dev.allinone.engine;
 
+import dev.allinone.engine.sampling.Sampler;
+import dev.allinone.engine.sampling.SamplingParams;
+import dev.allinone.engine.sampling.StopStrings;
+import dev.allinone.engine.sampling.TokenLogprobs;
 import dev.allinone.engine.tokenizer.StreamingDecoder;
 
 import java.util.ArrayDeque;

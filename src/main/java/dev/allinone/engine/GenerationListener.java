@@ -1,5 +1,7 @@
 package dev.allinone.engine;
 
+import dev.allinone.engine.sampling.TokenLogprobs;
+
 /** Receives a reply as it is generated. Called on the model thread: implementations must not block. */
 public interface GenerationListener {
 

@@ -1,5 +1,10 @@
 package dev.allinone.engine;
 
+import dev.allinone.engine.kernels.Kernels;
+import dev.allinone.engine.kv.PinnedKvFiles;
+import dev.allinone.engine.model.LoadedModel;
+import dev.allinone.engine.model.Transformer;
+import dev.allinone.engine.sampling.SamplingParams;
 import dev.allinone.engine.kv.KvBlockPool;
 import dev.allinone.engine.kv.KvLayout;
 import dev.allinone.engine.kv.PrefixCache;
@@ -41,7 +46,7 @@ public final class InferenceEngine implements AutoCloseable {
     }
 
     /** Positions per KV block: the unit of sharing between prefixes and of the budget. */
-    static final int KV_BLOCK_TOKENS = 16;
+    public static final int KV_BLOCK_TOKENS = 16;
 
     private final LoadedModel model;
     private final KvBlockPool kvPool;

@@ -1,5 +1,6 @@
 package dev.allinone.engine;
 
+import dev.allinone.engine.kv.PinnedKvFiles;
 import java.util.concurrent.CompletableFuture;
 
 import org.jboss.logging.Logger;

@@ -1,5 +1,6 @@
 package dev.allinone.engine;
 
+import dev.allinone.engine.model.QwenJlamaModel;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;

@@ -1,12 +1,12 @@
 package dev.allinone.lifecycle;
 
 import dev.allinone.config.AllInOneConfig;
-import dev.allinone.engine.Kernels;
-import dev.allinone.engine.LoadedModel;
-import dev.allinone.engine.ModelLoader;
-import dev.allinone.engine.ModelOptions;
-import dev.allinone.engine.SamplingOverrides;
-import dev.allinone.engine.WeightFormat;
+import dev.allinone.engine.kernels.Kernels;
+import dev.allinone.engine.model.LoadedModel;
+import dev.allinone.engine.model.ModelLoader;
+import dev.allinone.engine.model.ModelOptions;
+import dev.allinone.engine.sampling.SamplingOverrides;
+import dev.allinone.engine.model.WeightFormat;
 import io.smallrye.config.WithDefault;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.context.Initialized;

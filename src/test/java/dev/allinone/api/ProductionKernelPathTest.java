@@ -11,7 +11,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.allinone.ReadyService;
-import dev.allinone.engine.Kernels;
+import dev.allinone.engine.kernels.Kernels;
 import dev.allinone.engine.TestCheckpoints;
 import dev.allinone.lifecycle.ModelRuntime;
 import io.quarkus.test.common.http.TestHTTPResource;

@@ -8,7 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.allinone.ReadyService;
 import dev.allinone.ai.PromptLibrary;
-import dev.allinone.engine.ChatTemplate;
+import dev.allinone.engine.tokenizer.ChatTemplate;
 import dev.allinone.engine.InferenceEngine;
 import dev.allinone.engine.LabelScores;
 import dev.allinone.engine.TestCheckpoints;

@@ -14,7 +14,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.allinone.ReadyService;
 import dev.allinone.ScriptedModelResource;
 import dev.allinone.ai.memory.ConversationStore;
-import dev.allinone.engine.ChatTemplate;
+import dev.allinone.engine.tokenizer.ChatTemplate;
 import dev.allinone.engine.KvStats;
 import dev.allinone.lifecycle.ModelRuntime;
 import dev.allinone.engine.TestCheckpoints;

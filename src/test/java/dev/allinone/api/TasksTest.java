@@ -12,7 +12,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.allinone.ReadyService;
 import dev.allinone.ScriptedModelResource;
 import dev.allinone.ai.PromptLibrary;
-import dev.allinone.engine.ChatTemplate;
+import dev.allinone.engine.tokenizer.ChatTemplate;
 import dev.allinone.engine.InferenceEngine;
 import dev.allinone.engine.LabelScores;
 import dev.allinone.engine.TestCheckpoints;

@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.allinone.engine.sampling.SamplingParams;
+import dev.allinone.engine.tokenizer.ChatTemplate;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.ExecutionException;

@@ -10,6 +10,16 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.allinone.engine.model.LoadedModel;
+import dev.allinone.engine.model.ModelLoader;
+import dev.allinone.engine.model.ModelOptions;
+import dev.allinone.engine.model.Transformer;
+import dev.allinone.engine.model.WeightFormat;
+import dev.allinone.engine.sampling.Sampler;
+import dev.allinone.engine.sampling.SamplingOverrides;
+import dev.allinone.engine.sampling.SamplingParams;
+import dev.allinone.engine.sampling.StopStrings;
+import dev.allinone.engine.sampling.TokenLogprobs;
 import dev.allinone.engine.kv.KvBlockPool;
 import dev.allinone.engine.kv.KvLayout;
 import dev.allinone.engine.kv.PrefixCache;

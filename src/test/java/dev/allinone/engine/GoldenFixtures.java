@@ -4,6 +4,10 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.allinone.engine.model.ModelOptions;
+import dev.allinone.engine.model.Q4Checkpoint;
+import dev.allinone.engine.model.WeightFormat;
+import dev.allinone.engine.tokenizer.ChatTemplate;
 import dev.allinone.engine.tokenizer.QwenTokenizer;
 import dev.allinone.tools.CheckpointSpec;
 

@@ -4,6 +4,15 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.allinone.engine.kernels.Kernels;
+import dev.allinone.engine.kernels.NativeKernelsTest;
+import dev.allinone.engine.kernels.Q4Gemm;
+import dev.allinone.engine.model.LoadedModel;
+import dev.allinone.engine.model.ModelLoader;
+import dev.allinone.engine.model.ModelOptions;
+import dev.allinone.engine.model.Transformer;
+import dev.allinone.engine.model.WeightFormat;
+import dev.allinone.engine.sampling.SamplingOverrides;
 import dev.allinone.engine.GoldenFixtures.Fixture;
 import dev.allinone.engine.GoldenFixtures.Golden;
 import dev.allinone.engine.GoldenFixtures.Position;

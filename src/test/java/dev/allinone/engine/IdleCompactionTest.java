@@ -2,6 +2,12 @@ package dev.allinone.engine;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import dev.allinone.engine.model.LoadedModel;
+import dev.allinone.engine.model.ModelLoader;
+import dev.allinone.engine.model.ModelOptions;
+import dev.allinone.engine.model.WeightFormat;
+import dev.allinone.engine.sampling.SamplingOverrides;
+import dev.allinone.engine.tokenizer.ChatTemplate;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.function.LongSupplier;

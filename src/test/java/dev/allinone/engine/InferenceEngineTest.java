@@ -5,6 +5,14 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.allinone.engine.model.LoadedModel;
+import dev.allinone.engine.model.ModelLoader;
+import dev.allinone.engine.model.ModelOptions;
+import dev.allinone.engine.model.Transformer;
+import dev.allinone.engine.model.WeightFormat;
+import dev.allinone.engine.sampling.SamplingOverrides;
+import dev.allinone.engine.sampling.SamplingParams;
+import dev.allinone.engine.tokenizer.ChatTemplate;
 import dev.allinone.engine.kv.KvBlockPool;
 import dev.allinone.engine.kv.KvLayout;
 import dev.allinone.engine.kv.PrefixCache;

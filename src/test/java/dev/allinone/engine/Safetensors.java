@@ -10,9 +10,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /** A safetensors file read here, independently of Jlama, for tests that check what the engine computed from it. */
-record Safetensors(JsonNode header, ByteBuffer data) {
+public record Safetensors(JsonNode header, ByteBuffer data) {
 
-    static Safetensors read(Path file) throws IOException {
+    public static Safetensors read(Path file) throws IOException {
         ByteBuffer all = ByteBuffer.wrap(Files.readAllBytes(file)).order(ByteOrder.LITTLE_ENDIAN);
         int headerLength = (int) all.getLong(0);
         JsonNode header = new ObjectMapper().readTree(new String(all.array(), 8, headerLength, java.nio.charset.StandardCharsets.UTF_8));
@@ -39,7 +39,7 @@ record Safetensors(JsonNode header, ByteBuffer data) {
     }
 
     /** A tensor's values in row-major order (F32 or BF16). */
-    float[] floats(String name) {
+    public float[] floats(String name) {
         JsonNode tensor = header.path(name);
         if (tensor.isMissingNode()) {
             throw new IllegalArgumentException("no tensor " + name);

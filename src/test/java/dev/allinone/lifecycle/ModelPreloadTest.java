@@ -6,12 +6,12 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 
 import dev.allinone.config.AllInOneConfig;
 import dev.allinone.config.EngineSettings;
-import dev.allinone.engine.Kernels;
-import dev.allinone.engine.LoadedModel;
-import dev.allinone.engine.ModelOptions;
-import dev.allinone.engine.SamplingOverrides;
+import dev.allinone.engine.kernels.Kernels;
+import dev.allinone.engine.model.LoadedModel;
+import dev.allinone.engine.model.ModelOptions;
+import dev.allinone.engine.sampling.SamplingOverrides;
 import dev.allinone.engine.TestCheckpoints;
-import dev.allinone.engine.WeightFormat;
+import dev.allinone.engine.model.WeightFormat;
 import io.quarkus.runtime.configuration.DurationConverter;
 import io.quarkus.runtime.configuration.MemorySize;
 import io.quarkus.runtime.configuration.MemorySizeConverter;

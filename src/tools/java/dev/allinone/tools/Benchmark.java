@@ -2,19 +2,19 @@ package dev.allinone.tools;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
-import dev.allinone.engine.ChatTemplate;
+import dev.allinone.engine.tokenizer.ChatTemplate;
 import dev.allinone.engine.KvStats;
 import dev.allinone.engine.Generation;
 import dev.allinone.engine.GenerationFuture;
 import dev.allinone.engine.GenerationResult;
 import dev.allinone.engine.InferenceEngine;
-import dev.allinone.engine.Kernels;
-import dev.allinone.engine.LoadedModel;
-import dev.allinone.engine.ModelLoader;
-import dev.allinone.engine.ModelOptions;
-import dev.allinone.engine.SamplingOverrides;
-import dev.allinone.engine.SamplingParams;
-import dev.allinone.engine.WeightFormat;
+import dev.allinone.engine.kernels.Kernels;
+import dev.allinone.engine.model.LoadedModel;
+import dev.allinone.engine.model.ModelLoader;
+import dev.allinone.engine.model.ModelOptions;
+import dev.allinone.engine.sampling.SamplingOverrides;
+import dev.allinone.engine.sampling.SamplingParams;
+import dev.allinone.engine.model.WeightFormat;
 
 import java.io.IOException;
 import java.io.InputStream;

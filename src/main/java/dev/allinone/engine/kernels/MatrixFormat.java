@@ -1,0 +1,140 @@
+package dev.allinone.engine.kernels;
+
+import com.github.tjake.jlama.tensor.AbstractTensor;
+import com.github.tjake.jlama.tensor.Q4ByteBufferTensor;
+import com.github.tjake.jlama.tensor.Q8ByteBufferTensor;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * The weight formats the kernels multiply, one entry each, as llama.cpp's per-type {@code ggml_type_traits} table:
+ * which of Jlama's tensors holds a matrix of the format, how it is packed for the C kernels ({@link NativeKernels})
+ * and which C kernel multiplies it, and which Java kernels multiply it where the C kernels do not run. The model
+ * ({@code QwenJlamaModel}) picks every product path through {@link #of} and this table, never by a tensor's type.
+ *
+ * <p>Products that no entry's kernels take run on Jlama's own kernels with float activations ({@link #DENSE}).
+ *
+ * <p><b>Adding a format</b> (Q8 next):
+ * <ol>
+ * <li>its C kernels in {@code src/main/c/} (packed sizes, repacking, the product against 8-bit activations, in every
+ *     variant) and their bindings in {@link NativeKernels};</li>
+ * <li>its packed matrix, a record implementing {@link PackedMatrix} as {@link PackedQ4} does (add it to the
+ *     {@code permits} list);</li>
+ * <li>an entry here, before {@link #DENSE}: its Jlama tensor class, whether Jlama's few-row kernels take it with 8-bit
+ *     activations, and its methods — {@link #pack}, {@link #gemm}, {@link #javaGemmTakes} and {@link #javaGemm} (or none);</li>
+ * <li>a constant in {@code model.WeightFormat} that names the entry (how the checkpoint's copy in that format is
+ *     written).</li>
+ * </ol>
+ * The kernel-layout file ({@link KernelLayoutFile}) holds one format ({@link #inLayoutFile}): its entries carry no
+ * format tag yet. A second format kept there needs one (and a new file version); until then it is repacked at
+ * every start.
+ */
+public enum MatrixFormat {
+
+    /**
+     * Our Q4: blocks of 32 4-bit values with one float scale each (Jlama's {@link Q4ByteBufferTensor}), repacked into
+     * groups of {@link PackedQ4#GROUP} rows for the C kernels; {@link Q4Gemm} for many rows on the Java kernels.
+     */
+    Q4(Q4ByteBufferTensor.class, PackedQ4.GROUP, true, true) {
+        @Override
+        PackedMatrix pack(AbstractTensor w, NativeKernels kernels, PackedMemory memory) {
+            return PackedQ4.of((Q4ByteBufferTensor) w, kernels, memory);
+        }
+
+        @Override
+        PackedMatrix mapped(MemorySegment quants, MemorySegment scales, int rows, int in) {
+            return new PackedQ4(quants, scales, rows, in);
+        }
+
+        @Override
+        void gemm(NativeKernels kernels, PackedMatrix w, int group0, int group1, MemorySegment xq, MemorySegment xs,
+                MemorySegment xsum8, int n, MemorySegment y, int ldy) {
+            kernels.gemm((PackedQ4) w, group0, group1, xq, xs, xsum8, n, y, ldy);
+        }
+
+        @Override
+        public boolean javaGemmTakes(int n, int in) {
+            return n >= Q4Gemm.MIN_ROWS && Q4Gemm.supports(in);
+        }
+
+        @Override
+        public void javaGemm(float[] x, int n, AbstractTensor w, float[] y) {
+            Q4Gemm.multiply(x, n, (Q4ByteBufferTensor) w, y);
+        }
+    },
+
+    /** Weights as stored (BF16, F16, F32) and anything else: Jlama's kernels with float activations, no C kernels. */
+    DENSE(AbstractTensor.class, 0, false, false);
+
+    /**
+     * Activations multiplied with 8-bit activations are rounded per block of this many values (Jlama's 8-bit
+     * tensors' block, as llama.cpp's Q8_0).
+     */
+    public static final int ACTIVATION_BLOCK = Q8ByteBufferTensor.BLOCK_SIZE;
+
+    private final Class<? extends AbstractTensor> tensor;
+    /** Rows per group in the packed layout (0: not packed). */
+    final int groupRows;
+    private final boolean eightBitActivations;
+    /** Whether the kernel-layout file keeps this format's packed matrices (one format only: see the class comment). */
+    final boolean inLayoutFile;
+
+    MatrixFormat(Class<? extends AbstractTensor> tensor, int groupRows, boolean eightBitActivations, boolean inLayoutFile) {
+        this.tensor = tensor;
+        this.groupRows = groupRows;
+        this.eightBitActivations = eightBitActivations;
+        this.inLayoutFile = inLayoutFile;
+    }
+
+    /** The entry of Jlama's tensor {@code w}: the first whose tensor class it is, else {@link #DENSE}. */
+    public static MatrixFormat of(AbstractTensor w) {
+        for (MatrixFormat f : values()) {
+            if (f.tensor.isInstance(w)) {
+                return f;
+            }
+        }
+        return DENSE;
+    }
+
+    /** Whether the C kernels multiply this format (its matrices are packed for them at load). */
+    public boolean packed() {
+        return groupRows > 0;
+    }
+
+    /**
+     * Whether Jlama's few-row kernels multiply this format with activations rounded to 8 bits per block of 32 (its
+     * integer kernels, as llama.cpp's Q4_0 × Q8_0) where the model's shape allows; else with float activations.
+     */
+    public boolean eightBitActivations() {
+        return eightBitActivations;
+    }
+
+    /** {@code w} in the C kernels' layout, in {@code memory}. Only for {@link #packed()} formats. */
+    PackedMatrix pack(AbstractTensor w, NativeKernels kernels, PackedMemory memory) {
+        throw new UnsupportedOperationException(this + " has no C kernels");
+    }
+
+    /** A packed matrix over memory mapped from the kernel-layout file. */
+    PackedMatrix mapped(MemorySegment quants, MemorySegment scales, int rows, int in) {
+        throw new UnsupportedOperationException(this + " has no C kernels");
+    }
+
+    /**
+     * Rows {@code [group0 × groupRows, group1 × groupRows)} of {@code y[n × ldy] = x · wᵀ} on the C kernels, {@code x}
+     * rounded to 8 bits per block of 32 ({@code xq}, scales {@code xs}, block sums {@code xsum8}).
+     */
+    void gemm(NativeKernels kernels, PackedMatrix w, int group0, int group1, MemorySegment xq, MemorySegment xs, MemorySegment xsum8,
+            int n, MemorySegment y, int ldy) {
+        throw new UnsupportedOperationException(this + " has no C kernels");
+    }
+
+    /** Whether a Java kernel for many rows ({@link #javaGemm(float[], int, AbstractTensor, float[])}) takes this product. */
+    public boolean javaGemmTakes(int n, int in) {
+        return false;
+    }
+
+    /** {@code y[n × rows] = x[n × in] · wᵀ} on the Java kernel for many rows; only where {@link #javaGemmTakes}. */
+    public void javaGemm(float[] x, int n, AbstractTensor w, float[] y) {
+        throw new UnsupportedOperationException(this + " has no Java kernel for many rows");
+    }
+}

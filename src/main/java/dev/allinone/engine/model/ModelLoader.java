@@ -1,0 +1,156 @@
+package dev.allinone.engine.model;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.github.tjake.jlama.safetensors.DType;
+import com.github.tjake.jlama.safetensors.SafeTensorSupport;
+import com.github.tjake.jlama.safetensors.WeightLoader;
+import com.github.tjake.jlama.model.qwen2.Qwen2Config;
+import com.github.tjake.jlama.util.JsonSupport;
+import com.github.tjake.jlama.util.PhysicalCoreExecutor;
+import dev.allinone.engine.kernels.KernelLayoutFile;
+import dev.allinone.engine.kernels.NativeKernels;
+import dev.allinone.engine.sampling.SamplingOverrides;
+import dev.allinone.engine.sampling.SamplingParams;
+import dev.allinone.engine.tokenizer.ChatTemplate;
+import dev.allinone.engine.tokenizer.JlamaTokenizerAdapter;
+import dev.allinone.engine.tokenizer.QwenTokenizer;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashSet;
+import java.util.Set;
+
+import org.jboss.logging.Logger;
+
+/** Loads a local Qwen2-architecture checkpoint into Jlama with our tokenizer. Never touches the network. */
+public final class ModelLoader {
+
+    private static final Logger LOG = Logger.getLogger(ModelLoader.class);
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private ModelLoader() {
+    }
+
+    /**
+     * @param overrides sampling settings from configuration; null fields keep the checkpoint's defaults
+     */
+    public static LoadedModel load(ModelOptions options, SamplingOverrides overrides) {
+        long start = System.nanoTime();
+        Path dir = options.path();
+        JsonNode rawConfig = ModelDirectory.validate(dir);
+        // Files computed from the model are kept beside its Q4 copy, which is writable by design; weights as stored have none.
+        Path derived = options.weights().quantized() ? options.q4Path() : null;
+        QwenTokenizer tokenizer = derived != null && writable(derived) ? QwenTokenizer.load(dir, derived) : QwenTokenizer.load(dir);
+        long tokenizerMillis = (System.nanoTime() - start) / 1_000_000;
+        int vocab = rawConfig.path("vocab_size").asInt();
+        if (vocab < tokenizer.size()) {
+            throw new ModelUnavailableException("Model in " + dir + " has vocab_size " + vocab + " but its tokenizer has "
+                    + tokenizer.size() + " ids: tokenizer.json does not belong to this checkpoint.");
+        }
+        ChatTemplate template = ChatTemplate.load(dir);
+        useThreads(options.threads());
+
+        ObjectNode config = rawConfig.deepCopy();
+        int contextLength = Math.min(rawConfig.path("max_position_embeddings").asInt(32768), options.contextLength());
+        config.put("max_position_embeddings", contextLength);
+        Set<Integer> stops = stopTokens(dir, tokenizer);
+        config.put("eos_token_id", stops.iterator().next());
+
+        QwenJlamaModel jlama;
+        String identity = null;
+        try {
+            Qwen2Config jlamaConfig = JsonSupport.om.treeToValue(config, Qwen2Config.class);
+            Path weightsDir = derived != null ? Q4Checkpoint.ensure(dir, derived) : dir;
+            WeightLoader weights = SafeTensorSupport.loadWeights(weightsDir.toFile());
+            // I8 activations let Jlama use its integer Q4 kernels; it falls back to F32 where they do not apply.
+            DType workingQuant = options.weights().eightBitActivations() ? DType.I8 : DType.F32;
+            identity = derived != null ? Q4Checkpoint.identity(derived) : null;
+            KernelLayoutFile layout = derived != null ? new KernelLayoutFile(derived, identity) : null;
+            jlama = new QwenJlamaModel(jlamaConfig, weights, new JlamaTokenizerAdapter(tokenizer), DType.F32, workingQuant,
+                    rawConfig.path("rope_theta").asDouble(10000.0), NativeKernels.select(options.kernels()),
+                    EmbeddingRows.open(weightsDir, "model.embed_tokens.weight"), layout);
+        } catch (ModelUnavailableException e) {
+            throw e;
+        } catch (IOException | RuntimeException e) {
+            throw new ModelUnavailableException("Model in " + dir + " could not be loaded: " + e, e);
+        }
+        SamplingParams defaults = overrides.applyTo(generationDefaults(dir));
+        long millis = (System.nanoTime() - start) / 1_000_000;
+        LOG.debugf("Model %s loaded in %d ms (tokenizer %d ms)", dir, millis, tokenizerMillis);
+        return new LoadedModel(jlama, tokenizer, template, stops, defaults, dir, options.weights(), millis, derived, identity);
+    }
+
+    /** {@code model} with {@code overrides} applied to its checkpoint's sampling defaults, as {@link #load} applies them. */
+    public static LoadedModel withOverrides(LoadedModel model, SamplingOverrides overrides) {
+        return new LoadedModel(model.jlama(), model.tokenizer(), model.template(), model.stopTokens(),
+                overrides.applyTo(generationDefaults(model.path())), model.path(), model.weights(), model.loadMillis(), model.derivedFiles(),
+                model.weightsIdentity());
+    }
+
+    /** Creates the directory if needed; false if that is not possible (the files meant for it are then not kept). */
+    private static boolean writable(Path dir) {
+        try {
+            Files.createDirectories(dir);
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    private static void useThreads(int threads) {
+        if (threads <= 0) {
+            return;
+        }
+        try {
+            PhysicalCoreExecutor.overrideThreadCount(threads);
+        } catch (IllegalStateException alreadyStarted) {
+            // Jlama's kernel pool is process-wide and fixed once started (e.g. a second model in one test JVM).
+            LOG.warnf("Jlama's thread pool is already running with %d threads; allinone.model.threads=%d ignored",
+                    PhysicalCoreExecutor.instance.get().getCoreCount(), threads);
+        }
+    }
+
+    /** {@code <|im_end|>} first (Qwen chat models end turns with it), then the generation config's eos ids. */
+    private static Set<Integer> stopTokens(Path dir, QwenTokenizer tokenizer) {
+        Set<Integer> stops = new LinkedHashSet<>();
+        stops.add(tokenizer.specialTokenId("<|im_end|>"));
+        JsonNode eos = readGenerationConfig(dir).path("eos_token_id");
+        if (eos.isArray()) {
+            eos.forEach(id -> stops.add(id.asInt()));
+        } else if (eos.isInt()) {
+            stops.add(eos.asInt());
+        }
+        tokenizer.specialTokens().forEach((text, id) -> {
+            if (text.equals("<|endoftext|>")) {
+                stops.add(id);
+            }
+        });
+        return stops;
+    }
+
+    private static SamplingParams generationDefaults(Path dir) {
+        JsonNode g = readGenerationConfig(dir);
+        boolean sample = g.path("do_sample").asBoolean(false);
+        return new SamplingParams(
+                sample ? (float) g.path("temperature").asDouble(1.0) : 0f,
+                g.path("top_k").asInt(50),
+                (float) g.path("top_p").asDouble(1.0),
+                (float) g.path("repetition_penalty").asDouble(1.0),
+                g.path("max_new_tokens").asInt(512));
+    }
+
+    private static JsonNode readGenerationConfig(Path dir) {
+        Path file = dir.resolve("generation_config.json");
+        if (!Files.isRegularFile(file)) {
+            return JSON.createObjectNode();
+        }
+        try {
+            return JSON.readTree(file.toFile());
+        } catch (IOException e) {
+            throw new ModelUnavailableException(file + " is not valid JSON: " + e.getMessage());
+        }
+    }
+}

@@ -1,0 +1,349 @@
+package dev.allinone.engine.model;
+
+import com.github.tjake.jlama.math.VectorMath;
+import com.github.tjake.jlama.model.LayerNorm;
+import com.github.tjake.jlama.model.RMSNorm;
+import com.github.tjake.jlama.model.functions.EmbedInput;
+import com.github.tjake.jlama.model.functions.SampleOutput;
+import com.github.tjake.jlama.model.qwen2.Qwen2Model;
+import com.github.tjake.jlama.safetensors.Config;
+import com.github.tjake.jlama.safetensors.DType;
+import com.github.tjake.jlama.safetensors.WeightLoader;
+import com.github.tjake.jlama.safetensors.tokenizer.Tokenizer;
+import com.github.tjake.jlama.tensor.AbstractTensor;
+import com.github.tjake.jlama.tensor.operations.TensorOperationsProvider;
+import dev.allinone.engine.kernels.KernelLayoutFile;
+import dev.allinone.engine.kernels.Kernels;
+import dev.allinone.engine.kernels.MatrixFormat;
+import dev.allinone.engine.kernels.NativeKernels;
+import dev.allinone.engine.kernels.PackedMatrices;
+import jdk.incubator.vector.FloatVector;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Jlama's Qwen2 checkpoint loading and matrix kernels, used by our own {@link Transformer}: the weights of each
+ * layer as Jlama tensors (Q4 or as stored), matrix products on Jlama's kernels, embedding rows, and the LM head.
+ *
+ * <p>It keeps the embedding table and the LM head in their stored format: stock Jlama widens the 151,936 × 1,024
+ * table to F32 (622 MB, read whole for every generated token). Here the table stays in its file as stored, rows
+ * read and widened one at a time on lookup ({@link EmbeddingRows}), and the head is that table,
+ * {@code lm_head.weight}, or its Q4 copy.
+ *
+ * <p>Where {@link NativeKernels} run on this machine, every matrix of a format they multiply ({@link MatrixFormat}) is
+ * packed for them at load ({@link PackedMatrices}) and all products with it run there; Jlama's kernels (and the
+ * format's Java kernel for many rows) are the fallback.
+ *
+ * <p>Not thread-safe (Jlama's kernels keep scratch state): only the engine's model thread calls it.
+ */
+public final class QwenJlamaModel extends Qwen2Model {
+
+    /** One decoder layer's weights; norms and biases widened to float arrays. */
+    public record Layer(float[] attentionNorm, AbstractTensor q, AbstractTensor k, AbstractTensor v, float[] qBias, float[] kBias,
+            float[] vBias, AbstractTensor o, float[] mlpNorm, AbstractTensor gate, AbstractTensor up, AbstractTensor down) {
+    }
+
+    private final double ropeTheta;
+    /** Jlama's rule (AbstractModel): its 8-bit × Q4 kernels need every row length in whole vectors of blocks. */
+    private final boolean int8Activations;
+    /** The last chunk's 8-bit-rounded activations (kept: a chunk's are megabytes). */
+    private float[] rounded = new float[0];
+    /** The input whose rounded form {@link #rounded} holds. */
+    private Input roundedInput;
+    /** Several sequences' logits from one LM-head product (kept: 600 KB per sequence). */
+    private float[] logitRows = new float[0];
+    private final Layer[] layers;
+    private final float[] finalNorm;
+    private final EmbeddingRows embeddings;
+    /** Null when the Java kernels run. */
+    private final NativeKernels kernels;
+    /** The matrices the C kernels multiply; null when the Java kernels run. */
+    private final PackedMatrices packed;
+
+    /**
+     * @param layout where the C kernels' layout of the Q4 weights is kept between starts (null: repacked at every
+     *               start, as for weights not written as a Q4 copy)
+     */
+    QwenJlamaModel(Config config, WeightLoader weights, Tokenizer tokenizer, DType workingDType, DType workingQType, double ropeTheta,
+            NativeKernels kernels, EmbeddingRows embeddings, KernelLayoutFile layout) {
+        super(InferenceType.FULL_GENERATION, config, weights, tokenizer, workingDType, workingQType, Optional.empty());
+        this.ropeTheta = ropeTheta;
+        this.embeddings = embeddings;
+        this.layers = new Layer[c.numberOfLayers];
+        for (int l = 0; l < layers.length; l++) {
+            String base = "model.layers." + l + ".";
+            layers[l] = new Layer(vector(base + "input_layernorm.weight"),
+                    weights.load(base + "self_attn.q_proj.weight"), weights.load(base + "self_attn.k_proj.weight"),
+                    weights.load(base + "self_attn.v_proj.weight"), vector(base + "self_attn.q_proj.bias"),
+                    vector(base + "self_attn.k_proj.bias"), vector(base + "self_attn.v_proj.bias"),
+                    weights.load(base + "self_attn.o_proj.weight"), vector(base + "post_attention_layernorm.weight"),
+                    weights.load(base + "mlp.gate_proj.weight"), weights.load(base + "mlp.up_proj.weight"),
+                    weights.load(base + "mlp.down_proj.weight"));
+        }
+        this.finalNorm = vector("model.norm.weight");
+        int blocksPerVector = FloatVector.SPECIES_PREFERRED.length();
+        this.int8Activations = workingQType == DType.I8 && (config.embeddingLength / MatrixFormat.ACTIVATION_BLOCK) % blocksPerVector == 0
+                && (config.hiddenLength / MatrixFormat.ACTIVATION_BLOCK) % blocksPerVector == 0;
+        this.kernels = int8Activations ? kernels : null;
+        this.packed = this.kernels != null ? new PackedMatrices(this.kernels, matrices(), layout) : null;
+    }
+
+    /** The weight matrices by name; those of a format the C kernels multiply are packed for them. */
+    private Map<String, AbstractTensor> matrices() {
+        Map<String, AbstractTensor> matrices = new LinkedHashMap<>();
+        for (int l = 0; l < layers.length; l++) {
+            Layer w = layers[l];
+            String base = "model.layers." + l + ".";
+            String[] names = {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj", "mlp.gate_proj",
+                    "mlp.up_proj", "mlp.down_proj"};
+            AbstractTensor[] tensors = {w.q(), w.k(), w.v(), w.o(), w.gate(), w.up(), w.down()};
+            for (int i = 0; i < names.length; i++) {
+                matrices.put(base + names[i] + ".weight", tensors[i]);
+            }
+        }
+        matrices.put("lm_head.weight", sampleOutput.getOutputLogitsWeights());
+        return matrices;
+    }
+
+    /** The C kernels when this model runs on them, else null. */
+    NativeKernels kernels() {
+        return nativeKernels() ? kernels : null;
+    }
+
+    /** True when the products run on {@link NativeKernels}. */
+    boolean nativeKernels() {
+        return packed != null && packed.any();
+    }
+
+    /** The kernels that run this model's products: a C variant, or {@link Kernels#JAVA}. */
+    Kernels kernelsInUse() {
+        return nativeKernels() ? kernels.variant() : Kernels.JAVA;
+    }
+
+    @Override
+    protected EmbedInput loadInputWeights() {
+        return (token, position) -> {
+            throw new UnsupportedOperationException("Embeddings are looked up by embed()");
+        };
+    }
+
+    @Override
+    protected SampleOutput loadOutputWeights() {
+        LayerNorm norm = new RMSNorm(this, weights.load("model.norm.weight"));
+        AbstractTensor head = weights.load(weights.isWeightPresent("lm_head.weight") ? "lm_head.weight" : "model.embed_tokens.weight");
+        return new SampleOutput() {
+            @Override
+            public LayerNorm getOutputLayerNorm() {
+                return norm;
+            }
+
+            @Override
+            public AbstractTensor getOutputLogitsWeights() {
+                return head;
+            }
+        };
+    }
+
+    /** One layer's weights (Jlama's own blocks map the same memory; nothing is copied). */
+    public Layer layer(int i) {
+        return layers[i];
+    }
+
+    float[] finalNorm() {
+        return finalNorm;
+    }
+
+    private float[] vector(String name) {
+        AbstractTensor t = weights.load(name);
+        float[] out = new float[(int) t.size()];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = t.dims() == 1 ? t.get(i) : t.get(0, i);
+        }
+        return out;
+    }
+
+    /** Embedding rows of {@code tokens[from…from+n-1]} into {@code out} (n × hidden) from row {@code row0} on. */
+    void embed(int[] tokens, int from, int n, float[] out, int row0) {
+        for (int i = 0; i < n; i++) {
+            embeddings.read(tokens[from + i], out, (row0 + i) * c.embeddingLength);
+        }
+    }
+
+    /**
+     * One activation matrix ({@code n} rows) about to be multiplied with one or more weight matrices: its 8-bit form
+     * is computed once for all of them. Valid until the next input is used.
+     */
+    final class Input {
+        private final float[] x;
+        private final int n;
+
+        private Input(float[] x, int n) {
+            this.x = x;
+            this.n = n;
+        }
+    }
+
+    Input input(float[] x, int n) {
+        return new Input(x, n);
+    }
+
+    /** {@code y[n × rows] = x[n × in] · Wᵀ}. */
+    public void matmul(float[] x, int n, AbstractTensor w, float[] y) {
+        matmul(input(x, n), w, y);
+    }
+
+    /**
+     * {@code y[n × rows] = x[n × in] · Wᵀ} on both cores. Against Q4 weights the activations are rounded to 8 bits
+     * per 32-value block first (as llama.cpp's Q4_0 × Q8_0) where the shape allows: on {@link NativeKernels} when
+     * this machine runs them, else on Jlama's integer kernel for few rows and the format's Java kernel for many
+     * ({@link MatrixFormat#javaGemmTakes}: {@code Q4Gemm}), fed the same rounded activations. Either way a
+     * position's numbers do not depend on how many positions were computed with it.
+     */
+    void matmul(Input a, AbstractTensor w, float[] y) {
+        if (packed != null && packed.has(w)) {
+            packed.multiply(a, a.x, a.n, w, y);
+            return;
+        }
+        int n = a.n;
+        float[] x = a.x;
+        int in = (int) w.shape().last();
+        MatrixFormat format = MatrixFormat.of(w);
+        if (format.javaGemmTakes(n, in)) {
+            if (int8Activations && roundedInput != a) {
+                if (rounded.length < n * in) {
+                    rounded = new float[n * in];
+                }
+                roundTo8Bits(x, n * in, rounded);
+                roundedInput = a;
+            }
+            format.javaGemm(int8Activations ? rounded : x, n, w, y);
+        } else if (format.eightBitActivations() && int8Activations) {
+            try (AbstractTensor xt = tensorOf(x, n, in); AbstractTensor xq = TensorOperationsProvider.get().quantize(xt, DType.I8, 0, in)) {
+                kernel(xq, w, n, y);
+            }
+        } else {
+            try (AbstractTensor xt = tensorOf(x, n, in)) {
+                kernel(xt, w, n, y);
+            }
+        }
+    }
+
+    private void kernel(AbstractTensor x, AbstractTensor w, int n, float[] y) {
+        int in = (int) w.shape().last();
+        int out = w.shape().first();
+        try (AbstractTensor yt = makeDenseTensor(n, out)) {
+            VectorMath.pchunk(0, out, (start, size) -> TensorOperationsProvider.get().dotProductChunk(yt, x, w, 0, in, start, size));
+            MemorySegment.copy(yt.getMemorySegment(), ValueLayout.JAVA_FLOAT_UNALIGNED, 0, y, 0, n * out);
+        }
+    }
+
+    /**
+     * The activations as Jlama's 8-bit rounding leaves them ({@code PanamaTensorOperations.quantizeQ8}: per block of
+     * 32, scale = max|x| / 127, value = (int) (x · 127/max + 0.5)), back as floats, in plain arrays: Jlama's own
+     * rounding would park a tensor of every prompt length in its tensor cache.
+     */
+    public static void roundTo8Bits(float[] x, int length, float[] out) {
+        int block = MatrixFormat.ACTIVATION_BLOCK;
+        for (int b = 0; b < length; b += block) {
+            float max = 0f;
+            for (int j = b; j < b + block; j++) {
+                max = Math.max(max, Math.abs(x[j]));
+            }
+            float scale = max / 127f;
+            float inverse = max != 0f ? 127f / max : 0f;
+            for (int j = b; j < b + block; j++) {
+                out[j] = (byte) (int) (x[j] * inverse + 0.5f) * scale;
+            }
+        }
+    }
+
+    /** Logits of the given vocabulary rows only: a few dot products instead of the whole LM head. */
+    public float[] logitsOf(float[] normed, int[] ids) {
+        float[] out = new float[ids.length];
+        try (AbstractTensor x = tensorOf(normed); AbstractTensor logits = makeDenseTensor(1, c.vocabularySize)) {
+            for (int i = 0; i < ids.length; i++) {
+                TensorOperationsProvider.get()
+                        .dotProductChunk(logits, x, sampleOutput.getOutputLogitsWeights(), 0, c.embeddingLength, ids[i], 1);
+                out[i] = logits.get(0, ids[i]);
+            }
+        }
+        return out;
+    }
+
+    /** All logits of each hidden state into the matching {@code out} row, in one product with the LM head. */
+    public void allLogits(float[][] normed, float[][] out) {
+        int d = c.embeddingLength;
+        int n = normed.length;
+        float[] x = new float[n * d];
+        for (int i = 0; i < n; i++) {
+            System.arraycopy(normed[i], 0, x, i * d, d);
+        }
+        if (logitRows.length < n * c.vocabularySize) {
+            logitRows = new float[n * c.vocabularySize];
+        }
+        AbstractTensor head = sampleOutput.getOutputLogitsWeights();
+        if (packed != null && packed.has(head)) {
+            Input a = input(x, n);
+            packed.multiply(a, a.x, a.n, head, logitRows);
+        } else {
+            try (AbstractTensor xt = tensorOf(x, n, d)) {
+                kernel(xt, head, n, logitRows);
+            }
+        }
+        for (int i = 0; i < n; i++) {
+            System.arraycopy(logitRows, i * c.vocabularySize, out[i], 0, c.vocabularySize);
+        }
+    }
+
+    /** All logits into {@code out} (length = vocabulary size). */
+    public void allLogits(float[] normed, float[] out) {
+        allLogits(new float[][] {normed}, new float[][] {out});
+    }
+
+    private AbstractTensor tensorOf(float[] row) {
+        return tensorOf(row, 1, row.length);
+    }
+
+    private AbstractTensor tensorOf(float[] x, int n, int in) {
+        AbstractTensor t = makeDenseTensor(n, in);
+        MemorySegment.copy(x, 0, t.getMemorySegment(), ValueLayout.JAVA_FLOAT_UNALIGNED, 0, n * in);
+        return t;
+    }
+
+    @Override
+    public void close() {
+        super.close();
+        try {
+            embeddings.close();
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        if (packed != null) {
+            packed.close();
+        }
+    }
+
+    public Config config() {
+        return c;
+    }
+
+    double ropeTheta() {
+        return ropeTheta;
+    }
+
+    float normEps() {
+        return c.layerNormEps;
+    }
+
+    public int vocabularySize() {
+        return c.vocabularySize;
+    }
+
+    public int contextLength() {
+        return c.contextLength;
+    }
+}
