@@ -320,7 +320,7 @@ class ChatPageBrowserTest {
     @ValueSource(ints = {412, 1280})
     void aMessageSentRightAfterLoadArrives(int width) {
         browser.manage().window().setSize(new Dimension(width, 860));
-        // The handshake takes 1.5 s here, as on a slow network: the socket the page makes opens late.
+        // The handshake is held back until the test lets it go, as on a slow network: the socket the page makes opens late.
         String slowSockets = (String) browser.executeCdpCommand("Page.addScriptToEvaluateOnNewDocument", Map.of("source", SLOW_WEBSOCKET))
                 .get("identifier");
         try {
@@ -334,6 +334,7 @@ class ChatPageBrowserTest {
             assertEquals(List.of("刚打开就发"), userTexts());
             assertTrue(turns().getLast().findElement(By.cssSelector(".queued")).getText().contains("等待连接"));
             assertEquals("", input.getAttribute("value"));
+            js("window.releaseSockets();");
             waitUntil(() -> browser.findElement(By.id("send")).isEnabled()
                     && !turns().getLast().findElements(By.cssSelector(".msg.assistant:not(.typing)")).isEmpty());
             assertEquals(TestCheckpoints.SCRIPTED_REPLY, turns().getLast().findElement(By.cssSelector(".msg.assistant")).getText());
@@ -344,28 +345,35 @@ class ChatPageBrowserTest {
         }
     }
 
-    /** A WebSocket whose connection is made 1.5 s after it is created; otherwise the browser's own. */
+    /**
+     * A WebSocket whose connection is made only once the test calls {@code releaseSockets()} (at once after that);
+     * otherwise the browser's own. Held back by the test, not by a timer, so a slow machine cannot open it early.
+     */
     private static final String SLOW_WEBSOCKET = """
             (() => {
               const Real = window.WebSocket;
+              const held = [];
+              let released = false;
+              window.releaseSockets = () => { released = true; held.splice(0).forEach((open) => open()); };
               class Slow extends EventTarget {
                 constructor(url, protocols) {
                   super();
                   this.readyState = Real.CONNECTING;
-                  this.timer = setTimeout(() => {
+                  const open = () => {
+                    if (this.readyState === Real.CLOSED) return;
                     const ws = this.ws = new Real(url, protocols);
                     ws.onopen = (e) => { this.readyState = Real.OPEN; if (this.onopen) this.onopen(e); };
                     ws.onmessage = (e) => { if (this.onmessage) this.onmessage(e); };
                     ws.onerror = (e) => { if (this.onerror) this.onerror(e); };
                     ws.onclose = (e) => { this.readyState = Real.CLOSED; if (this.onclose) this.onclose(e); };
-                  }, 1500);
+                  };
+                  if (released) open(); else held.push(open);
                 }
                 send(data) {
                   if (this.readyState !== Real.OPEN) throw new DOMException("not open", "InvalidStateError");
                   this.ws.send(data);
                 }
                 close() {
-                  clearTimeout(this.timer);
                   this.readyState = Real.CLOSED;
                   if (this.ws) this.ws.close();
                 }
