@@ -40,6 +40,8 @@ final class OpenAiRequests {
         if (r.topP() != null && (r.topP() <= 0 || r.topP() > 1)) {
             throw OpenAiError.invalid("top_p", "must be greater than 0 and at most 1");
         }
+        penalty("presence_penalty", r.presencePenalty());
+        penalty("frequency_penalty", r.frequencyPenalty());
         boolean logprobs = Boolean.TRUE.equals(r.logprobs());
         int top = r.topLogprobs() == null ? 0 : r.topLogprobs();
         if (top < 0 || top > GenerationOptions.MAX_TOP_LOGPROBS) {
@@ -51,24 +53,26 @@ final class OpenAiRequests {
         GenerationOptions options = new GenerationOptions(
                 r.seed() == null ? OptionalLong.empty() : OptionalLong.of(r.seed()), stop(r.stop()), logprobs, top);
         return new Completions.Request(messages(r.messages()),
-                ChatRequestParameters.builder().temperature(r.temperature()).topP(r.topP()).maxOutputTokens(maxTokens).build(), options);
+                ChatRequestParameters.builder().temperature(r.temperature()).topP(r.topP()).maxOutputTokens(maxTokens)
+                        .presencePenalty(r.presencePenalty()).frequencyPenalty(r.frequencyPenalty()).build(), options);
     }
 
     private static void refuseUnsupported(OpenAi.ChatCompletionRequest r) {
         if (r.n() != null && r.n() != 1) {
             throw OpenAiError.invalid("n", "Only one choice per request is served (n = 1)");
         }
-        if (r.presencePenalty() != null && r.presencePenalty() != 0) {
-            throw OpenAiError.invalid("presence_penalty", "is not supported (the model's repetition penalty applies)");
-        }
-        if (r.frequencyPenalty() != null && r.frequencyPenalty() != 0) {
-            throw OpenAiError.invalid("frequency_penalty", "is not supported (the model's repetition penalty applies)");
-        }
         if (present(r.tools()) || present(r.functions())) {
             throw OpenAiError.invalid(present(r.tools()) ? "tools" : "functions", "Tool calling is not supported by this model");
         }
         if (present(r.responseFormat()) && !"text".equals(r.responseFormat().path("type").asText())) {
             throw OpenAiError.invalid("response_format", "Only {\"type\":\"text\"} is supported");
+        }
+    }
+
+    /** OpenAI's range for presence and frequency penalties. */
+    static void penalty(String param, Double value) {
+        if (value != null && !(Math.abs(value) <= 2)) {
+            throw OpenAiError.invalid(param, "must be between -2 and 2");
         }
     }
 

@@ -1,5 +1,7 @@
 package dev.allinone.engine;
 
+import dev.allinone.engine.sampling.json.JsonConstraint;
+import dev.allinone.engine.sampling.json.Vocabulary;
 import dev.allinone.engine.tokenizer.StreamingDecoder;
 
 import java.util.ArrayDeque;
@@ -25,6 +27,8 @@ final class GenerationJob extends EngineJob implements Generation {
     private final StopStrings stops;
     private final GenerationListener listener;
     private final Sampler sampler;
+    /** Where the reply is in its JSON schema; null for free text. */
+    private final JsonConstraint.Cursor json;
     private final StreamingDecoder decoder;
     private final StringBuilder text = new StringBuilder();
     /** Log-probabilities of written tokens whose text is not out yet, each with where its text begins. */
@@ -32,6 +36,8 @@ final class GenerationJob extends EngineJob implements Generation {
     /** Characters the decoder has produced so far, before stop strings cut the reply. */
     private int decodedChars;
     private final boolean[] seen;
+    /** How often the reply has written each token (for presence/frequency penalties); null when neither is set. */
+    private final int[] written;
     private float[] logits;
     private int[] tokens;
     private int count;
@@ -55,7 +61,10 @@ final class GenerationJob extends EngineJob implements Generation {
         this.sampler = new Sampler(params, options.seed().isPresent()
                 ? new SplittableRandom(options.seed().getAsLong()) : new SplittableRandom());
         this.decoder = new StreamingDecoder(ctx.model().tokenizer());
+        this.json = options.json() == null ? null
+                : options.json().start(Vocabulary.of(ctx.model().tokenizer(), ctx.model().stopTokens()));
         this.seen = new boolean[ctx.jlama().vocabularySize()];
+        this.written = params.presencePenalty() != 0 || params.frequencyPenalty() != 0 ? new int[seen.length] : null;
         this.tokens = Arrays.copyOf(prompt, prompt.length + Math.min(params.maxNewTokens(), 64));
         this.count = prompt.length;
         for (int id : prompt) {
@@ -88,7 +97,10 @@ final class GenerationJob extends EngineJob implements Generation {
             Arrays.fill(logits, ctx.model().tokenizer().size(), logits.length, Float.NEGATIVE_INFINITY);
             requireFinite(logits);
             float[] raw = options.logprobs() ? logits.clone() : null; // the sampler penalises in place
-            sampled = sampler.next(logits, seen);
+            if (json != null) {
+                json.mask(logits);
+            }
+            sampled = sampler.next(logits, seen, written);
             sampledLogprobs = raw == null ? null : logprobs(raw, sampled);
         } catch (RuntimeException e) {
             samplingError = e;
@@ -110,7 +122,13 @@ final class GenerationJob extends EngineJob implements Generation {
         if (ctx.model().stopTokens().contains(token)) {
             return finish(GenerationResult.FinishReason.STOP);
         }
+        if (json != null) {
+            json.accept(token);
+        }
         seen[token] = true;
+        if (written != null) {
+            written[token]++;
+        }
         if (count == tokens.length) {
             tokens = Arrays.copyOf(tokens, tokens.length * 2);
         }
