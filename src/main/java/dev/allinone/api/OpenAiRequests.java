@@ -3,6 +3,8 @@ package dev.allinone.api;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.allinone.ai.Completions;
 import dev.allinone.engine.GenerationOptions;
+import dev.allinone.engine.sampling.json.JsonConstraint;
+import dev.allinone.engine.sampling.json.UnsupportedSchemaException;
 import dev.langchain4j.data.message.AiMessage;
 import dev.langchain4j.data.message.ChatMessage;
 import dev.langchain4j.data.message.SystemMessage;
@@ -51,7 +53,8 @@ final class OpenAiRequests {
             throw OpenAiError.invalid("top_logprobs", "needs 'logprobs': true");
         }
         GenerationOptions options = new GenerationOptions(
-                r.seed() == null ? OptionalLong.empty() : OptionalLong.of(r.seed()), stop(r.stop()), logprobs, top);
+                r.seed() == null ? OptionalLong.empty() : OptionalLong.of(r.seed()), stop(r.stop()), logprobs, top)
+                .withJson(responseFormat(r.responseFormat()));
         return new Completions.Request(messages(r.messages()),
                 ChatRequestParameters.builder().temperature(r.temperature()).topP(r.topP()).maxOutputTokens(maxTokens)
                         .presencePenalty(r.presencePenalty()).frequencyPenalty(r.frequencyPenalty()).build(), options);
@@ -64,9 +67,40 @@ final class OpenAiRequests {
         if (present(r.tools()) || present(r.functions())) {
             throw OpenAiError.invalid(present(r.tools()) ? "tools" : "functions", "Tool calling is not supported by this model");
         }
-        if (present(r.responseFormat()) && !"text".equals(r.responseFormat().path("type").asText())) {
-            throw OpenAiError.invalid("response_format", "Only {\"type\":\"text\"} is supported");
+    }
+
+    /**
+     * {@code {"type":"text"}} (or none): free text; {@code {"type":"json_object"}}: any JSON object;
+     * {@code {"type":"json_schema","json_schema":{"name":…,"schema":{…},"strict":true}}}: an answer valid against the
+     * schema (strict or not, the schema is always enforced). A schema keyword constrained decoding does not support
+     * is refused by name.
+     */
+    static JsonConstraint responseFormat(JsonNode format) {
+        if (!present(format)) {
+            return null;
         }
+        if (!format.isObject()) {
+            throw OpenAiError.invalid("response_format", "must be an object with a 'type'");
+        }
+        String type = format.path("type").asText();
+        return switch (type) {
+            case "text" -> null;
+            case "json_object" -> JsonConstraint.anyObject();
+            case "json_schema" -> {
+                JsonNode schema = format.path("json_schema").path("schema");
+                if (!schema.isObject()) {
+                    throw OpenAiError.invalid("response_format.json_schema.schema",
+                            "A json_schema response format needs 'json_schema': {'name': …, 'schema': {…}}");
+                }
+                try {
+                    yield JsonConstraint.forSchema(schema);
+                } catch (UnsupportedSchemaException e) {
+                    throw OpenAiError.invalid("response_format.json_schema.schema" + (e.path().isEmpty() ? "" : e.path().replace('/', '.')),
+                            e.getMessage());
+                }
+            }
+            default -> throw OpenAiError.invalid("response_format.type", "must be text, json_object or json_schema, not '" + type + "'");
+        };
     }
 
     /** OpenAI's range for presence and frequency penalties. */
@@ -80,7 +114,7 @@ final class OpenAiRequests {
         return node != null && !node.isNull() && !(node.isContainerNode() && node.isEmpty());
     }
 
-    private static List<String> stop(JsonNode stop) {
+    static List<String> stop(JsonNode stop) {
         if (stop == null || stop.isNull()) {
             return List.of();
         }

@@ -66,7 +66,8 @@ final class GenerationJob extends EngineJob implements Generation {
         this.seen = new boolean[ctx.jlama().vocabularySize()];
         this.written = params.presencePenalty() != 0 || params.frequencyPenalty() != 0 ? new int[seen.length] : null;
         this.tokens = Arrays.copyOf(prompt, prompt.length + Math.min(params.maxNewTokens(), 64));
-        this.count = prompt.length;
+        // echo: the prompt goes in one position a step, each step scoring the prompt's next token
+        this.count = options.echo() ? 1 : prompt.length;
         for (int id : prompt) {
             seen[id] = true;
         }
@@ -96,6 +97,11 @@ final class GenerationJob extends EngineJob implements Generation {
             // The LM head is padded past the tokenizer's ids (151,936 rows for 151,646 ids): never pick padding.
             Arrays.fill(logits, ctx.model().tokenizer().size(), logits.length, Float.NEGATIVE_INFINITY);
             requireFinite(logits);
+            if (count < promptLength) { // echo: the prompt's next token is not sampled but scored
+                sampled = tokens[count];
+                sampledLogprobs = logprobs(logits, sampled);
+                return;
+            }
             float[] raw = options.logprobs() ? logits.clone() : null; // the sampler penalises in place
             if (json != null) {
                 json.mask(logits);
@@ -119,6 +125,11 @@ final class GenerationJob extends EngineJob implements Generation {
         TokenLogprobs tokenLogprobs = sampledLogprobs;
         sampled = -1;
         sampledLogprobs = null;
+        if (count < promptLength) {
+            count++;
+            tell(() -> listener.onPromptToken(tokenLogprobs));
+            return true;
+        }
         if (ctx.model().stopTokens().contains(token)) {
             return finish(GenerationResult.FinishReason.STOP);
         }
