@@ -3,7 +3,6 @@ package dev.allinone.api;
 import static io.restassured.RestAssured.given;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
-import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -180,7 +179,6 @@ class StructuredOutputsTest {
         assertTrue(lp.at("/top_logprobs/0").isNull());
         assertEquals(n, r.at("/usage/prompt_tokens").asInt());
         assertTrue(choice.path("text").asText().startsWith(tokenizer.decode(ints(ids))), "echo: the prompt, then the reply");
-        int checkedChosen = 0;
         for (int i = 1; i <= n; i++) {
             JsonNode ref = position(golden, i - 1);
             double lse = ref.path("logsumexp").asDouble();
@@ -197,7 +195,6 @@ class StructuredOutputsTest {
                 for (JsonNode t : refTop) {
                     if (t.get(0).asInt() == ids.get(i).asInt()) {
                         assertEquals(t.get(1).asDouble() - lse, chosen, 5e-3, "prompt token " + i);
-                        checkedChosen++;
                     }
                 }
             }
@@ -236,7 +233,6 @@ class StructuredOutputsTest {
             comparedPositions++;
         }
         assertTrue(comparedPositions > n / 2, "compared " + comparedPositions + " of " + n);
-        assertTrue(checkedChosen >= 0);
     }
 
     @Test
@@ -245,7 +241,6 @@ class StructuredOutputsTest {
                 + "\"temperature\":0}", 200);
         String text = plain.at("/choices/0/text").asText();
         assertEquals(5, plain.at("/usage/completion_tokens").asInt());
-        assertNull(null, plain.at("/choices/0/logprobs").toString());
         assertTrue(plain.at("/choices/0/logprobs").isNull());
         JsonNode echoed = post("/v1/completions", "{\"model\":\"" + MODEL + "\",\"prompt\":\"Once upon a time\",\"max_tokens\":5,"
                 + "\"temperature\":0,\"echo\":true}", 200);
