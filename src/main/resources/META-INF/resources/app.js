@@ -22,7 +22,7 @@
       stopped: "（已停止）", errorPrefix: "出错了：", queued: "排队中：第 {n} 位", pending: "等待连接，连上后发送…",
       interrupted: "（回复中断）",
       tasksLegend: "回复前的分析",
-      task: { sentiment: "情感", intent: "意图", keywords: "关键词", summary: "摘要", translate: "翻译" },
+      task: { sentiment: "情感", intent: "意图", keywords: "关键词", summary: "摘要", translate: "翻译", extract: "信息提取" },
       param: { language: "目标语言" },
       value: { inquiry: "咨询", complaint: "投诉", chitchat: "闲聊", other: "其他" },
       connection: { connected: "● 已连接", connecting: "◌ 连接中…", offline: "○ 未连接，正在重试" },
@@ -46,7 +46,7 @@
       stopped: "(stopped)", errorPrefix: "Error: ", queued: "Waiting for the model: place {n}",
       pending: "Not connected yet: sending once connected…", interrupted: "(reply interrupted)",
       tasksLegend: "Analyses before the reply",
-      task: { sentiment: "sentiment", intent: "intent", keywords: "keywords", summary: "summary", translate: "translate" },
+      task: { sentiment: "sentiment", intent: "intent", keywords: "keywords", summary: "summary", translate: "translate", extract: "extract" },
       param: { language: "target language" },
       value: { inquiry: "inquiry", complaint: "complaint", chitchat: "chit-chat", other: "other" },
       connection: { connected: "● Connected", connecting: "◌ Connecting…", offline: "○ Offline, retrying" },
@@ -247,10 +247,13 @@
   const taskName = (task) => t("task")[task] || task;
   const paramName = (param) => t("param")[param] || param;
 
-  // A task's answer as one line: its name, then a label (with its probability), a text, or phrases.
+  // A task's answer as one line: its name, then a label (with its probability), a text, phrases, or a JSON object's
+  // fields (key: value, the empty ones left out).
   function analysisText(a) {
     const answer = a.label != null ? `${t("value")[a.label] || a.label} (${Math.round(a.score * 100)}%)`
-      : a.phrases ? a.phrases.join(" · ") : a.text;
+      : a.phrases ? a.phrases.join(" · ")
+      : a.json != null ? Object.entries(a.json).filter(([, v]) => v != null).map(([k, v]) => `${k}: ${typeof v === "string" ? v : JSON.stringify(v)}`).join(" · ")
+      : a.text;
     return `${taskName(a.task)}: ${answer}`;
   }
 

@@ -43,6 +43,8 @@ final class ChatMessages {
                 p.topK() != null ? p.topK() : defaults.topK(),
                 p.topP() != null ? p.topP().floatValue() : defaults.topP(),
                 defaults.repetitionPenalty(),
-                p.maxOutputTokens() != null ? p.maxOutputTokens() : defaults.maxNewTokens());
+                p.maxOutputTokens() != null ? p.maxOutputTokens() : defaults.maxNewTokens(),
+                p.presencePenalty() != null ? p.presencePenalty().floatValue() : defaults.presencePenalty(),
+                p.frequencyPenalty() != null ? p.frequencyPenalty().floatValue() : defaults.frequencyPenalty());
     }
 }

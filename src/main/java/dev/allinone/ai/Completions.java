@@ -26,6 +26,10 @@ public class Completions {
     public record Request(List<ChatMessage> messages, ChatRequestParameters sampling, GenerationOptions options) {
     }
 
+    /** A plain-text completion: the prompt's tokens as they are, no chat template. */
+    public record TextRequest(int[] prompt, ChatRequestParameters sampling, GenerationOptions options) {
+    }
+
     private final ModelRuntime runtime;
     private final PromptLibrary prompts;
     private final String modelId;
@@ -40,6 +44,28 @@ public class Completions {
     /** The name clients address the model by: {@code allinone.model.name}, else the repository's (Qwen1.5-0.5B-Chat). */
     public String modelId() {
         return modelId;
+    }
+
+    /** The prompt text's tokens, as the model's tokenizer splits it (special-token names are plain text here). */
+    public int[] encode(String text) {
+        return runtime.engine().model().tokenizer().encode(text);
+    }
+
+    /** Whether {@code id} is a token of the model's vocabulary. */
+    public boolean isToken(int id) {
+        return runtime.engine().model().tokenizer().isValidId(id);
+    }
+
+    /** The text a run of tokens stands for (bytes that end mid-character become U+FFFD). */
+    public String decode(int[] ids) {
+        return runtime.engine().model().tokenizer().decode(ids);
+    }
+
+    /** Starts a plain-text completion of the prompt's tokens; the listener hears of it on the model thread. */
+    public Generation start(TextRequest request, GenerationListener listener) {
+        InferenceEngine engine = runtime.engine();
+        return engine.generate(request.prompt(), ChatMessages.sampling(request.sampling(), engine.model().defaults()),
+                request.options(), listener);
     }
 
     /**

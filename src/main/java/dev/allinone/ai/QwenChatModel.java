@@ -1,6 +1,14 @@
 package dev.allinone.ai;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.allinone.engine.GenerationFuture;
+import dev.allinone.engine.GenerationOptions;
+import dev.allinone.engine.sampling.json.JsonConstraint;
+import dev.langchain4j.internal.JsonSchemaElementUtils;
+import dev.langchain4j.model.chat.request.ResponseFormatType;
+import dev.langchain4j.model.chat.request.json.JsonRawSchema;
 import dev.allinone.engine.GenerationResult;
 import dev.allinone.engine.InferenceEngine;
 import dev.allinone.engine.LabelScores;
@@ -31,7 +39,8 @@ import java.util.concurrent.ExecutionException;
  * LangChain4j's blocking chat model over the shared engine. It declares JSON-schema support so that an AI
  * service returning an enum sends its constants as a schema; such a request is answered by scoring the
  * constants' verbalisations in one forward pass, never by generating and parsing text, so the answer is
- * always a valid constant. Any other request is answered by generation.
+ * always a valid constant. Any other request is answered by generation; another JSON response format by generation
+ * constrained to its schema ({@link JsonConstraint}).
  */
 @ApplicationScoped
 public class QwenChatModel implements ChatModel {
@@ -79,12 +88,38 @@ public class QwenChatModel implements ChatModel {
 
     private ChatResponse generate(InferenceEngine engine, int[] prompt, ChatRequest request) {
         GenerationFuture done = new GenerationFuture();
-        engine.generate(prompt, ChatMessages.sampling(request.parameters(), engine.model().defaults()), done);
+        engine.generate(prompt, ChatMessages.sampling(request.parameters(), engine.model().defaults()),
+                GenerationOptions.none().withJson(jsonConstraint(request.parameters().responseFormat())), done);
         GenerationResult result = await(done.result());
         return ChatResponse.builder()
                 .aiMessage(AiMessage.from(result.text()))
                 .metadata(GenerationMetadata.of(result))
                 .build();
+    }
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /**
+     * A JSON response format other than a closed set: its schema (any of LangChain4j's schema elements, a raw schema
+     * included) enforced by constrained decoding; JSON without a schema is any JSON object. Null for text.
+     *
+     * @throws dev.allinone.engine.sampling.json.UnsupportedSchemaException naming a keyword it cannot enforce
+     */
+    static JsonConstraint jsonConstraint(ResponseFormat format) {
+        if (format == null || format.type() != ResponseFormatType.JSON) {
+            return null;
+        }
+        if (format.jsonSchema() == null || format.jsonSchema().rootElement() == null) {
+            return JsonConstraint.anyObject();
+        }
+        JsonSchemaElement root = format.jsonSchema().rootElement();
+        JsonNode schema;
+        try {
+            schema = root instanceof JsonRawSchema raw ? JSON.readTree(raw.schema()) : JSON.valueToTree(JsonSchemaElementUtils.toMap(root, true));
+        } catch (JsonProcessingException e) {
+            throw new IllegalArgumentException("The response format's raw schema is not JSON: " + e.getOriginalMessage(), e);
+        }
+        return JsonConstraint.forSchema(schema);
     }
 
     static <T> T await(CompletableFuture<T> future) {

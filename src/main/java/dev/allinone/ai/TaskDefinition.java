@@ -6,7 +6,7 @@ import java.util.List;
  * One prompt-defined task, as declared in {@code prompts/tasks.properties}.
  *
  * @param labels    the answers of a {@link Output#LABELS} task, in order (empty otherwise)
- * @param maxTokens the longest answer of a text or phrases task
+ * @param maxTokens the longest answer of a text, phrases or json task
  * @param variables request parameters its prompt uses as {@code {{name}}}
  */
 public record TaskDefinition(String name, String description, Output output, List<String> labels, int maxTokens,
@@ -18,12 +18,19 @@ public record TaskDefinition(String name, String description, Output output, Lis
         /** A short free text, written greedily. */
         TEXT,
         /** A list of short phrases, written one per line. */
-        PHRASES
+        PHRASES,
+        /** A JSON answer valid against the schema in {@link #schemaFile()}, written greedily under constrained decoding. */
+        JSON
     }
 
     public TaskDefinition {
         labels = List.copyOf(labels);
         variables = List.copyOf(variables);
+    }
+
+    /** A json task's JSON schema, beside its prompt. */
+    public String schemaFile() {
+        return name + ".schema.json";
     }
 
     /** The system prompt's file name in the prompts directory. */

@@ -72,13 +72,13 @@ public class TaskRegistry {
         }
         String outputText = p.getProperty(name + ".output");
         if (outputText == null) {
-            throw invalid(name + ".output", "missing (labels, text or phrases)");
+            throw invalid(name + ".output", "missing (labels, text, phrases or json)");
         }
         TaskDefinition.Output output;
         try {
             output = TaskDefinition.Output.valueOf(outputText.strip().toUpperCase(Locale.ROOT));
         } catch (IllegalArgumentException e) {
-            throw invalid(name + ".output", "'" + outputText + "' is not labels, text or phrases");
+            throw invalid(name + ".output", "'" + outputText + "' is not labels, text, phrases or json");
         }
         List<String> labels = list(p.getProperty(name + ".labels"));
         if (output == TaskDefinition.Output.LABELS && labels.size() < 2) {
@@ -92,13 +92,23 @@ public class TaskRegistry {
                 maxTokens = 0;
             }
             if (maxTokens < 1) {
-                throw invalid(name + ".max-tokens", "a text or phrases task needs a positive max-tokens");
+                throw invalid(name + ".max-tokens", "a text, phrases or json task needs a positive max-tokens");
             }
         }
         TaskDefinition task = new TaskDefinition(name, p.getProperty(name + ".description", name).strip(), output, labels,
                 maxTokens, list(p.getProperty(name + ".variables")));
         if (!prompts.exists(task.promptFile())) {
             throw invalid(name, "its prompt " + task.promptFile() + " is neither packaged nor in allinone.prompts.path");
+        }
+        if (output == TaskDefinition.Output.JSON) {
+            if (!prompts.exists(task.schemaFile())) {
+                throw invalid(name, "a json task needs its schema " + task.schemaFile() + " beside its prompt");
+            }
+            try {
+                TaskRunner.schema(prompts, task);
+            } catch (RuntimeException e) {
+                throw invalid(name, task.schemaFile() + ": " + e.getMessage());
+            }
         }
         return task;
     }

@@ -1,5 +1,9 @@
 package dev.allinone.ai;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.allinone.engine.sampling.json.JsonConstraint;
 import dev.langchain4j.data.message.SystemMessage;
 import dev.langchain4j.data.message.UserMessage;
 import dev.langchain4j.model.chat.request.ChatRequest;
@@ -7,6 +11,7 @@ import dev.langchain4j.model.chat.request.ChatRequestParameters;
 import dev.langchain4j.model.chat.request.ResponseFormat;
 import dev.langchain4j.model.chat.request.ResponseFormatType;
 import dev.langchain4j.model.chat.request.json.JsonEnumSchema;
+import dev.langchain4j.model.chat.request.json.JsonRawSchema;
 import dev.langchain4j.model.chat.request.json.JsonSchema;
 import dev.langchain4j.model.chat.response.ChatResponse;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -24,7 +29,7 @@ import java.util.regex.Pattern;
 /**
  * Runs any declared task on a text through the one chat model: a labels task by label scoring (its answers sent as
  * a JSON enum schema, so {@link QwenChatModel} scores their words instead of generating), a text or phrases task by
- * greedy generation. Sentiment goes through its own AI service. Closed-set answers are cached.
+ * greedy generation, a json task by greedy generation constrained to its schema. Sentiment goes through its own AI service. Closed-set answers are cached.
  */
 @ApplicationScoped
 public class TaskRunner {
@@ -114,6 +119,7 @@ public class TaskRunner {
                 case LABELS -> classify(task, text, values);
                 case TEXT -> TaskResult.text(task.name(), generate(task, text, values).strip());
                 case PHRASES -> TaskResult.phrases(task.name(), phrases(generate(task, text, values)));
+                case JSON -> TaskResult.json(task.name(), json(task, text, values));
             };
         } finally {
             sample.stop(Timer.builder("allinone.task.duration").description("Time to a task's answer, from the cleaned text on")
@@ -151,6 +157,42 @@ public class TaskRunner {
                 .messages(SystemMessage.from(prompts.systemMessage(task.promptFile(), values)), UserMessage.from(text))
                 .parameters(ChatRequestParameters.builder().temperature(0.0).maxOutputTokens(task.maxTokens()).build())
                 .build()).aiMessage().text();
+    }
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /** A json task's schema as its file says (the override's, else the packaged one). */
+    static JsonNode schema(PromptLibrary prompts, TaskDefinition task) {
+        try {
+            JsonNode schema = JSON.readTree(prompts.systemMessage(task.schemaFile()));
+            JsonConstraint.forSchema(schema); // refuses what constrained decoding cannot enforce
+            return schema;
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("not JSON: " + e.getOriginalMessage(), e);
+        }
+    }
+
+    /**
+     * Generated greedily under constrained decoding, so the text parses and follows the schema; an answer cut at
+     * the task's max-tokens is an error, not a partial object.
+     */
+    private JsonNode json(TaskDefinition task, String text, Map<String, String> values) {
+        ChatResponse response = model.chat(ChatRequest.builder()
+                .messages(SystemMessage.from(prompts.systemMessage(task.promptFile(), values)), UserMessage.from(text))
+                .parameters(ChatRequestParameters.builder().temperature(0.0).maxOutputTokens(task.maxTokens())
+                        .responseFormat(ResponseFormat.builder().type(ResponseFormatType.JSON).jsonSchema(JsonSchema.builder()
+                                .name(task.name()).rootElement(JsonRawSchema.from(schema(prompts, task).toString())).build()).build())
+                        .build())
+                .build());
+        if (response.finishReason() == dev.langchain4j.model.output.FinishReason.LENGTH) {
+            throw new IllegalStateException("Task '" + task.name() + "': the answer did not fit in its max-tokens ("
+                    + task.maxTokens() + ")");
+        }
+        try {
+            return JSON.readTree(response.aiMessage().text());
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("Task '" + task.name() + "' wrote no JSON despite its schema", e);
+        }
     }
 
     /** One phrase per line (or comma), list markers and duplicates dropped, at most {@link #MAX_PHRASES}. */

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.databind.JsonNode;
 
 import java.util.List;
+import java.util.Map;
 
 /** The JSON shapes of the OpenAI-compatible API (the subset of OpenAI's chat completions we serve). */
 final class OpenAi {
@@ -32,6 +33,42 @@ final class OpenAi {
             JsonNode tools,
             JsonNode functions,
             @JsonProperty("response_format") JsonNode responseFormat) {
+    }
+
+    /**
+     * {@code POST /v1/completions}: {@code prompt} is a string, an array of strings, an array of token ids or an array
+     * of such arrays (one choice each); {@code logprobs} is how many alternatives to report per token (0–5).
+     */
+    record CompletionRequest(
+            String model,
+            JsonNode prompt,
+            @JsonProperty("max_tokens") Integer maxTokens,
+            Double temperature,
+            @JsonProperty("top_p") Double topP,
+            JsonNode stop,
+            Long seed,
+            Integer logprobs,
+            Boolean echo,
+            Integer n,
+            @JsonProperty("best_of") Integer bestOf,
+            Boolean stream,
+            @JsonProperty("stream_options") StreamOptions streamOptions,
+            @JsonProperty("presence_penalty") Double presencePenalty,
+            @JsonProperty("frequency_penalty") Double frequencyPenalty,
+            String suffix,
+            @JsonProperty("logit_bias") JsonNode logitBias) {
+    }
+
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    record Completion(String id, String object, long created, String model, List<CompletionChoice> choices, Usage usage) {
+    }
+
+    record CompletionChoice(int index, String text, CompletionLogprobs logprobs, @JsonProperty("finish_reason") String finishReason) {
+    }
+
+    /** The legacy shape: per token its text, log-probability (null for the prompt's first), alternatives and offset. */
+    record CompletionLogprobs(List<String> tokens, @JsonProperty("token_logprobs") List<Double> tokenLogprobs,
+            @JsonProperty("top_logprobs") List<Map<String, Double>> topLogprobs, @JsonProperty("text_offset") List<Integer> textOffset) {
     }
 
     /** {@code content} is a string or an array of {@code {"type":"text","text":…}} parts. */

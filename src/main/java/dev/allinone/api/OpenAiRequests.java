@@ -3,6 +3,8 @@ package dev.allinone.api;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.allinone.ai.Completions;
 import dev.allinone.engine.GenerationOptions;
+import dev.allinone.engine.sampling.json.JsonConstraint;
+import dev.allinone.engine.sampling.json.UnsupportedSchemaException;
 import dev.langchain4j.data.message.AiMessage;
 import dev.langchain4j.data.message.ChatMessage;
 import dev.langchain4j.data.message.SystemMessage;
@@ -40,6 +42,8 @@ final class OpenAiRequests {
         if (r.topP() != null && (r.topP() <= 0 || r.topP() > 1)) {
             throw OpenAiError.invalid("top_p", "must be greater than 0 and at most 1");
         }
+        penalty("presence_penalty", r.presencePenalty());
+        penalty("frequency_penalty", r.frequencyPenalty());
         boolean logprobs = Boolean.TRUE.equals(r.logprobs());
         int top = r.topLogprobs() == null ? 0 : r.topLogprobs();
         if (top < 0 || top > GenerationOptions.MAX_TOP_LOGPROBS) {
@@ -49,26 +53,60 @@ final class OpenAiRequests {
             throw OpenAiError.invalid("top_logprobs", "needs 'logprobs': true");
         }
         GenerationOptions options = new GenerationOptions(
-                r.seed() == null ? OptionalLong.empty() : OptionalLong.of(r.seed()), stop(r.stop()), logprobs, top);
+                r.seed() == null ? OptionalLong.empty() : OptionalLong.of(r.seed()), stop(r.stop()), logprobs, top)
+                .withJson(responseFormat(r.responseFormat()));
         return new Completions.Request(messages(r.messages()),
-                ChatRequestParameters.builder().temperature(r.temperature()).topP(r.topP()).maxOutputTokens(maxTokens).build(), options);
+                ChatRequestParameters.builder().temperature(r.temperature()).topP(r.topP()).maxOutputTokens(maxTokens)
+                        .presencePenalty(r.presencePenalty()).frequencyPenalty(r.frequencyPenalty()).build(), options);
     }
 
     private static void refuseUnsupported(OpenAi.ChatCompletionRequest r) {
         if (r.n() != null && r.n() != 1) {
             throw OpenAiError.invalid("n", "Only one choice per request is served (n = 1)");
         }
-        if (r.presencePenalty() != null && r.presencePenalty() != 0) {
-            throw OpenAiError.invalid("presence_penalty", "is not supported (the model's repetition penalty applies)");
-        }
-        if (r.frequencyPenalty() != null && r.frequencyPenalty() != 0) {
-            throw OpenAiError.invalid("frequency_penalty", "is not supported (the model's repetition penalty applies)");
-        }
         if (present(r.tools()) || present(r.functions())) {
             throw OpenAiError.invalid(present(r.tools()) ? "tools" : "functions", "Tool calling is not supported by this model");
         }
-        if (present(r.responseFormat()) && !"text".equals(r.responseFormat().path("type").asText())) {
-            throw OpenAiError.invalid("response_format", "Only {\"type\":\"text\"} is supported");
+    }
+
+    /**
+     * {@code {"type":"text"}} (or none): free text; {@code {"type":"json_object"}}: any JSON object;
+     * {@code {"type":"json_schema","json_schema":{"name":…,"schema":{…},"strict":true}}}: an answer valid against the
+     * schema (strict or not, the schema is always enforced). A schema keyword constrained decoding does not support
+     * is refused by name.
+     */
+    static JsonConstraint responseFormat(JsonNode format) {
+        if (!present(format)) {
+            return null;
+        }
+        if (!format.isObject()) {
+            throw OpenAiError.invalid("response_format", "must be an object with a 'type'");
+        }
+        String type = format.path("type").asText();
+        return switch (type) {
+            case "text" -> null;
+            case "json_object" -> JsonConstraint.anyObject();
+            case "json_schema" -> {
+                JsonNode schema = format.path("json_schema").path("schema");
+                if (!schema.isObject()) {
+                    throw OpenAiError.invalid("response_format.json_schema.schema",
+                            "A json_schema response format needs 'json_schema': {'name': …, 'schema': {…}}");
+                }
+                try {
+                    yield JsonConstraint.forSchema(schema);
+                } catch (UnsupportedSchemaException e) {
+                    throw OpenAiError.invalid("response_format.json_schema.schema" + (e.path().isEmpty() ? "" : e.path().replace('/', '.')),
+                            e.getMessage());
+                }
+            }
+            default -> throw OpenAiError.invalid("response_format.type", "must be text, json_object or json_schema, not '" + type + "'");
+        };
+    }
+
+    /** OpenAI's range for presence and frequency penalties. */
+    static void penalty(String param, Double value) {
+        if (value != null && !(Math.abs(value) <= 2)) {
+            throw OpenAiError.invalid(param, "must be between -2 and 2");
         }
     }
 
@@ -76,7 +114,7 @@ final class OpenAiRequests {
         return node != null && !node.isNull() && !(node.isContainerNode() && node.isEmpty());
     }
 
-    private static List<String> stop(JsonNode stop) {
+    static List<String> stop(JsonNode stop) {
         if (stop == null || stop.isNull()) {
             return List.of();
         }

@@ -32,15 +32,18 @@ import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 
 /**
  * The OpenAI-compatible door: {@code POST /v1/chat/completions} (a JSON answer, or with {@code "stream": true}
- * server-sent {@code data:} chunks ending in {@code data: [DONE]}) and {@code GET /v1/models}. Failures come in
- * OpenAI's error shape.
+ * server-sent {@code data:} chunks ending in {@code data: [DONE]}), {@code POST /v1/completions} (plain text or token
+ * ids, with {@code echo} and the legacy {@code logprobs}) and {@code GET /v1/models}. Failures come in OpenAI's error
+ * shape.
  */
 @Path("/v1")
 public class OpenAiResource {
@@ -107,9 +110,173 @@ public class OpenAiResource {
         return Response.ok(whole(events, generation, id, now, completion.options().logprobs()), MediaType.APPLICATION_JSON).build();
     }
 
-    private OpenAi.ChatCompletionRequest parse(String body) {
+    @POST
+    @Path("/completions")
+    @Consumes(MediaType.APPLICATION_JSON)
+    @Produces({MediaType.APPLICATION_JSON, MediaType.SERVER_SENT_EVENTS})
+    @RunOnVirtualThread
+    @Operation(summary = "OpenAI-compatible (legacy) text completion: prompt as text or token ids, echo, logprobs, stream")
+    @RequestBody(content = @Content(schema = @Schema(implementation = OpenAi.CompletionRequest.class), examples = {
+            @ExampleObject(name = "lm-evaluation-harness loglikelihood", value = "{\"model\":\"Qwen1.5-0.5B-Chat\",\"prompt\":[[40, 1079, 264]],"
+                    + "\"temperature\":0,\"max_tokens\":1,\"logprobs\":1,\"seed\":1234,\"echo\":true}")}))
+    public Response completeText(String body, @Context HttpServerRequest http) {
+        OpenAi.CompletionRequest request = parse(body, OpenAi.CompletionRequest.class);
+        OpenAiCompletionRequests.Read read = OpenAiCompletionRequests.read(request, completions);
+        String id = "cmpl-" + UUID.randomUUID().toString().replace("-", "");
+        long now = Instant.now().getEpochSecond();
+        if (Boolean.TRUE.equals(request.stream())) {
+            Completions.TextRequest one = read.prompts().getFirst();
+            Events events = new Events();
+            Generation generation = completions.start(one, events);
+            http.connection().closeHandler(closed -> generation.cancel());
+            boolean usage = request.streamOptions() != null && Boolean.TRUE.equals(request.streamOptions().includeUsage());
+            StreamingOutput stream = out -> streamText(out, events, generation, id, now, usage, one.prompt(), read);
+            return Response.ok(stream, MediaType.SERVER_SENT_EVENTS).header("Cache-Control", "no-cache").build();
+        }
+        List<OpenAi.CompletionChoice> choices = new ArrayList<>();
+        int promptTokens = 0;
+        int completionTokens = 0;
+        for (int i = 0; i < read.prompts().size(); i++) {
+            Completions.TextRequest prompt = read.prompts().get(i);
+            Events events = new Events();
+            Generation generation = completions.start(prompt, events);
+            http.connection().closeHandler(closed -> generation.cancel());
+            TextChoice choice = new TextChoice(prompt.prompt(), read);
+            while (true) {
+                Event e = events.next(generation);
+                if (e instanceof Event.Failed f) {
+                    throw reported(f.error());
+                }
+                choice.add(e);
+                if (e instanceof Event.Done d) {
+                    choices.add(new OpenAi.CompletionChoice(i, choice.text.toString(), choice.logprobs(), finishReason(d.result())));
+                    promptTokens += d.result().promptTokens();
+                    completionTokens += d.result().generatedTokens();
+                    break;
+                }
+            }
+        }
+        return Response.ok(new OpenAi.Completion(id, "text_completion", now, completions.modelId(), choices,
+                new OpenAi.Usage(promptTokens, completionTokens, promptTokens + completionTokens)), MediaType.APPLICATION_JSON).build();
+    }
+
+    private void streamText(OutputStream out, Events events, Generation generation, String id, long now, boolean withUsage,
+            int[] prompt, OpenAiCompletionRequests.Read read) throws IOException {
         try {
-            OpenAi.ChatCompletionRequest request = json.readValue(body == null ? "" : body, OpenAi.ChatCompletionRequest.class);
+            TextChoice choice = new TextChoice(prompt, read);
+            while (true) {
+                Event e = events.next(generation);
+                if (e instanceof Event.Failed f) {
+                    send(out, reported(f.error()).body());
+                    return;
+                }
+                choice.add(e);
+                if (e instanceof Event.Text) {
+                    send(out, textChunk(id, now, choice.drain(), choice.drainLogprobs(), null, null));
+                } else if (e instanceof Event.Done d) {
+                    // what is left (an echoed prompt with no reply text after it, tokens with no text) goes with the end
+                    send(out, textChunk(id, now, choice.drain(), choice.drainLogprobs(), finishReason(d.result()), null));
+                    if (withUsage) {
+                        send(out, new OpenAi.Completion(id, "text_completion", now, completions.modelId(), List.of(), usage(d.result())));
+                    }
+                    out.write("data: [DONE]\n\n".getBytes(StandardCharsets.UTF_8));
+                    out.flush();
+                    return;
+                }
+            }
+        } catch (IOException e) {
+            generation.cancel();
+            throw e;
+        }
+    }
+
+    private OpenAi.Completion textChunk(String id, long now, String text, OpenAi.CompletionLogprobs logprobs, String finish,
+            OpenAi.Usage usage) {
+        return new OpenAi.Completion(id, "text_completion", now, completions.modelId(),
+                List.of(new OpenAi.CompletionChoice(0, text, logprobs, finish)), usage);
+    }
+
+    /**
+     * One completion's text and legacy log-probabilities as its events arrive: with {@code echo} the prompt first (its
+     * first token has no log-probability), then the reply. {@link #drain} and {@link #drainLogprobs} hand out what came
+     * since the last call (for streaming).
+     */
+    private final class TextChoice {
+        final StringBuilder text = new StringBuilder();
+        private final boolean logprobs;
+        private int drained;
+        private final List<String> tokens = new ArrayList<>();
+        private final List<Double> tokenLogprobs = new ArrayList<>();
+        private final List<Map<String, Double>> top = new ArrayList<>();
+        private final List<Integer> offsets = new ArrayList<>();
+        private int drainedTokens;
+        private int offset;
+
+        TextChoice(int[] prompt, OpenAiCompletionRequests.Read read) {
+            this.logprobs = read.logprobs() >= 0;
+            if (read.echo()) {
+                text.append(completions.decode(prompt));
+                if (logprobs) {
+                    addToken(completions.decode(new int[] {prompt[0]}), null, null);
+                }
+            }
+        }
+
+        void add(Event e) {
+            switch (e) {
+                case Event.PromptToken t -> add(t.logprobs());
+                case Event.Token t -> add(t.logprobs());
+                case Event.Text t -> text.append(t.text());
+                default -> {
+                }
+            }
+        }
+
+        private void add(TokenLogprobs t) {
+            Map<String, Double> alternatives = new LinkedHashMap<>();
+            for (TokenLogprobs.Choice c : t.top()) {
+                alternatives.merge(text(c), c.logprob(), Math::max);
+            }
+            addToken(text(t.chosen()), t.chosen().logprob(), alternatives);
+        }
+
+        private void addToken(String token, Double logprob, Map<String, Double> alternatives) {
+            tokens.add(token);
+            tokenLogprobs.add(logprob);
+            top.add(alternatives);
+            offsets.add(offset);
+            offset += token.length();
+        }
+
+        OpenAi.CompletionLogprobs logprobs() {
+            return logprobs ? new OpenAi.CompletionLogprobs(tokens, tokenLogprobs, top, offsets) : null;
+        }
+
+        String drain() {
+            String piece = text.substring(drained);
+            drained = text.length();
+            return piece;
+        }
+
+        OpenAi.CompletionLogprobs drainLogprobs() {
+            if (!logprobs) {
+                return null;
+            }
+            int from = drainedTokens;
+            drainedTokens = tokens.size();
+            return new OpenAi.CompletionLogprobs(List.copyOf(tokens.subList(from, drainedTokens)),
+                    new ArrayList<>(tokenLogprobs.subList(from, drainedTokens)), new ArrayList<>(top.subList(from, drainedTokens)),
+                    List.copyOf(offsets.subList(from, drainedTokens)));
+        }
+    }
+
+    private OpenAi.ChatCompletionRequest parse(String body) {
+        return parse(body, OpenAi.ChatCompletionRequest.class);
+    }
+
+    private <T> T parse(String body, Class<T> type) {
+        try {
+            T request = json.readValue(body == null ? "" : body, type);
             if (request == null) {
                 throw OpenAiError.invalid(null, "The body must be a JSON object");
             }
@@ -126,6 +293,8 @@ public class OpenAiResource {
             switch (events.next(generation)) {
                 case Event.Text t -> text.append(t.text());
                 case Event.Token t -> tokens.add(logprob(t.logprobs()));
+                case Event.PromptToken t -> {
+                }
                 case Event.Failed f -> throw reported(f.error());
                 case Event.Done d -> {
                     return new OpenAi.ChatCompletion(id, "chat.completion", now, completions.modelId(),
@@ -145,6 +314,8 @@ public class OpenAiResource {
             while (true) {
                 switch (events.next(generation)) {
                     case Event.Token t -> tokens.add(logprob(t.logprobs()));
+                    case Event.PromptToken t -> {
+                    }
                     case Event.Text t -> {
                         send(out, chunk(id, now, new OpenAi.Delta(null, t.text()), logprobs ? new OpenAi.Logprobs(List.copyOf(tokens)) : null, null));
                         tokens.clear();
@@ -231,6 +402,9 @@ public class OpenAiResource {
         record Token(TokenLogprobs logprobs) implements Event {
         }
 
+        record PromptToken(TokenLogprobs logprobs) implements Event {
+        }
+
         record Done(GenerationResult result) implements Event {
         }
 
@@ -249,6 +423,11 @@ public class OpenAiResource {
         @Override
         public void onToken(TokenLogprobs token) {
             queue.add(new Event.Token(token));
+        }
+
+        @Override
+        public void onPromptToken(TokenLogprobs token) {
+            queue.add(new Event.PromptToken(token));
         }
 
         @Override

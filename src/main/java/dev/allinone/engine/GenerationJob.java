@@ -4,6 +4,8 @@ import dev.allinone.engine.sampling.Sampler;
 import dev.allinone.engine.sampling.SamplingParams;
 import dev.allinone.engine.sampling.StopStrings;
 import dev.allinone.engine.sampling.TokenLogprobs;
+import dev.allinone.engine.sampling.json.JsonConstraint;
+import dev.allinone.engine.sampling.json.Vocabulary;
 import dev.allinone.engine.tokenizer.StreamingDecoder;
 
 import java.util.ArrayDeque;
@@ -29,6 +31,8 @@ final class GenerationJob extends EngineJob implements Generation {
     private final StopStrings stops;
     private final GenerationListener listener;
     private final Sampler sampler;
+    /** Where the reply is in its JSON schema; null for free text. */
+    private final JsonConstraint.Cursor json;
     private final StreamingDecoder decoder;
     private final StringBuilder text = new StringBuilder();
     /** Log-probabilities of written tokens whose text is not out yet, each with where its text begins. */
@@ -36,6 +40,8 @@ final class GenerationJob extends EngineJob implements Generation {
     /** Characters the decoder has produced so far, before stop strings cut the reply. */
     private int decodedChars;
     private final boolean[] seen;
+    /** How often the reply has written each token (for presence/frequency penalties); null when neither is set. */
+    private final int[] written;
     private float[] logits;
     private int[] tokens;
     private int count;
@@ -59,9 +65,13 @@ final class GenerationJob extends EngineJob implements Generation {
         this.sampler = new Sampler(params, options.seed().isPresent()
                 ? new SplittableRandom(options.seed().getAsLong()) : new SplittableRandom());
         this.decoder = new StreamingDecoder(ctx.model().tokenizer());
+        this.json = options.json() == null ? null
+                : options.json().start(Vocabulary.of(ctx.model().tokenizer(), ctx.model().stopTokens()));
         this.seen = new boolean[ctx.jlama().vocabularySize()];
+        this.written = params.presencePenalty() != 0 || params.frequencyPenalty() != 0 ? new int[seen.length] : null;
         this.tokens = Arrays.copyOf(prompt, prompt.length + Math.min(params.maxNewTokens(), 64));
-        this.count = prompt.length;
+        // echo: the prompt goes in one position a step, each step scoring the prompt's next token
+        this.count = options.echo() ? 1 : prompt.length;
         for (int id : prompt) {
             seen[id] = true;
         }
@@ -91,8 +101,16 @@ final class GenerationJob extends EngineJob implements Generation {
             // The LM head is padded past the tokenizer's ids (151,936 rows for 151,646 ids): never pick padding.
             Arrays.fill(logits, ctx.model().tokenizer().size(), logits.length, Float.NEGATIVE_INFINITY);
             requireFinite(logits);
+            if (count < promptLength) { // echo: the prompt's next token is not sampled but scored
+                sampled = tokens[count];
+                sampledLogprobs = logprobs(logits, sampled);
+                return;
+            }
             float[] raw = options.logprobs() ? logits.clone() : null; // the sampler penalises in place
-            sampled = sampler.next(logits, seen);
+            if (json != null) {
+                json.mask(logits);
+            }
+            sampled = sampler.next(logits, seen, written);
             sampledLogprobs = raw == null ? null : logprobs(raw, sampled);
         } catch (RuntimeException e) {
             samplingError = e;
@@ -111,10 +129,21 @@ final class GenerationJob extends EngineJob implements Generation {
         TokenLogprobs tokenLogprobs = sampledLogprobs;
         sampled = -1;
         sampledLogprobs = null;
+        if (count < promptLength) {
+            count++;
+            tell(() -> listener.onPromptToken(tokenLogprobs));
+            return true;
+        }
         if (ctx.model().stopTokens().contains(token)) {
             return finish(GenerationResult.FinishReason.STOP);
         }
+        if (json != null) {
+            json.accept(token);
+        }
         seen[token] = true;
+        if (written != null) {
+            written[token]++;
+        }
         if (count == tokens.length) {
             tokens = Arrays.copyOf(tokens, tokens.length * 2);
         }

@@ -15,6 +15,13 @@ public interface GenerationListener {
     default void onToken(TokenLogprobs token) {
     }
 
+    /**
+     * With {@link GenerationOptions#echo()}: the log-probability of each prompt token after the first under the
+     * tokens before it, in order, before any reply text.
+     */
+    default void onPromptToken(TokenLogprobs token) {
+    }
+
     void onComplete(GenerationResult result);
 
     void onError(Throwable error);

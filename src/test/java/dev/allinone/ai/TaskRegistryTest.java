@@ -27,8 +27,10 @@ class TaskRegistryTest {
     @Test
     void thePackagedTasks() {
         TaskRegistry packaged = new TaskRegistry(new PromptLibrary(Optional.empty()));
-        assertEquals(List.of("sentiment", "intent", "keywords", "summary", "translate"), packaged.all().stream().map(TaskDefinition::name).toList());
+        assertEquals(List.of("sentiment", "extract", "intent", "keywords", "summary", "translate"),
+                packaged.all().stream().map(TaskDefinition::name).toList());
         assertEquals(TaskDefinition.Output.PHRASES, packaged.require("keywords").output());
+        assertEquals(TaskDefinition.Output.JSON, packaged.require("extract").output());
         assertEquals(List.of("language"), packaged.require("translate").variables());
         assertTrue(assertThrows(UnknownTaskException.class, () -> packaged.require("poetry")).getMessage().contains("intent"));
     }
@@ -41,12 +43,12 @@ class TaskRegistryTest {
         assertEquals(20, r.require("summary").maxTokens());
         assertEquals("summary", r.require("summary").description(), "nothing kept from the packaged summary");
         assertEquals(List.of("calm", "angry"), r.require("tone").labels());
-        assertEquals(6, r.all().size());
+        assertEquals(7, r.all().size());
     }
 
     @Test
     void aDeclarationThatCannotWorkIsRefusedByName() throws IOException {
-        assertEquals("prompts/tasks.properties: summary.output: 'essay' is not labels, text or phrases",
+        assertEquals("prompts/tasks.properties: summary.output: 'essay' is not labels, text, phrases or json",
                 assertThrows(IllegalStateException.class, () -> registry("summary.output=essay\nsummary.max-tokens=9\n")).getMessage());
         assertTrue(assertThrows(IllegalStateException.class, () -> registry("intent.output=labels\nintent.labels=only\n"))
                 .getMessage().contains("intent.labels: a labels task needs at least two labels"));
@@ -56,6 +58,14 @@ class TaskRegistryTest {
                 .getMessage().contains("poem.txt is neither packaged nor in allinone.prompts.path"));
         assertTrue(assertThrows(IllegalStateException.class, () -> registry("intent.outputs=labels\n"))
                 .getMessage().contains("intent.outputs: expected <task>.<output|labels|max-tokens|variables|description>"));
+        Files.writeString(dir.resolve("card.txt"), "提取");
+        assertTrue(assertThrows(IllegalStateException.class, () -> registry("card.output=json\ncard.max-tokens=64\n"))
+                .getMessage().contains("card: a json task needs its schema card.schema.json beside its prompt"));
+        Files.writeString(dir.resolve("card.schema.json"), "{\"type\":\"string\",\"format\":\"email\"}");
+        String refused = assertThrows(IllegalStateException.class, () -> registry("card.output=json\ncard.max-tokens=64\n")).getMessage();
+        assertTrue(refused.contains("card.schema.json") && refused.contains("'format'"), refused);
+        Files.writeString(dir.resolve("card.schema.json"), "{\"type\":\"object\",\"properties\":{\"email\":{\"type\":\"string\"}}}");
+        assertEquals(TaskDefinition.Output.JSON, registry("card.output=json\ncard.max-tokens=64\n").require("card").output());
         Files.writeString(dir.resolve("Bad Name.txt"), "x");
         assertTrue(assertThrows(IllegalStateException.class, () -> registry("Bad\\ Name.output=text\nBad\\ Name.max-tokens=3\n"))
                 .getMessage().contains("a task name is lower-case"));

@@ -234,7 +234,7 @@ class OpenAiApiTest {
         assertThrows(ModelNotFoundException.class,
                 () -> client().modelName("gpt-4o").build().chat(ChatRequest.builder().messages(UserMessage.from("hi")).build()));
         assertThrows(InvalidRequestException.class,
-                () -> client().frequencyPenalty(0.5).build().chat(ChatRequest.builder().messages(UserMessage.from("hi")).build()));
+                () -> client().frequencyPenalty(3.0).build().chat(ChatRequest.builder().messages(UserMessage.from("hi")).build()), "penalties are -2 to 2");
 
         error("{\"model\":\"" + MODEL + "\",\"messages\":[]}", 400, "messages");
         error("{\"model\":\"" + MODEL + "\",\"messages\":[{\"role\":\"tool\",\"content\":\"x\"}]}", 400, "messages[0].role");

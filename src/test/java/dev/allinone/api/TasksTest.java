@@ -58,8 +58,8 @@ class TasksTest {
     @Test
     void theTasksAreListedWithTheirOutputs() {
         given().get("/api/tasks").then().statusCode(200)
-                .body("name", contains("sentiment", "intent", "keywords", "summary", "translate"))
-                .body("output", contains("labels", "labels", "phrases", "text", "text"))
+                .body("name", contains("sentiment", "extract", "intent", "keywords", "summary", "translate"))
+                .body("output", contains("labels", "json", "labels", "phrases", "text", "text"))
                 .body("find { it.name == 'intent' }.labels", contains(INTENTS.toArray()))
                 .body("find { it.name == 'sentiment' }.labels", contains("POSITIVE", "NEGATIVE"))
                 .body("find { it.name == 'translate' }.parameters", contains("language"))

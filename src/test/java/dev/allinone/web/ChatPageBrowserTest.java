@@ -120,7 +120,7 @@ class ChatPageBrowserTest {
     void chosenAnalysesAppearAsBadges() {
         waitUntil(() -> !browser.findElements(By.cssSelector("#tasks input[value=intent]")).isEmpty());
         List<String> offered = browser.findElements(By.cssSelector("#tasks input[type=checkbox]")).stream().map(e -> e.getAttribute("value")).toList();
-        assertEquals(List.of("sentiment", "intent", "keywords", "summary", "translate"), offered);
+        assertEquals(List.of("sentiment", "extract", "intent", "keywords", "summary", "translate"), offered);
         assertEquals("English", browser.findElement(By.cssSelector("#tasks input[data-param=language]")).getAttribute("value"));
         try {
             browser.findElement(By.cssSelector("#tasks input[value=sentiment]")).click();

@@ -6,6 +6,7 @@ import dev.allinone.engine.tokenizer.ChatTemplate;
 import dev.allinone.engine.KvStats;
 import dev.allinone.engine.Generation;
 import dev.allinone.engine.GenerationFuture;
+import dev.allinone.engine.GenerationOptions;
 import dev.allinone.engine.GenerationResult;
 import dev.allinone.engine.InferenceEngine;
 import dev.allinone.engine.kernels.Kernels;
@@ -15,6 +16,7 @@ import dev.allinone.engine.model.ModelOptions;
 import dev.allinone.engine.sampling.SamplingOverrides;
 import dev.allinone.engine.sampling.SamplingParams;
 import dev.allinone.engine.model.WeightFormat;
+import dev.allinone.engine.sampling.json.JsonConstraint;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -37,7 +39,8 @@ import java.util.concurrent.TimeUnit;
  *
  * <pre>usage: Benchmark [--model DIR] [--weights AS_STORED|Q4] [--kernels auto|avx512-vnni|avx-vnni|avx2|neon-dotprod|neon|java]
  *                  [--threads N] [--runs N] [--decode-tokens N]
- *                  [--kv-cache-mib N] [--memory-conversations N]   (20 one after another, then 4 at once; 0 = skip)</pre>
+ *                  [--kv-cache-mib N] [--memory-conversations N]   (20 one after another, then 4 at once; 0 = skip)
+ *                  [--only json]   (after the warm-up, only decode with and without a JSON schema)</pre>
  */
 public final class Benchmark {
 
@@ -97,6 +100,11 @@ public final class Benchmark {
             report.put("warmUpMillis", (System.nanoTime() - warm) / 1_000_000);
             report.put("firstSentimentAfterReadyMillis", round(timeScore(engine, encode(loaded, system, "第一次来这家店，服务真不错"))));
             SamplingParams greedy = new SamplingParams(0f, 1, 1f, 1f, decodeTokens);
+            if ("json".equals(opts.get("--only"))) { // the JSON-schema decode rows alone
+                jsonDecode(engine, loaded, chatSystem, greedy, runs, report);
+                print(report);
+                System.exit(0);
+            }
             report.put("firstChatTokenAfterReadyMillis",
                     generate(engine, encode(loaded, chatSystem, "第一次用这个服务，有点紧张"), greedy.withMaxNewTokens(1)).firstTokenMillis());
 
@@ -138,6 +146,7 @@ public final class Benchmark {
             report.put("chatTimeToFirstTokenMillisMedian", median(ttft));
             report.put("decodeTokensPerSecondMedian", median(decode));
             report.put("decodeTokens", decodeTokens);
+            jsonDecode(engine, loaded, chatSystem, greedy, runs, report);
 
             List<List<Double>> turns = new ArrayList<>();
             for (int c = 0; c < 3; c++) {
@@ -324,9 +333,52 @@ public final class Benchmark {
     }
 
     private static GenerationResult generate(InferenceEngine engine, int[] prompt, SamplingParams params) throws Exception {
+        return generate(engine, prompt, params, GenerationOptions.none());
+    }
+
+    private static GenerationResult generate(InferenceEngine engine, int[] prompt, SamplingParams params, GenerationOptions options)
+            throws Exception {
         GenerationFuture done = new GenerationFuture();
-        engine.generate(prompt, params, done);
+        engine.generate(prompt, params, options, done);
         return done.result().get(10, TimeUnit.MINUTES);
+    }
+
+    /** An answer a program parses: mostly free text in bounded strings, as an extraction or a summary writes. */
+    static final String BENCH_SCHEMA = """
+            {"type":"object","properties":{
+              "summary":{"type":"string","maxLength":200},
+              "mood":{"type":"string","enum":["positive","negative","neutral"]},
+              "keywords":{"type":"array","maxItems":5,"items":{"type":"string","maxLength":24}},
+              "confidence":{"type":"integer","minimum":0,"maximum":100}},
+             "required":["summary","mood","keywords","confidence"],"additionalProperties":false}""";
+
+    /**
+     * Decode speed with a JSON schema against without, one stream, greedy, on the same prompts: the first constrained
+     * reply (its states' token masks computed as they are met) apart, then the median of the others (masks cached).
+     */
+    private static void jsonDecode(InferenceEngine engine, LoadedModel loaded, String chatSystem, SamplingParams greedy, int runs,
+            Map<String, Object> report) throws Exception {
+        JsonConstraint schema = JsonConstraint.forSchema(new ObjectMapper().readTree(BENCH_SCHEMA));
+        GenerationOptions constrained = GenerationOptions.none().withJson(schema);
+        List<Double> free = new ArrayList<>();
+        List<Double> json = new ArrayList<>();
+        for (int i = 0; i <= runs; i++) {
+            int[] prompt = encode(loaded, chatSystem, "用 JSON 总结：" + SENTENCES.get(i % SENTENCES.size()) + " #" + i);
+            GenerationResult withSchema = generate(engine, prompt, greedy, constrained);
+            if (i == 0) {
+                report.put("decodeJsonSchemaFirstReplyTokensPerSecond", round(decodeRate(withSchema)));
+                continue;
+            }
+            json.add(decodeRate(withSchema));
+            free.add(decodeRate(generate(engine, prompt, greedy)));
+        }
+        report.put("decodeFreeSamePromptsTokensPerSecondMedian", median(free));
+        report.put("decodeJsonSchemaTokensPerSecondMedian", median(json));
+        report.put("decodeJsonSchemaOverFree", round(median(json) / median(free)));
+    }
+
+    private static double decodeRate(GenerationResult r) {
+        return (r.generatedTokens() - 1) * 1000.0 / Math.max(1, r.totalMillis() - r.firstTokenMillis());
     }
 
     static double percentile(double[] sorted, double p) {

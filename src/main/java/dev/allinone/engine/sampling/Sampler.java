@@ -5,7 +5,8 @@ import java.util.random.RandomGenerator;
 
 /**
  * Picks the next token from logits as Hugging Face's sampling does: repetition penalty over every token seen so
- * far (prompt included), then temperature, top-k and top-p. Works in place on the caller's logits array.
+ * far (prompt included) and OpenAI's presence/frequency penalties over the reply's tokens, then temperature, top-k
+ * and top-p. Works in place on the caller's logits array.
  */
 public final class Sampler {
 
@@ -18,12 +19,20 @@ public final class Sampler {
     }
 
     public int next(float[] logits, boolean[] seen) {
+        return next(logits, seen, null);
+    }
+
+    /** @param written how often the reply has written each token (null: none yet), for the presence/frequency penalties */
+    public int next(float[] logits, boolean[] seen, int[] written) {
         if (params.repetitionPenalty() != 1f) {
             for (int i = 0; i < logits.length; i++) {
                 if (seen[i]) {
                     logits[i] = logits[i] < 0 ? logits[i] * params.repetitionPenalty() : logits[i] / params.repetitionPenalty();
                 }
             }
+        }
+        if (written != null) {
+            Penalties.apply(logits, written, params.presencePenalty(), params.frequencyPenalty());
         }
         if (params.greedy()) {
             return argmax(logits);

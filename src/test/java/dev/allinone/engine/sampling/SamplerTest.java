@@ -59,8 +59,57 @@ class SamplerTest {
         assertEquals(6, penalised.next(LOGITS.clone(), seen), "2.0 / 1.2 falls below 1.9");
     }
 
+    @Test
+    void presenceAndFrequencyPenaltiesMatchTheReference() {
+        boolean[] seen = new boolean[LOGITS.length];
+        int[] counts = {3, 0, 1, 0, 0, 2, 1, 0, 0, 4};
+        for (int t = 0; t < counts.length; t++) {
+            seen[t] = counts[t] > 0;
+        }
+        for (SamplingParams params : new SamplingParams[] {
+                new SamplingParams(0.8f, 0, 1.0f, 1.0f, 16, 0.6f, 0.25f),
+                new SamplingParams(1.0f, 6, 0.9f, 1.1f, 16, -0.5f, 0.4f),
+                new SamplingParams(1.2f, 0, 0.95f, 1.0f, 16, 1.5f, -0.3f)}) {
+            double[] expected = reference(LOGITS, seen, counts, params);
+            int[] drawn = new int[LOGITS.length];
+            Sampler sampler = new Sampler(params, new SplittableRandom(7));
+            for (int i = 0; i < DRAWS; i++) {
+                drawn[sampler.next(LOGITS.clone(), seen, counts)]++;
+            }
+            for (int t = 0; t < LOGITS.length; t++) {
+                double frequency = drawn[t] / (double) DRAWS;
+                if (expected[t] == 0) {
+                    assertEquals(0, drawn[t], params + ": token " + t + " is filtered out");
+                } else {
+                    double tolerance = 5 * Math.sqrt(expected[t] * (1 - expected[t]) / DRAWS);
+                    assertEquals(expected[t], frequency, tolerance, params + ": token " + t + " " + Arrays.toString(expected));
+                }
+            }
+        }
+    }
+
+    @Test
+    void greedyFollowsThePenalisedLogits() {
+        boolean[] seen = new boolean[LOGITS.length];
+        int[] counts = new int[LOGITS.length];
+        counts[0] = 2;
+        seen[0] = true;
+        // 2.0 - 0.05 - 2 * 0.05 = 1.85 falls below 1.9 (token 6); with no penalty token 0 wins
+        Sampler penalised = new Sampler(new SamplingParams(0f, 1, 1f, 1f, 16, 0.05f, 0.05f), new SplittableRandom(1));
+        assertEquals(6, penalised.next(LOGITS.clone(), seen, counts));
+        Sampler plain = new Sampler(new SamplingParams(0f, 1, 1f, 1f, 16), new SplittableRandom(1));
+        assertEquals(0, plain.next(LOGITS.clone(), seen, counts));
+        double[] reference = reference(LOGITS, seen, counts, new SamplingParams(1f, 0, 1f, 1f, 16, 0.05f, 0.05f));
+        assertTrue(reference[6] > reference[0], "the reference agrees that token 6 is now likelier");
+    }
+
     /** Hugging Face's order: penalty, temperature, top-k, top-p, then the kept probabilities renormalised. */
     private static double[] reference(float[] logits, boolean[] seen, SamplingParams p) {
+        return reference(logits, seen, new int[logits.length], p);
+    }
+
+    /** With OpenAI's penalties too: logit - presence * (count > 0) - frequency * count, after the repetition penalty. */
+    private static double[] reference(float[] logits, boolean[] seen, int[] counts, SamplingParams p) {
         int n = logits.length;
         double[] scaled = new double[n];
         for (int t = 0; t < n; t++) {
@@ -68,6 +117,7 @@ class SamplerTest {
             if (seen[t] && p.repetitionPenalty() != 1f) {
                 l = l > 0 ? l / p.repetitionPenalty() : l * p.repetitionPenalty();
             }
+            l -= (counts[t] > 0 ? (double) p.presencePenalty() : 0.0) + (double) p.frequencyPenalty() * counts[t];
             scaled[t] = l / p.temperature();
         }
         Integer[] order = IntStream.range(0, n).boxed().sorted(Comparator.comparingDouble(t -> -scaled[t])).toArray(Integer[]::new);
