@@ -39,6 +39,7 @@ class LayersTest {
     private static final String KV = "dev.allinone.engine.kv..";
     private static final String SAMPLING = "dev.allinone.engine.sampling..";
     private static final String TOKENIZER = "dev.allinone.engine.tokenizer..";
+    private static final String FILES = "dev.allinone.engine.files..";
 
     @Test
     void theEngineRolesImportOnlyWhatTheyMay() {
@@ -48,6 +49,7 @@ class LayersTest {
         forbid(KV, ROOT, MODEL, KERNELS, SAMPLING, TOKENIZER);
         forbid(KERNELS, ROOT, MODEL, SAMPLING, TOKENIZER);
         forbid(MODEL, ROOT);
+        forbid(FILES, ROOT, MODEL, KERNELS, KV, SAMPLING, TOKENIZER);
     }
 
     /**

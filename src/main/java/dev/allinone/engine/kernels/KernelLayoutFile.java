@@ -1,5 +1,7 @@
 package dev.allinone.engine.kernels;
 
+import dev.allinone.engine.files.DerivedFiles;
+
 import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
@@ -13,7 +15,6 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.nio.file.StandardOpenOption;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -186,7 +187,7 @@ public final class KernelLayoutFile {
         long start = System.nanoTime();
         Path tmp = null;
         try {
-            tmp = temporaryBeside(file);
+            tmp = DerivedFiles.temporaryBeside(file);
             ByteArrayOutputStream headerBytes = new ByteArrayOutputStream();
             DataOutputStream header = new DataOutputStream(headerBytes);
             header.writeInt(FORMAT);
@@ -288,19 +289,5 @@ public final class KernelLayoutFile {
         Stale(String why) {
             super(why);
         }
-    }
-
-    /**
-     * A temporary file beside {@code target}, readable by all as the Q4 copy's files are (createTempFile makes it
-     * owner-only): another user, such as a container's, may start from this directory.
-     */
-    private static Path temporaryBeside(Path target) throws IOException {
-        Path tmp = Files.createTempFile(target.getParent(), target.getFileName().toString(), ".tmp");
-        try {
-            Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-r--r--"));
-        } catch (UnsupportedOperationException notPosix) {
-            // the file system's defaults apply
-        }
-        return tmp;
     }
 }

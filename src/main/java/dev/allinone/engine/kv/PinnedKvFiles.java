@@ -1,5 +1,7 @@
 package dev.allinone.engine.kv;
 
+import dev.allinone.engine.files.DerivedFiles;
+
 import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
@@ -11,7 +13,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.nio.file.attribute.FileTime;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -249,7 +250,7 @@ public final class PinnedKvFiles {
             CRC32C crc = new CRC32C();
             crc.update(buffer.array(), 0, (int) size - Integer.BYTES);
             buffer.putInt((int) size - Integer.BYTES, (int) crc.getValue());
-            tmp = temporaryBeside(file);
+            tmp = DerivedFiles.temporaryBeside(file);
             Files.write(tmp, buffer.array());
             Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
             LOG.debugf("Pinned-prompt KV of %d tokens written to %s", tokens.length, file);
@@ -292,19 +293,5 @@ public final class PinnedKvFiles {
         } catch (IOException e) {
             return FileTime.fromMillis(0);
         }
-    }
-
-    /**
-     * A temporary file beside {@code target}, readable by all as the Q4 copy's files are (createTempFile makes it
-     * owner-only): another user, such as a container's, may start from this directory.
-     */
-    private static Path temporaryBeside(Path target) throws IOException {
-        Path tmp = Files.createTempFile(target.getParent(), target.getFileName().toString(), ".tmp");
-        try {
-            Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-r--r--"));
-        } catch (UnsupportedOperationException notPosix) {
-            // the file system's defaults apply
-        }
-        return tmp;
     }
 }

@@ -1,5 +1,7 @@
 package dev.allinone.engine.tokenizer;
 
+import dev.allinone.engine.files.DerivedFiles;
+
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -7,7 +9,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.util.BitSet;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -178,7 +179,7 @@ final class CompiledTokenizer {
             CRC32C crc = new CRC32C();
             crc.update(out.array(), 0, out.position());
             out.putInt((int) crc.getValue());
-            tmp = temporaryBeside(file);
+            tmp = DerivedFiles.temporaryBeside(file);
             Files.write(tmp, out.array());
             Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
             LOG.debugf("Compiled tokenizer written to %s", file);
@@ -192,19 +193,5 @@ final class CompiledTokenizer {
                 }
             }
         }
-    }
-
-    /**
-     * A temporary file beside {@code target}, readable by all as the Q4 copy's files are (createTempFile makes it
-     * owner-only): another user, such as a container's, may start from this directory.
-     */
-    private static Path temporaryBeside(Path target) throws IOException {
-        Path tmp = Files.createTempFile(target.getParent(), target.getFileName().toString(), ".tmp");
-        try {
-            Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-r--r--"));
-        } catch (UnsupportedOperationException notPosix) {
-            // the file system's defaults apply
-        }
-        return tmp;
     }
 }
