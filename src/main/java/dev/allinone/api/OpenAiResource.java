@@ -176,11 +176,7 @@ public class OpenAiResource {
                 } else if (e instanceof Event.Done d) {
                     // what is left (an echoed prompt with no reply text after it, tokens with no text) goes with the end
                     send(out, textChunk(id, now, choice.drain(), choice.drainLogprobs(), finishReason(d.result()), null));
-                    if (withUsage) {
-                        send(out, new OpenAi.Completion(id, "text_completion", now, completions.modelId(), List.of(), usage(d.result())));
-                    }
-                    out.write("data: [DONE]\n\n".getBytes(StandardCharsets.UTF_8));
-                    out.flush();
+                    end(out, withUsage ? new OpenAi.Completion(id, "text_completion", now, completions.modelId(), List.of(), usage(d.result())) : null);
                     return;
                 }
             }
@@ -327,11 +323,8 @@ public class OpenAiResource {
                     case Event.Done d -> {
                         send(out, chunk(id, now, new OpenAi.Delta(null, null), logprobs && !tokens.isEmpty() ? new OpenAi.Logprobs(tokens) : null,
                                 finishReason(d.result())));
-                        if (withUsage) {
-                            send(out, new OpenAi.ChatCompletionChunk(id, "chat.completion.chunk", now, completions.modelId(), List.of(), usage(d.result())));
-                        }
-                        out.write("data: [DONE]\n\n".getBytes(StandardCharsets.UTF_8));
-                        out.flush();
+                        end(out, withUsage ? new OpenAi.ChatCompletionChunk(id, "chat.completion.chunk", now, completions.modelId(), List.of(),
+                                usage(d.result())) : null);
                         return;
                     }
                 }
@@ -345,6 +338,15 @@ public class OpenAiResource {
     private OpenAi.ChatCompletionChunk chunk(String id, long now, OpenAi.Delta delta, OpenAi.Logprobs logprobs, String finish) {
         return new OpenAi.ChatCompletionChunk(id, "chat.completion.chunk", now, completions.modelId(),
                 List.of(new OpenAi.ChunkChoice(0, delta, logprobs, finish)), null);
+    }
+
+    /** Ends a stream: the usage chunk when asked for (else null), then {@code [DONE]}. */
+    private void end(OutputStream out, Object usageChunk) throws IOException {
+        if (usageChunk != null) {
+            send(out, usageChunk);
+        }
+        out.write("data: [DONE]\n\n".getBytes(StandardCharsets.UTF_8));
+        out.flush();
     }
 
     private void send(OutputStream out, Object data) throws IOException {
