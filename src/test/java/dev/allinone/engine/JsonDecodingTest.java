@@ -9,7 +9,6 @@ import dev.allinone.engine.sampling.json.JsonConstraint;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.OptionalLong;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -58,7 +57,7 @@ class JsonDecodingTest {
             awaitAll(replies);
             int valid = 0;
             for (Reply r : replies) {
-                GenerationResult result = r.result.get();
+                GenerationResult result = r.result().get();
                 assertEquals(GenerationResult.FinishReason.STOP, result.finishReason(), name + ": ended by the end token: " + r.text);
                 assertEquals(r.text.toString(), result.text());
                 assertEquals("[]", BoundedSchemas.problems(schema, result.text()).toString(), name + ": " + result.text());
@@ -66,7 +65,7 @@ class JsonDecodingTest {
             }
             assertEquals(PER_SCHEMA, valid);
             for (Reply r : free) {
-                assertTrue(r.result.get(60, TimeUnit.SECONDS).generatedTokens() > 0);
+                assertTrue(r.result().get(60, TimeUnit.SECONDS).generatedTokens() > 0);
             }
         }
     }
@@ -79,27 +78,17 @@ class JsonDecodingTest {
 
     private static void awaitAll(List<Reply> replies) throws Exception {
         for (Reply r : replies) {
-            r.result.get(120, TimeUnit.SECONDS);
+            r.result().get(120, TimeUnit.SECONDS);
         }
     }
 
-    private static final class Reply implements GenerationListener {
+    /** The finished reply, and the text as it streamed (to compare with the result's). */
+    private static final class Reply extends GenerationFuture {
         final StringBuilder text = new StringBuilder();
-        final CompletableFuture<GenerationResult> result = new CompletableFuture<>();
 
         @Override
         public void onText(String piece) {
             text.append(piece);
-        }
-
-        @Override
-        public void onComplete(GenerationResult r) {
-            result.complete(r);
-        }
-
-        @Override
-        public void onError(Throwable error) {
-            result.completeExceptionally(error);
         }
     }
 }
