@@ -31,7 +31,7 @@ import org.jboss.logging.Logger;
  *
  * <p>A file is used only if everything about it checks out, else it is ignored (with a log line saying why), the
  * weights are repacked and the file is written anew: its magic and format version; a checksum of its header; the
- * identity of the Q4 copy it was made from ({@link dev.allinone.engine.model.QuantizedCheckpoint#identity}); the layout's fingerprint (the C
+ * identity of the quantized copy it was made from ({@link dev.allinone.engine.model.QuantizedCheckpoint#identity}); the layout's fingerprint (the C
  * library's repacking of a probe matrix in each format, so a change to the layout in {@code kernels_common.c} makes old files
  * stale by itself); the same matrices with the same shapes as the model asks for; and a CRC-32C of each matrix's
  * bytes, checked at every start (which also brings the mapping's pages in before the first request needs them).
@@ -55,8 +55,8 @@ public final class KernelLayoutFile {
     private final String identity;
 
     /**
-     * @param dir      the Q4 copy's directory
-     * @param identity what the Q4 copy was made from ({@link dev.allinone.engine.model.QuantizedCheckpoint#identity}); a file made from other weights
+     * @param dir      the quantized (Q4 or Q8) copy's directory
+     * @param identity what the copy was made from ({@link dev.allinone.engine.model.QuantizedCheckpoint#identity}); a file made from other weights
      *                 is stale
      */
     public KernelLayoutFile(Path dir, String identity) {
@@ -310,7 +310,7 @@ public final class KernelLayoutFile {
     }
 
     /**
-     * A temporary file beside {@code target}, readable by all as the Q4 copy's files are (createTempFile makes it
+     * A temporary file beside {@code target}, readable by all as the quantized copy's files are (createTempFile makes it
      * owner-only): another user, such as a container's, may start from this directory.
      */
     private static Path temporaryBeside(Path target) throws IOException {

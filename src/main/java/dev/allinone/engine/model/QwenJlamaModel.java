@@ -32,7 +32,7 @@ import java.util.Optional;
  * <p>It keeps the embedding table and the LM head in their stored format: stock Jlama widens the 151,936 × 1,024
  * table to F32 (622 MB, read whole for every generated token). Here the table stays in its file as stored, rows
  * read and widened one at a time on lookup ({@link EmbeddingRows}), and the head is that table,
- * {@code lm_head.weight}, or its Q4 copy.
+ * {@code lm_head.weight}, or its Q4 or Q8 copy.
  *
  * <p>Where {@link NativeKernels} run on this machine, every matrix of a format they multiply ({@link MatrixFormat}) is
  * packed for them at load ({@link PackedMatrices}) and all products with it run there; Jlama's kernels (and the
@@ -65,8 +65,8 @@ public final class QwenJlamaModel extends Qwen2Model {
     private final PackedMatrices packed;
 
     /**
-     * @param layout where the C kernels' layout of the Q4 weights is kept between starts (null: repacked at every
-     *               start, as for weights not written as a Q4 copy)
+     * @param layout where the C kernels' layout of the quantized weights is kept between starts (null: repacked at every
+     *               start, as for weights not written as a quantized copy)
      */
     QwenJlamaModel(Config config, WeightLoader weights, Tokenizer tokenizer, DType workingDType, DType workingQType, double ropeTheta,
             NativeKernels kernels, EmbeddingRows embeddings, KernelLayoutFile layout) {
