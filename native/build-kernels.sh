@@ -1,6 +1,6 @@
 #!/usr/bin/env sh
 # Builds the engine's C kernels (src/main/c) into the jar's resources, one library per architecture:
-#   OUT/linux-x86_64/libq4kernels.so   (AVX-512 VNNI, AVX-VNNI, AVX2 variants)
+#   OUT/linux-x86_64/libq4kernels.so   (AVX-512 VNNI, AVX-VNNI, AVX2 variants; Q4 and Q8 products)
 #   OUT/linux-aarch64/libq4kernels.so  (NEON with and without the dot product)
 # each with the host's C compiler where it is that architecture, else with a cross-compiler when there is one
 # (Debian: gcc-aarch64-linux-gnu, gcc-x86-64-linux-gnu). Also builds the kernels' test harness for each into

@@ -2,7 +2,8 @@
  * The engine's C kernels: what every variant shares (constants, the packed weight layout, e^x as scalars).
  * Loaded through Java's FFM API by dev.allinone.engine.NativeKernels; one library per architecture
  * (kernels_x86.c: AVX-512 VNNI, AVX-VNNI, AVX2; kernels_arm64.c: NEON with and without the dot product), each
- * exporting, per variant V, aio_supported_V, aio_q8_quantize_V, aio_q4_gemm_V, aio_attend_block_V and aio_swiglu_V.
+ * exporting, per variant V, aio_supported_V, aio_q8_quantize_V, aio_q4_gemm_V, aio_q8_gemm_V, aio_attend_block_V and
+ * aio_swiglu_V.
  * Attention, SwiGLU and e^x are written once (kernels_attention.h) on an 8-value vector each architecture defines.
  *
  * Weights are repacked once at load into groups of 16 rows (kernels_common.c): per 32-value block, four 64-byte
@@ -11,6 +12,10 @@
  * scales. Every variant reads this one layout: a 512-bit vector holds the 16 rows, a 256-bit one 8 of them, a
  * 128-bit one 4; each lane's 4 bytes meet 4 activation bytes broadcast to every lane, so the lanes end as rows'
  * block sums and no horizontal reduction is needed.
+ *
+ * Q8 weights (Jlama's: 32 signed bytes and a float scale per row and block, as llama.cpp's Q8_0) are repacked the
+ * same way into groups of 16 rows, per block eight 64-byte vectors (vector v: bytes 4v..4v+3 of each row), then the
+ * 16 rows' scales (aio_q8_repack).
  *
  * Activations are rounded to 8 bits per block of 32 exactly as Jlama's quantizeQ8 does (scale = max|x| / 127,
  * value = (int) (x * 127/max + 0.5)); built with -ffp-contract=off so that rounding matches the Java code.
@@ -31,6 +36,8 @@
 #define BLOCK 32
 #define GROUP 16
 #define GROUP_BLOCK_BYTES (GROUP * BLOCK / 2)
+/* Q8: a group's block is 8 vectors of 64 bytes (4 bytes of each of the 16 rows per vector), as Q4's 4. */
+#define Q8_GROUP_BLOCK_BYTES (GROUP * BLOCK)
 /* How far ahead of the block being multiplied its group's weights are fetched. */
 #define PREFETCH_BYTES 2048
 /* The longest KV block the attention kernels take (tokens). */
@@ -39,6 +46,8 @@
 int64_t aio_q4_packed_bytes(int32_t rows, int32_t in);
 int64_t aio_q4_packed_scales(int32_t rows, int32_t in);
 void aio_q4_repack(const uint8_t *q, const float *scales, int32_t rows, int32_t in, uint8_t *out, float *out_scales);
+int64_t aio_q8_packed_bytes(int32_t rows, int32_t in);
+void aio_q8_repack(const int8_t *q, const float *scales, int32_t rows, int32_t in, int8_t *out, float *out_scales);
 int aio_attends_head_size(int32_t headSize);
 
 /* Asks for a 16-row group's weights PREFETCH_BYTES ahead of block wb, a cache line at a time (prefetcht0 / prfm
@@ -46,6 +55,13 @@ int aio_attends_head_size(int32_t headSize);
 static inline void prefetch_ahead(const uint8_t *wb) {
     for (int line = 0; line < GROUP_BLOCK_BYTES; line += 64) {
         __builtin_prefetch(wb + PREFETCH_BYTES + line);
+    }
+}
+
+/* The same for a Q8 group's block (twice the bytes). */
+static inline void prefetch_ahead_q8(const int8_t *wb) {
+    for (int line = 0; line < Q8_GROUP_BLOCK_BYTES; line += 64) {
+        __builtin_prefetch(wb + 2 * PREFETCH_BYTES + line);
     }
 }
 
@@ -101,12 +117,16 @@ static inline void swiglu_tail(float *gate, const float *up, int from, int end) 
  * count (the last group may be partial).
  */
 #define DEFINE_SLICED_GEMM(NAME, ATTR, VEC, SLICE_ROWS, ROWS, STORE)                                                \
-    ATTR static void NAME(const uint8_t *wq, const float *ws, int32_t in, int32_t rows, int32_t g0, int32_t g1,     \
+    DEFINE_SLICED_GEMM_OF(NAME, ATTR, VEC, SLICE_ROWS, ROWS, STORE, uint8_t, GROUP_BLOCK_BYTES)
+
+/* The same for weights of element type WT and BLOCK_BYTES bytes per group and block (Q8: int8_t, Q8_GROUP_BLOCK_BYTES). */
+#define DEFINE_SLICED_GEMM_OF(NAME, ATTR, VEC, SLICE_ROWS, ROWS, STORE, WT, BLOCK_BYTES)                            \
+    ATTR static void NAME(const WT *wq, const float *ws, int32_t in, int32_t rows, int32_t g0, int32_t g1,          \
                           const int8_t *xq, const float *xs, const int32_t *xsum8, int32_t n, float *y, int32_t ldy) { \
         int blocks = in / BLOCK;                                                                                    \
         VEC acc[4];                                                                                                 \
         for (int g = g0; g < g1; g++) {                                                                             \
-            const uint8_t *wg = wq + (size_t) g * blocks * GROUP_BLOCK_BYTES;                                       \
+            const WT *wg = wq + (size_t) g * blocks * (BLOCK_BYTES);                                                \
             const float *sg = ws + (size_t) g * blocks * GROUP;                                                     \
             for (int slice = 0; slice < GROUP / (SLICE_ROWS); slice++) {                                            \
                 int row0 = g * GROUP + (SLICE_ROWS) * slice;                                                        \

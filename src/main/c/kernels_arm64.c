@@ -177,6 +177,98 @@ static inline void store128(float *y, int row0, int rows, float32x4_t acc) {
 DEFINE_GEMM128(gemm_neondot, DOTPROD, DEFINE_ROWS_NEONDOT, rows_neondot)
 DEFINE_GEMM128(gemm_neon, , DEFINE_ROWS_NEON, rows_neon)
 
+/* ---- Q8 x 8-bit products: 4 rows a vector, a group as four quarters ---------------------------------------------- */
+
+/*
+ * One block of quarter k (rows 4k..4k+3) against R activation rows; a row's exact integer block sum, then
+ * sum += (float) blockSum * (weightScale * activationScale), as every variant.
+ * neondot: sdot (signed x signed) with the activation's bytes 4v..4v+3 from lane v of its 16-byte halves.
+ * neon: smull of the 4 rows' bytes with the 4 activation bytes repeated, pairwise adds into 16 bits (at most
+ * 2 x 128 x 127 = 32512), accumulated into 32 bits at every step (sadalp).
+ */
+#define DEFINE_Q8ROWS_NEONDOT(R)                                                                                    \
+    DOTPROD static inline void q8rows_neondot_##R(const int8_t *wg, const float *sg, int blocks, int in, int k,     \
+                                                  const int8_t *xq, const float *xs, const int32_t *xsum8,          \
+                                                  float32x4_t *acc) {                                               \
+        (void) xsum8;                                                                                               \
+        float32x4_t sums[R];                                                                                        \
+        for (int r = 0; r < R; r++) {                                                                               \
+            sums[r] = vdupq_n_f32(0.0f);                                                                            \
+        }                                                                                                           \
+        for (int b = 0; b < blocks; b++) {                                                                          \
+            const int8_t *wb = wg + (size_t) b * Q8_GROUP_BLOCK_BYTES;                                              \
+            if (k == 0) {                                                                                           \
+                prefetch_ahead_q8(wb);                                                                              \
+            }                                                                                                       \
+            int8x16_t w[8];                                                                                         \
+            for (int v = 0; v < 8; v++) {                                                                           \
+                w[v] = vld1q_s8(wb + 64 * v + 16 * k);                                                              \
+            }                                                                                                       \
+            float32x4_t sw = vld1q_f32(sg + (size_t) b * GROUP + 4 * k);                                            \
+            for (int r = 0; r < R; r++) {                                                                           \
+                int8x16_t a_lo = vld1q_s8(xq + (size_t) r * in + b * BLOCK);                                        \
+                int8x16_t a_hi = vld1q_s8(xq + (size_t) r * in + b * BLOCK + 16);                                   \
+                int32x4_t dot = vdupq_n_s32(0);                                                                     \
+                dot = vdotq_laneq_s32(dot, w[0], a_lo, 0);                                                          \
+                dot = vdotq_laneq_s32(dot, w[1], a_lo, 1);                                                          \
+                dot = vdotq_laneq_s32(dot, w[2], a_lo, 2);                                                          \
+                dot = vdotq_laneq_s32(dot, w[3], a_lo, 3);                                                          \
+                dot = vdotq_laneq_s32(dot, w[4], a_hi, 0);                                                          \
+                dot = vdotq_laneq_s32(dot, w[5], a_hi, 1);                                                          \
+                dot = vdotq_laneq_s32(dot, w[6], a_hi, 2);                                                          \
+                dot = vdotq_laneq_s32(dot, w[7], a_hi, 3);                                                          \
+                float32x4_t scale = vmulq_f32(sw, vdupq_n_f32(xs[(size_t) r * blocks + b]));                        \
+                sums[r] = vfmaq_f32(sums[r], vcvtq_f32_s32(dot), scale);                                            \
+            }                                                                                                       \
+        }                                                                                                           \
+        for (int r = 0; r < R; r++) {                                                                               \
+            acc[r] = sums[r];                                                                                       \
+        }                                                                                                           \
+    }
+
+#define DEFINE_Q8ROWS_NEON(R)                                                                                       \
+    static inline void q8rows_neon_##R(const int8_t *wg, const float *sg, int blocks, int in, int k,                \
+                                       const int8_t *xq, const float *xs, const int32_t *xsum8, float32x4_t *acc) { \
+        (void) xsum8;                                                                                               \
+        float32x4_t sums[R];                                                                                        \
+        for (int r = 0; r < R; r++) {                                                                               \
+            sums[r] = vdupq_n_f32(0.0f);                                                                            \
+        }                                                                                                           \
+        for (int b = 0; b < blocks; b++) {                                                                          \
+            const int8_t *wb = wg + (size_t) b * Q8_GROUP_BLOCK_BYTES;                                              \
+            if (k == 0) {                                                                                           \
+                prefetch_ahead_q8(wb);                                                                              \
+            }                                                                                                       \
+            int32x4_t block[R];                                                                                     \
+            for (int r = 0; r < R; r++) {                                                                           \
+                block[r] = vdupq_n_s32(0);                                                                          \
+            }                                                                                                       \
+            for (int v = 0; v < 8; v++) {                                                                           \
+                int8x16_t w = vld1q_s8(wb + 64 * v + 16 * k);                                                       \
+                for (int r = 0; r < R; r++) {                                                                       \
+                    block[r] = vpadalq_s16(block[r], pairs_neon(w, xq + (size_t) r * in + b * BLOCK + 4 * v));      \
+                }                                                                                                   \
+            }                                                                                                       \
+            float32x4_t sw = vld1q_f32(sg + (size_t) b * GROUP + 4 * k);                                            \
+            for (int r = 0; r < R; r++) {                                                                           \
+                float32x4_t scale = vmulq_f32(sw, vdupq_n_f32(xs[(size_t) r * blocks + b]));                        \
+                sums[r] = vfmaq_f32(sums[r], vcvtq_f32_s32(block[r]), scale);                                       \
+            }                                                                                                       \
+        }                                                                                                           \
+        for (int r = 0; r < R; r++) {                                                                               \
+            acc[r] = sums[r];                                                                                       \
+        }                                                                                                           \
+    }
+
+#define DEFINE_Q8GEMM128(NAME, ATTR, DEFINE_ROWS, ROWS)                                                             \
+    DEFINE_ROWS(1)                                                                                                  \
+    DEFINE_ROWS(2)                                                                                                  \
+    DEFINE_ROWS(4)                                                                                                  \
+    DEFINE_SLICED_GEMM_OF(NAME, ATTR, float32x4_t, 4, ROWS, store128, int8_t, Q8_GROUP_BLOCK_BYTES)
+
+DEFINE_Q8GEMM128(q8gemm_neondot, DOTPROD, DEFINE_Q8ROWS_NEONDOT, q8rows_neondot)
+DEFINE_Q8GEMM128(q8gemm_neon, , DEFINE_Q8ROWS_NEON, q8rows_neon)
+
 /* ---- 8-value vectors of two NEON registers, operation for operation as AVX2's __m256 ------------------------------ */
 
 typedef struct {
@@ -225,5 +317,5 @@ static inline v8 v8_sum_lanes8(const v8 *v) {
 
 /* ---- The variants' entry points ----------------------------------------------------------------------------- */
 
-EXPORT_VARIANT(neondot, quantize_neon, gemm_neondot)
-EXPORT_VARIANT(neon, quantize_neon, gemm_neon)
+EXPORT_VARIANT(neondot, quantize_neon, gemm_neondot, q8gemm_neondot)
+EXPORT_VARIANT(neon, quantize_neon, gemm_neon, q8gemm_neon)

@@ -167,9 +167,13 @@ V8_ENTRY void swiglu(float *gate, const float *up, int32_t from, int32_t count) 
     swiglu_tail(gate, up, i, end);
 }
 
-/* ---- A variant's entry points: aio_q8_quantize_V, aio_q4_gemm_V, aio_attend_block_V, aio_swiglu_V ------------- */
+/* ---- A variant's entry points: aio_q8_gemm_V, aio_q8_quantize_V, aio_q4_gemm_V, aio_attend_block_V, aio_swiglu_V */
 
-#define EXPORT_VARIANT(V, QUANTIZE, GEMM)                                                                           \
+#define EXPORT_VARIANT(V, QUANTIZE, GEMM, Q8GEMM)                                                                   \
+    void aio_q8_gemm_##V(const int8_t *wq, const float *ws, int32_t in, int32_t rows, int32_t g0, int32_t g1,      \
+                         const int8_t *xq, const float *xs, const int32_t *xsum8, int32_t n, float *y, int32_t ldy) { \
+        Q8GEMM(wq, ws, in, rows, g0, g1, xq, xs, xsum8, n, y, ldy);                                                 \
+    }                                                                                                               \
     void aio_q8_quantize_##V(const float *x, int32_t n, int32_t in, int8_t *xq, float *xs, int32_t *xsum8) {       \
         QUANTIZE(x, n, in, xq, xs, xsum8);                                                                          \
     }                                                                                                               \

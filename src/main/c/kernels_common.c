@@ -38,6 +38,40 @@ void aio_q4_repack(const uint8_t *q, const float *scales, int32_t rows, int32_t 
     }
 }
 
+/* Bytes of packed Q8 quants for a rows x in matrix (its scales: aio_q4_packed_scales, one per row and block). */
+int64_t aio_q8_packed_bytes(int32_t rows, int32_t in) {
+    return (int64_t) ((rows + GROUP - 1) / GROUP) * (in / BLOCK) * Q8_GROUP_BLOCK_BYTES;
+}
+
+/* Jlama's Q8 layout (row-major 32-byte blocks of signed values, one float scale per block) into groups of 16 rows:
+ * per block 8 vectors of 64 bytes, vector v holding bytes 4v..4v+3 of each of the 16 rows; missing rows of the last
+ * group are zero. */
+void aio_q8_repack(const int8_t *q, const float *scales, int32_t rows, int32_t in, int8_t *out, float *out_scales) {
+    int blocks = in / BLOCK;
+    int groups = (rows + GROUP - 1) / GROUP;
+    for (int g = 0; g < groups; g++) {
+        for (int b = 0; b < blocks; b++) {
+            int8_t *dst = out + ((size_t) g * blocks + b) * Q8_GROUP_BLOCK_BYTES;
+            float *dst_scales = out_scales + ((size_t) g * blocks + b) * GROUP;
+            for (int r = 0; r < GROUP; r++) {
+                int row = g * GROUP + r;
+                if (row >= rows) {
+                    for (int v = 0; v < 8; v++) {
+                        memset(dst + v * 4 * GROUP + r * 4, 0, 4);
+                    }
+                    dst_scales[r] = 0.0f;
+                    continue;
+                }
+                const int8_t *src = q + ((size_t) row * blocks + b) * BLOCK;
+                for (int v = 0; v < 8; v++) {
+                    memcpy(dst + v * 4 * GROUP + r * 4, src + v * 4, 4);
+                }
+                dst_scales[r] = scales[(size_t) row * blocks + b];
+            }
+        }
+    }
+}
+
 int aio_attends_head_size(int32_t headSize) {
     return headSize == 64 || headSize == 128;
 }

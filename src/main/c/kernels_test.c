@@ -1,7 +1,7 @@
 /*
  * Tests the kernel variants of this architecture against a double-precision reference written here, plainly
  * (nothing shared with the kernels but the packed layout's repack and the declarations): the 8-bit rounding, the
- * Q4 x 8-bit products (also: a row's result is the same to the bit whatever else is in the call; every variant
+ * Q4 and Q8 x 8-bit products (also: a row's result is the same to the bit whatever else is in the call; every variant
  * gives the same bits), attention over KV blocks and SwiGLU. Built with the library's sources for x86-64 and, with
  * a cross-compiler, for ARM64, which runs under qemu-aarch64 (native/build-kernels.sh; KernelsHarnessTest runs
  * both). Prints one line per check, a checksum of the products' bits (equal across variants and architectures),
@@ -31,8 +31,11 @@ typedef void (*swiglu_fn)(float *, const float *, int32_t, int32_t);
     int32_t aio_attend_block_##V(const float *, int32_t, int32_t, int32_t, const uint16_t *, int32_t, int32_t,     \
                                  int32_t, int32_t, int32_t, int32_t, int32_t, int32_t, int32_t, float, float *,     \
                                  float *, float *);                                                                 \
-    void aio_swiglu_##V(float *, const float *, int32_t, int32_t);
-#define ENTRY(V, NAME) {NAME, aio_supported_##V, aio_q8_quantize_##V, aio_q4_gemm_##V, aio_attend_block_##V, aio_swiglu_##V}
+    void aio_swiglu_##V(float *, const float *, int32_t, int32_t);                                                  \
+    void aio_q8_gemm_##V(const int8_t *, const float *, int32_t, int32_t, int32_t, int32_t, const int8_t *,         \
+                         const float *, const int32_t *, int32_t, float *, int32_t);
+#define ENTRY(V, NAME) {NAME, aio_supported_##V, aio_q8_quantize_##V, aio_q4_gemm_##V, aio_attend_block_##V, aio_swiglu_##V, \
+                        (gemm_fn) aio_q8_gemm_##V}
 
 typedef struct {
     const char *name;
@@ -41,6 +44,7 @@ typedef struct {
     gemm_fn gemm;
     attend_fn attend;
     swiglu_fn swiglu;
+    gemm_fn q8gemm; /* Q8 weights (int8_t *, cast) */
 } variant;
 
 #if defined(__x86_64__)
@@ -170,6 +174,40 @@ static void gemm_reference(const uint8_t *q, const float *scales, int rows, int 
     }
 }
 
+/* A random Q8 matrix in Jlama's layout: per row and 32-value block 32 signed bytes (all of -128..127) and a scale. */
+static void random_q8(int rows, int in, int8_t *q, float *scales) {
+    for (long i = 0; i < (long) rows * in; i++) {
+        q[i] = (int8_t) next_u64();
+    }
+    for (long i = 0; i < (long) rows * in / BLOCK; i++) {
+        scales[i] = (float) uniform(0.0001, 0.005);
+    }
+}
+
+/* The exact product of the Q8 weights (byte x scale) with the 8-bit activations, in double, and the terms' magnitudes. */
+static void q8gemm_reference(const int8_t *q, const float *scales, int rows, int in, const int8_t *xq, const float *xs,
+                             int n, double *y, double *magnitude) {
+    int blocks = in / BLOCK;
+    for (int i = 0; i < n; i++) {
+        for (int r = 0; r < rows; r++) {
+            double sum = 0, mag = 0;
+            for (int b = 0; b < blocks; b++) {
+                const int8_t *w = q + ((size_t) r * blocks + b) * BLOCK;
+                const int8_t *a = xq + (size_t) i * in + b * BLOCK;
+                long dot = 0;
+                for (int j = 0; j < BLOCK; j++) {
+                    dot += (long) w[j] * a[j];
+                }
+                double term = (double) dot * scales[(size_t) r * blocks + b] * xs[(size_t) i * blocks + b];
+                sum += term;
+                mag += fabs(term);
+            }
+            y[(size_t) i * rows + r] = sum;
+            magnitude[(size_t) i * rows + r] = mag;
+        }
+    }
+}
+
 static uint64_t fnv(uint64_t h, const void *data, size_t bytes) {
     const uint8_t *p = data;
     for (size_t i = 0; i < bytes; i++) {
@@ -200,22 +238,29 @@ static void test_quantize(const variant *v) {
     free(x), free(q), free(qr), free(s), free(sr), free(o), free(orf);
 }
 
-/* Shapes: partial last groups, one group, the model's own row lengths. Returns the checksum of all results. */
-static uint64_t test_gemm(const variant *v) {
+/* Q4 or Q8 products. Shapes: partial last groups, one group, the model's own row lengths. Returns the checksum of
+ * all results folded into checksum. */
+static uint64_t test_gemm(const variant *v, int q8, uint64_t checksum) {
     static const int shapes[][2] = {{13, 64}, {16, 96}, {40, 256}, {100, 1024}, {37, 2816}};
     static const int batches[] = {1, 2, 3, 4, 5, 8, 13};
-    uint64_t checksum = 0xCBF29CE484222325ULL;
     char detail[200];
     for (size_t s = 0; s < sizeof(shapes) / sizeof(shapes[0]); s++) {
         int rows = shapes[s][0], in = shapes[s][1], blocks = in / BLOCK;
         rng_state = 1000 + s;
-        uint8_t *q = malloc((size_t) rows * in / 2);
+        const char *format = q8 ? "Q8" : "Q4";
+        gemm_fn gemm = q8 ? v->q8gemm : v->gemm;
+        uint8_t *q = malloc((size_t) rows * in / (q8 ? 1 : 2));
         float *scales = malloc(sizeof(float) * rows * blocks);
-        random_q4(rows, in, q, scales);
         int groups = (rows + GROUP - 1) / GROUP;
-        uint8_t *wq = aligned_alloc(64, (size_t) aio_q4_packed_bytes(rows, in));
+        uint8_t *wq = aligned_alloc(64, (size_t) (q8 ? aio_q8_packed_bytes(rows, in) : aio_q4_packed_bytes(rows, in)));
         float *ws = aligned_alloc(64, sizeof(float) * (size_t) aio_q4_packed_scales(rows, in) + 64);
-        aio_q4_repack(q, scales, rows, in, wq, ws);
+        if (q8) {
+            random_q8(rows, in, (int8_t *) q, scales);
+            aio_q8_repack((const int8_t *) q, scales, rows, in, (int8_t *) wq, ws);
+        } else {
+            random_q4(rows, in, q, scales);
+            aio_q4_repack(q, scales, rows, in, wq, ws);
+        }
         int maxN = 13;
         float *x = malloc(sizeof(float) * maxN * in);
         for (int i = 0; i < maxN * in; i++) {
@@ -226,11 +271,15 @@ static uint64_t test_gemm(const variant *v) {
         int32_t *xsum8 = malloc(4 * maxN * blocks);
         v->quantize(x, maxN, in, xq, xs, xsum8);
         double *ref = malloc(sizeof(double) * maxN * rows), *mag = malloc(sizeof(double) * maxN * rows);
-        gemm_reference(q, scales, rows, in, xq, xs, maxN, ref, mag);
+        if (q8) {
+            q8gemm_reference((const int8_t *) q, scales, rows, in, xq, xs, maxN, ref, mag);
+        } else {
+            gemm_reference(q, scales, rows, in, xq, xs, maxN, ref, mag);
+        }
         float *alone = malloc(sizeof(float) * maxN * rows), *y = malloc(sizeof(float) * maxN * rows);
         /* Each row alone, all groups at once. */
         for (int i = 0; i < maxN; i++) {
-            v->gemm(wq, ws, in, rows, 0, groups, xq + (size_t) i * in, xs + (size_t) i * blocks, xsum8 + (size_t) i * blocks,
+            gemm(wq, ws, in, rows, 0, groups, xq + (size_t) i * in, xs + (size_t) i * blocks, xsum8 + (size_t) i * blocks,
                     1, alone + (size_t) i * rows, rows);
         }
         double worst = 0;
@@ -241,7 +290,8 @@ static uint64_t test_gemm(const variant *v) {
             worst = err / bound > worst ? err / bound : worst;
             within &= err <= bound;
         }
-        snprintf(detail, sizeof detail, "%d x %d, worst error %.2f of the bound (blocks + 2) x 2^-24 x sum |terms|", rows, in, worst);
+        snprintf(detail, sizeof detail, "%s %d x %d, worst error %.2f of the bound (blocks + 2) x 2^-24 x sum |terms|", format, rows,
+                 in, worst);
         check(within, "products equal the double-precision reference", v->name, detail);
         /* In batches, the groups split over two calls as the kernel threads split them. */
         int invariant = 1;
@@ -249,11 +299,11 @@ static uint64_t test_gemm(const variant *v) {
             int n = batches[k];
             memset(y, 0, sizeof(float) * n * rows);
             int split = groups / 2;
-            v->gemm(wq, ws, in, rows, 0, split, xq, xs, xsum8, n, y, rows);
-            v->gemm(wq, ws, in, rows, split, groups, xq, xs, xsum8, n, y, rows);
+            gemm(wq, ws, in, rows, 0, split, xq, xs, xsum8, n, y, rows);
+            gemm(wq, ws, in, rows, split, groups, xq, xs, xsum8, n, y, rows);
             invariant &= !memcmp(y, alone, sizeof(float) * n * rows);
         }
-        snprintf(detail, sizeof detail, "%d x %d, batches of 1 to 13 rows", rows, in);
+        snprintf(detail, sizeof detail, "%s %d x %d, batches of 1 to 13 rows", format, rows, in);
         check(invariant, "a row's result does not depend on its batch (to the bit)", v->name, detail);
         checksum = fnv(checksum, alone, sizeof(float) * maxN * rows);
         free(q), free(scales), free(wq), free(ws), free(x), free(xq), free(xs), free(xsum8), free(ref), free(mag), free(alone), free(y);
@@ -439,7 +489,8 @@ int main(int argc, char **argv) {
             continue;
         }
         test_quantize(v);
-        uint64_t checksum = test_gemm(v);
+        uint64_t checksum = test_gemm(v, 0, 0xCBF29CE484222325ULL);
+        checksum = test_gemm(v, 1, checksum);
         checksum = test_attention(v, 64, 16, 16, checksum);
         checksum = test_attention(v, 128, 14, 2, checksum);
         checksum = test_attention(v, 64, 12, 4, checksum);

@@ -150,36 +150,83 @@ VNNI512 static inline void store512(float *y, int row0, int rows, __m512 acc) {
     }
 }
 
+/* ---- Q8 x 8-bit products, AVX-512 VNNI ------------------------------------------------------------------------- */
+
+/*
+ * As rows512_R for Q8 weights: vpdpbusd multiplies unsigned by signed bytes, so each weight byte is read as
+ * w + 128 (its top bit flipped) and the offset, 128 x the activations' block sum = 16 x xsum8, is taken off at the
+ * start; the block sum stays exact (at most 32 x 255 x 127 in magnitude).
+ */
+#define DEFINE_Q8ROWS512(R)                                                                                         \
+    VNNI512 static inline void q8rows512_##R(const int8_t *wg, const float *sg, int blocks, int in, const int8_t *xq, \
+                                      const float *xs, const int32_t *xsum8, __m512 *acc) {                         \
+        const __m512i flip = _mm512_set1_epi8((char) 0x80);                                                         \
+        __m512 sums[R];                                                                                             \
+        for (int r = 0; r < R; r++) {                                                                               \
+            sums[r] = _mm512_setzero_ps();                                                                          \
+        }                                                                                                           \
+        for (int b = 0; b < blocks; b++) {                                                                          \
+            const int8_t *wb = wg + (size_t) b * Q8_GROUP_BLOCK_BYTES;                                              \
+            prefetch_ahead_q8(wb);                                                                                  \
+            __m512i w[8];                                                                                           \
+            for (int v = 0; v < 8; v++) {                                                                           \
+                w[v] = _mm512_xor_si512(_mm512_loadu_si512(wb + v * 4 * GROUP), flip);                              \
+            }                                                                                                       \
+            __m512 sw = _mm512_loadu_ps(sg + (size_t) b * GROUP);                                                   \
+            for (int r = 0; r < R; r++) {                                                                           \
+                const int8_t *a = xq + (size_t) r * in + b * BLOCK;                                                 \
+                __m512i dot = _mm512_set1_epi32(-16 * xsum8[(size_t) r * blocks + b]);                             \
+                for (int v = 0; v < 8; v++) {                                                                       \
+                    dot = _mm512_dpbusd_epi32(dot, w[v], _mm512_set1_epi32(load_i32(a + 4 * v)));                   \
+                }                                                                                                   \
+                __m512 scale = _mm512_mul_ps(sw, _mm512_set1_ps(xs[(size_t) r * blocks + b]));                      \
+                sums[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), scale, sums[r]);                                 \
+            }                                                                                                       \
+        }                                                                                                           \
+        for (int r = 0; r < R; r++) {                                                                               \
+            acc[r] = sums[r];                                                                                       \
+        }                                                                                                           \
+    }
+
+DEFINE_Q8ROWS512(1)
+DEFINE_Q8ROWS512(4)
+DEFINE_Q8ROWS512(8)
+
 /*
  * y[i * ldy + row] = sum over in of x[i] * W[row], for the weight rows of groups g0 <= g < g1 and all n activation
- * rows (quantized by the variant's quantize). rows = the matrix's real row count (the last group may be partial).
+ * rows (quantized by the variant's quantize), through ROWS##_8 / _4 / _1 on weights of type WT, BLOCK_BYTES a
+ * group's block. rows = the matrix's real row count (the last group may be partial).
  */
-VNNI512 static void gemm512(const uint8_t *wq, const float *ws, int32_t in, int32_t rows, int32_t g0, int32_t g1,
-                            const int8_t *xq, const float *xs, const int32_t *xsum8, int32_t n, float *y, int32_t ldy) {
-    int blocks = in / BLOCK;
-    __m512 acc[8];
-    for (int g = g0; g < g1; g++) {
-        const uint8_t *wg = wq + (size_t) g * blocks * GROUP_BLOCK_BYTES;
-        const float *sg = ws + (size_t) g * blocks * GROUP;
-        int i = 0;
-        for (; i + 8 <= n; i += 8) {
-            rows512_8(wg, sg, blocks, in, xq + (size_t) i * in, xs + (size_t) i * blocks, xsum8 + (size_t) i * blocks, acc);
-            for (int r = 0; r < 8; r++) {
-                store512(y + (size_t) (i + r) * ldy, g * GROUP, rows, acc[r]);
-            }
-        }
-        for (; i + 4 <= n; i += 4) {
-            rows512_4(wg, sg, blocks, in, xq + (size_t) i * in, xs + (size_t) i * blocks, xsum8 + (size_t) i * blocks, acc);
-            for (int r = 0; r < 4; r++) {
-                store512(y + (size_t) (i + r) * ldy, g * GROUP, rows, acc[r]);
-            }
-        }
-        for (; i < n; i++) {
-            rows512_1(wg, sg, blocks, in, xq + (size_t) i * in, xs + (size_t) i * blocks, xsum8 + (size_t) i * blocks, acc);
-            store512(y + (size_t) i * ldy, g * GROUP, rows, acc[0]);
-        }
+#define DEFINE_GEMM512(NAME, ROWS, WT, BLOCK_BYTES)                                                                 \
+    VNNI512 static void NAME(const WT *wq, const float *ws, int32_t in, int32_t rows, int32_t g0, int32_t g1,       \
+                             const int8_t *xq, const float *xs, const int32_t *xsum8, int32_t n, float *y, int32_t ldy) { \
+        int blocks = in / BLOCK;                                                                                    \
+        __m512 acc[8];                                                                                              \
+        for (int g = g0; g < g1; g++) {                                                                             \
+            const WT *wg = wq + (size_t) g * blocks * (BLOCK_BYTES);                                                \
+            const float *sg = ws + (size_t) g * blocks * GROUP;                                                     \
+            int i = 0;                                                                                              \
+            for (; i + 8 <= n; i += 8) {                                                                            \
+                ROWS##_8(wg, sg, blocks, in, xq + (size_t) i * in, xs + (size_t) i * blocks, xsum8 + (size_t) i * blocks, acc); \
+                for (int r = 0; r < 8; r++) {                                                                       \
+                    store512(y + (size_t) (i + r) * ldy, g * GROUP, rows, acc[r]);                                  \
+                }                                                                                                   \
+            }                                                                                                       \
+            for (; i + 4 <= n; i += 4) {                                                                            \
+                ROWS##_4(wg, sg, blocks, in, xq + (size_t) i * in, xs + (size_t) i * blocks, xsum8 + (size_t) i * blocks, acc); \
+                for (int r = 0; r < 4; r++) {                                                                       \
+                    store512(y + (size_t) (i + r) * ldy, g * GROUP, rows, acc[r]);                                  \
+                }                                                                                                   \
+            }                                                                                                       \
+            for (; i < n; i++) {                                                                                    \
+                ROWS##_1(wg, sg, blocks, in, xq + (size_t) i * in, xs + (size_t) i * blocks, xsum8 + (size_t) i * blocks, acc); \
+                store512(y + (size_t) i * ldy, g * GROUP, rows, acc[0]);                                            \
+            }                                                                                                       \
+        }                                                                                                           \
     }
-}
+
+DEFINE_GEMM512(gemm512, rows512, uint8_t, GROUP_BLOCK_BYTES)
+DEFINE_GEMM512(q8gemm512, q8rows512, int8_t, Q8_GROUP_BLOCK_BYTES)
 
 /* ---- Q4 x 8-bit products on 256-bit vectors: 8 rows a vector, a group as two halves ------------------------- */
 
@@ -264,6 +311,66 @@ AVX2 static inline void store256(float *y, int row0, int rows, __m256 acc) {
 DEFINE_GEMM256(gemm_avx2, AVX2, AVX2_START, AVX2_STEP, AVX2_FINISH)
 DEFINE_GEMM256(gemm_avxvnni, AVXVNNI, AVXVNNI_START, AVXVNNI_STEP, AVXVNNI_FINISH)
 
+/* ---- Q8 x 8-bit products on 256-bit vectors: 8 rows a vector, a group as two halves ------------------------- */
+
+/*
+ * One 256-bit step of a Q8 block: the 8 rows' 4 bytes of vector v against the activation's bytes 4v..4v+3.
+ * AVX2: vpmaddubsw takes unsigned x signed bytes, so it multiplies |w| by the activation with w's sign (vpsignb):
+ * each 16-bit pair sum is at most 2 x 128 x 127 = 32512, widened to 32 bits at once (vpmaddwd).
+ * AVX-VNNI: vpdpbusd on w + 128 (the top bit flipped), starting from minus the offset 128 x sum = 16 x xsum8.
+ */
+#define Q8_AVX2_PREP(w) (w)
+#define Q8_AVX2_START(xsum8) _mm256_setzero_si256()
+#define Q8_AVX2_STEP(acc, w, x)                                                                                     \
+    _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_abs_epi8(w), _mm256_sign_epi8(x, w)),       \
+                                            _mm256_set1_epi16(1)))
+#define Q8_AVXVNNI_PREP(w) _mm256_xor_si256(w, _mm256_set1_epi8((char) 0x80))
+#define Q8_AVXVNNI_START(xsum8) _mm256_set1_epi32(-16 * (xsum8))
+#define Q8_AVXVNNI_STEP(acc, w, x) _mm256_dpbusd_avx_epi32(acc, w, x)
+
+/* R activation rows against half h (rows 8h..8h+7) of one group; acc[r] holds the 8 outputs of row r. */
+#define DEFINE_Q8ROWS256(NAME, ATTR, R, PREP, START, STEP)                                                          \
+    ATTR static inline void NAME##_##R(const int8_t *wg, const float *sg, int blocks, int in, int h,                \
+                                       const int8_t *xq, const float *xs, const int32_t *xsum8, __m256 *acc) {      \
+        __m256 sums[R];                                                                                             \
+        for (int r = 0; r < R; r++) {                                                                               \
+            sums[r] = _mm256_setzero_ps();                                                                          \
+        }                                                                                                           \
+        for (int b = 0; b < blocks; b++) {                                                                          \
+            const int8_t *wb = wg + (size_t) b * Q8_GROUP_BLOCK_BYTES;                                              \
+            if (h == 0) {                                                                                           \
+                prefetch_ahead_q8(wb);                                                                              \
+            }                                                                                                       \
+            __m256i block[R];                                                                                       \
+            for (int r = 0; r < R; r++) {                                                                           \
+                block[r] = START(xsum8[(size_t) r * blocks + b]);                                                   \
+            }                                                                                                       \
+            for (int v = 0; v < 8; v++) {                                                                           \
+                __m256i w = PREP(_mm256_loadu_si256((const __m256i *) (wb + v * 4 * GROUP + 32 * h)));              \
+                for (int r = 0; r < R; r++) {                                                                       \
+                    block[r] = STEP(block[r], w, BROADCAST4(xq + (size_t) r * in + b * BLOCK + 4 * v));             \
+                }                                                                                                   \
+            }                                                                                                       \
+            __m256 sw = _mm256_loadu_ps(sg + (size_t) b * GROUP + 8 * h);                                           \
+            for (int r = 0; r < R; r++) {                                                                           \
+                __m256 scale = _mm256_mul_ps(sw, _mm256_set1_ps(xs[(size_t) r * blocks + b]));                      \
+                sums[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(block[r]), scale, sums[r]);                            \
+            }                                                                                                       \
+        }                                                                                                           \
+        for (int r = 0; r < R; r++) {                                                                               \
+            acc[r] = sums[r];                                                                                       \
+        }                                                                                                           \
+    }
+
+#define DEFINE_Q8GEMM256(NAME, ATTR, PREP, START, STEP)                                                             \
+    DEFINE_Q8ROWS256(NAME, ATTR, 1, PREP, START, STEP)                                                              \
+    DEFINE_Q8ROWS256(NAME, ATTR, 2, PREP, START, STEP)                                                              \
+    DEFINE_Q8ROWS256(NAME, ATTR, 4, PREP, START, STEP)                                                              \
+    DEFINE_SLICED_GEMM_OF(NAME, ATTR, __m256, 8, NAME, store256, int8_t, Q8_GROUP_BLOCK_BYTES)
+
+DEFINE_Q8GEMM256(q8gemm_avx2, AVX2, Q8_AVX2_PREP, Q8_AVX2_START, Q8_AVX2_STEP)
+DEFINE_Q8GEMM256(q8gemm_avxvnni, AVXVNNI, Q8_AVXVNNI_PREP, Q8_AVXVNNI_START, Q8_AVXVNNI_STEP)
+
 /* ---- Attention and SwiGLU (kernels_attention.h) on one AVX2 register of 8 values --------------------------- */
 
 typedef __m256 v8;
@@ -295,6 +402,6 @@ V8 v8 v8_sum_lanes8(const v8 *v) {
 
 /* ---- The variants' entry points ----------------------------------------------------------------------------- */
 
-EXPORT_VARIANT(avx512vnni, quantize512, gemm512)
-EXPORT_VARIANT(avxvnni, quantize256, gemm_avxvnni)
-EXPORT_VARIANT(avx2, quantize256, gemm_avx2)
+EXPORT_VARIANT(avx512vnni, quantize512, gemm512, q8gemm512)
+EXPORT_VARIANT(avxvnni, quantize256, gemm_avxvnni, q8gemm_avxvnni)
+EXPORT_VARIANT(avx2, quantize256, gemm_avx2, q8gemm_avx2)

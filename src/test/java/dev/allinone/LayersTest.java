@@ -54,11 +54,11 @@ class LayersTest {
 
     /**
      * Products go through the kernels' table of weight formats ({@code MatrixFormat}): the decoder picks no product
-     * path by the type of a Jlama tensor. (Writing the quantized copy, {@code Q4Checkpoint}, names its format's tensor.)
+     * path by the type of a Jlama tensor. (Writing the quantized copy, {@code QuantizedCheckpoint}, names its format's tensor.)
      */
     @Test
     void theDecoderPicksProductsThroughTheFormatTable() {
-        noClasses().that().resideInAPackage(MODEL).and().doNotHaveSimpleName("Q4Checkpoint")
+        noClasses().that().resideInAPackage(MODEL).and().doNotHaveSimpleName("QuantizedCheckpoint")
                 .should().dependOnClassesThat().haveNameMatching("com\\.github\\.tjake\\.jlama\\.tensor\\.Q\\d+ByteBufferTensor")
                 .check(SERVICE);
     }

@@ -5,7 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.allinone.engine.model.ModelOptions;
-import dev.allinone.engine.model.Q4Checkpoint;
+import dev.allinone.engine.model.QuantizedCheckpoint;
 import dev.allinone.engine.model.WeightFormat;
 import dev.allinone.engine.tokenizer.ChatTemplate;
 import dev.allinone.engine.tokenizer.QwenTokenizer;
@@ -68,10 +68,15 @@ public final class GoldenFixtures {
             return checkpoint.get();
         }
 
-        /** The fixture of the weights as stored, or of the engine's Q4 copy. */
+        /** The fixture of the weights as stored, or of the engine's Q4 or Q8 copy. */
         String resource(WeightFormat weights) {
-            return "golden/" + name + (weights == WeightFormat.Q4 ? "-q4" : "") + ".json";
+            return "golden/" + name + suffix(weights) + ".json";
         }
+    }
+
+    /** The fixtures' name suffix of a format: none as stored, else {@code -q4}, {@code -q8}. */
+    static String suffix(WeightFormat weights) {
+        return weights == WeightFormat.AS_STORED ? "" : "-" + weights.name().toLowerCase(java.util.Locale.ROOT);
     }
 
     /** A chat prompt of 70-odd tokens: long enough that its first part is prefilled by the many-row kernels. */
@@ -108,9 +113,9 @@ public final class GoldenFixtures {
             return root.path("checkpoint").path("safetensorsSha256").asText();
         }
 
-        /** The Q4 copy's sha256 (Q4 fixtures only, else empty). */
-        String q4Sha256() {
-            return root.path("checkpoint").path("q4SafetensorsSha256").asText();
+        /** The quantized copy's sha256 (Q4 and Q8 fixtures only, else empty). */
+        String copySha256(WeightFormat weights) {
+            return root.path("checkpoint").path(weights.name().toLowerCase(java.util.Locale.ROOT) + "SafetensorsSha256").asText();
         }
 
         /** The reference's report of {@code position} (the prompt's positions, then one per greedy step). */
@@ -159,23 +164,23 @@ public final class GoldenFixtures {
         }
     }
 
-    /** The Q4 copy the engine loads for {@code checkpoint} at {@link WeightFormat#Q4} by default. */
-    static Path q4Copy(Path checkpoint) {
-        return Q4Checkpoint.ensure(checkpoint, new ModelOptions(checkpoint, WeightFormat.Q4, 0, 512).q4Path());
+    /** The copy the engine loads for {@code checkpoint} at a quantized format by default. */
+    static Path copy(Path checkpoint, WeightFormat weights) {
+        return QuantizedCheckpoint.ensure(checkpoint, new ModelOptions(checkpoint, weights, 0, 512).copyPath(), weights);
     }
 
     /**
-     * The model the engine computes at Q4, written out for the reference: the Q4 copy's values decoded from its file
-     * ({@link Safetensors#values}, not by the kernels under test), as F32 under the source checkpoint's tensor names
-     * and shapes, beside the source's config.json.
+     * The model the engine computes at a quantized format, written out for the reference: the copy's values decoded
+     * from its file ({@link Safetensors#values}, not by the kernels under test), as F32 under the source checkpoint's
+     * tensor names and shapes, beside the source's config.json.
      */
-    static Path dequantized(Path checkpoint) throws IOException {
-        Path q4 = q4Copy(checkpoint);
-        Path out = q4.resolveSibling(q4.getFileName() + "-dequantized");
+    static Path dequantized(Path checkpoint, WeightFormat format) throws IOException {
+        Path copy = copy(checkpoint, format);
+        Path out = copy.resolveSibling(copy.getFileName() + "-dequantized");
         Files.createDirectories(out);
         Files.copy(checkpoint.resolve("config.json"), out.resolve("config.json"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
         JsonNode shapes = Safetensors.read(checkpoint.resolve("model.safetensors")).header();
-        Safetensors weights = Safetensors.read(q4.resolve("model.safetensors"));
+        Safetensors weights = Safetensors.read(copy.resolve("model.safetensors"));
         List<String> names = new ArrayList<>();
         weights.header().fieldNames().forEachRemaining(n -> {
             if (!n.equals("__metadata__") && !n.endsWith(".qb")) {
@@ -185,7 +190,7 @@ public final class GoldenFixtures {
         ObjectNode header = JSON.createObjectNode();
         long offset = 0;
         for (String name : names) {
-            // The Q4 copy of a tied checkpoint has an lm_head.weight: a Q4 copy of the embedding table.
+            // The quantized copy of a tied checkpoint has an lm_head.weight: a copy of the embedding table.
             JsonNode shape = shapes.path(shapes.has(name) ? name : "model.embed_tokens.weight").path("shape");
             long size = 1;
             for (JsonNode d : shape) {
@@ -213,22 +218,28 @@ public final class GoldenFixtures {
     }
 
     /**
-     * {@code GoldenFixtures REFERENCE_SCRIPT OUT_DIR [PYTHON]}: runs the reference on each checkpoint as stored and
-     * on its dequantized Q4 copy, and writes the fixtures ({@code NAME.json}, {@code NAME-q4.json}).
+     * {@code GoldenFixtures REFERENCE_SCRIPT OUT_DIR [PYTHON [FORMAT,...]]}: runs the reference on each checkpoint as
+     * stored and on its dequantized Q4 and Q8 copies (or only the formats named), and writes the fixtures
+     * ({@code NAME.json}, {@code NAME-q4.json}, {@code NAME-q8.json}).
      */
     public static void main(String[] args) throws Exception {
         Path script = Path.of(args[0]);
         Path out = Path.of(args[1]);
         String python = args.length > 2 ? args[2] : "python3";
+        List<WeightFormat> formats = args.length > 3
+                ? java.util.Arrays.stream(args[3].split(",")).map(WeightFormat::valueOf).toList() : List.of(WeightFormat.values());
         Files.createDirectories(out);
         for (Golden golden : Golden.values()) {
             Path dir = golden.checkpoint();
-            write(golden, dir, dir, script, python, out.resolve(golden.name + ".json"));
-            write(golden, dir, dequantized(dir), script, python, out.resolve(golden.name + "-q4.json"));
+            for (WeightFormat weights : formats) {
+                Path model = weights == WeightFormat.AS_STORED ? dir : dequantized(dir, weights);
+                write(golden, weights, dir, model, script, python, out.resolve(golden.name + suffix(weights) + ".json"));
+            }
         }
     }
 
-    private static void write(Golden golden, Path checkpoint, Path model, Path script, String python, Path file) throws Exception {
+    private static void write(Golden golden, WeightFormat weights, Path checkpoint, Path model, Path script, String python, Path file)
+            throws Exception {
         int[] ids = promptIds(checkpoint);
         List<String> command = List.of(python, script.toString(), model.toString(),
                 "--ids", IntStream.of(ids).mapToObj(Integer::toString).collect(Collectors.joining(",")),
@@ -239,11 +250,11 @@ public final class GoldenFixtures {
         if (process.waitFor() != 0) {
             throw new IllegalStateException("The reference failed: " + String.join(" ", command));
         }
-        boolean q4 = !model.equals(checkpoint);
+        boolean quantized = weights != WeightFormat.AS_STORED;
         ObjectNode fixture = JSON.createObjectNode();
         ObjectNode provenance = fixture.putObject("provenance");
-        provenance.put("what", "Logits of an independent numpy float64 forward pass over " + (q4
-                ? "the engine's Q4 copy of the checkpoint, dequantized to F32 (GoldenFixtures.dequantized)" : "the stored weights")
+        provenance.put("what", "Logits of an independent numpy float64 forward pass over " + (quantized
+                ? "the engine's " + weights + " copy of the checkpoint, dequantized to F32 (GoldenFixtures.dequantized)" : "the stored weights")
                 + "; compared by GoldenLogitsTest");
         provenance.put("command", String.join(" ", command).replace(model.getParent().toString(), "target/test-checkpoints"));
         provenance.put("script", script.toString());
@@ -257,8 +268,9 @@ public final class GoldenFixtures {
                 + " (dev.allinone.tools.CheckpointGenerator)");
         source.put("spec", golden.spec.toString());
         source.put("safetensorsSha256", sha256(checkpoint.resolve("model.safetensors")));
-        if (q4) {
-            source.put("q4SafetensorsSha256", sha256(q4Copy(checkpoint).resolve("model.safetensors")));
+        if (quantized) {
+            source.put(weights.name().toLowerCase(java.util.Locale.ROOT) + "SafetensorsSha256",
+                    sha256(copy(checkpoint, weights).resolve("model.safetensors")));
         }
         fixture.putArray("prompt").addAll(PROMPT.stream().map(m -> (JsonNode) JSON.createObjectNode()
                 .put("role", m.role()).put("content", m.content())).toList());

@@ -63,17 +63,25 @@ public record Safetensors(JsonNode header, ByteBuffer data) {
     /**
      * A tensor's values in row-major order, also for Jlama's Q4 ({@code NAME} holds blocks of 32 values in 16 bytes,
      * value j of a block in the low nibble of byte j for j &lt; 16 and the high nibble of byte j − 16 after; a value
-     * is (nibble − 8) × the block's F32 scale in {@code NAME.qb}). Read here, not by Jlama's {@code get}, which
+     * is (nibble − 8) × the block's F32 scale in {@code NAME.qb}) and Q8 (dtype I8: blocks of 32 signed bytes, a value
+     * is its byte × the block's scale in {@code NAME.qb}). Read here, not by Jlama's {@code get}, which
      * computes the block of an index in float and misreads tensors of more than 2²⁴ values.
      */
     float[] values(String name) {
         JsonNode tensor = header.path(name);
-        if (!tensor.path("dtype").asText().equals("Q4")) {
+        String dtype = tensor.path("dtype").asText();
+        if (!dtype.equals("Q4") && !dtype.equals("I8")) {
             return floats(name);
         }
         float[] scales = floats(name + ".qb");
         int begin = tensor.path("data_offsets").get(0).asInt();
         float[] out = new float[scales.length * 32];
+        if (dtype.equals("I8")) {
+            for (int i = 0; i < out.length; i++) {
+                out[i] = data.get(begin + i) * scales[i / 32];
+            }
+            return out;
+        }
         for (int i = 0; i < out.length; i++) {
             int block = i / 32;
             int j = i % 32;

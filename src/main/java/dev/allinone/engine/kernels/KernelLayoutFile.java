@@ -23,23 +23,24 @@ import java.util.zip.CRC32C;
 import org.jboss.logging.Logger;
 
 /**
- * The Q4 matrices in the C kernels' layout ({@link PackedQ4}), written once into the Q4 copy's directory and mapped at
- * later starts instead of repacking the Q4 copy (which read all of it through page faults, then rearranged it into
+ * The packed matrices in the C kernels' layout ({@link PackedMatrix}: Q4 or Q8, each entry tagged with its
+ * {@link MatrixFormat}), written once into the quantized copy's directory and mapped at later starts instead of
+ * repacking the copy (which read all of it through page faults, then rearranged it into
  * new memory). Mapped, not read into memory of our own: the weights stay in the page cache (several processes on
  * one machine share them), and no new memory has to be faulted in and zeroed first, which on our virtual machine
  * cost more than copying (docs/fast-start.md has the measurements, and the benchmark's with each).
  *
  * <p>A file is used only if everything about it checks out, else it is ignored (with a log line saying why), the
  * weights are repacked and the file is written anew: its magic and format version; a checksum of its header; the
- * identity of the Q4 copy it was made from ({@link dev.allinone.engine.model.Q4Checkpoint#identity}); the layout's fingerprint (the C
- * library's repacking of a probe matrix, so a change to the layout in {@code kernels_common.c} makes old files
+ * identity of the quantized copy it was made from ({@link dev.allinone.engine.model.QuantizedCheckpoint#identity}); the layout's fingerprint (the C
+ * library's repacking of a probe matrix in each format, so a change to the layout in {@code kernels_common.c} makes old files
  * stale by itself); the same matrices with the same shapes as the model asks for; and a CRC-32C of each matrix's
  * bytes, checked at every start (which also brings the mapping's pages in before the first request needs them).
  * It is written to a temporary file and renamed into place, so a reader never sees half a file, and a process
  * that has the old one mapped keeps reading the old one; a file must never be changed in place.
  *
  * <p>Layout: magic, header length (little-endian), the header (format, identity, fingerprint, then per matrix its
- * name, rows, columns, data offset, quant and scale bytes, checksum), the header's CRC-32C, then each matrix's
+ * name, format, rows, columns, data offset, quant and scale bytes, checksum), the header's CRC-32C, then each matrix's
  * packed quants followed by its scales, every matrix starting on a 4 KiB boundary.
  */
 public final class KernelLayoutFile {
@@ -47,15 +48,16 @@ public final class KernelLayoutFile {
     static final String NAME = "allinone-kernel-layout.bin";
     private static final Logger LOG = Logger.getLogger(KernelLayoutFile.class);
     private static final long MAGIC = 0x5941_4c4b_4f49_4141L; // "AAIOKLAY" little-endian
-    private static final int FORMAT = 1;
+    /** 2: entries carry their format (1 held Q4 only, untagged). */
+    private static final int FORMAT = 2;
     private static final long ALIGN = 4096;
 
     private final Path file;
     private final String identity;
 
     /**
-     * @param dir      the Q4 copy's directory
-     * @param identity what the Q4 copy was made from ({@link dev.allinone.engine.model.Q4Checkpoint#identity}); a file made from other weights
+     * @param dir      the quantized (Q4 or Q8) copy's directory
+     * @param identity what the copy was made from ({@link dev.allinone.engine.model.QuantizedCheckpoint#identity}); a file made from other weights
      *                 is stale
      */
     public KernelLayoutFile(Path dir, String identity) {
@@ -64,11 +66,11 @@ public final class KernelLayoutFile {
     }
 
     /** One matrix as the model asks for it. */
-    record Shape(int rows, int in) {
+    record Shape(MatrixFormat format, int rows, int in) {
     }
 
     /** What the header says of one matrix. */
-    private record Entry(String name, int rows, int in, long offset, long quantBytes, long scaleBytes, int checksum) {
+    private record Entry(String name, String format, int rows, int in, long offset, long quantBytes, long scaleBytes, int checksum) {
     }
 
     /** The matrices of a valid file, mapped; they stay valid until {@link #close}. */
@@ -85,7 +87,7 @@ public final class KernelLayoutFile {
      */
     Mapped map(Map<String, Shape> wanted, NativeKernels kernels) {
         if (!Files.isRegularFile(file)) {
-            LOG.infof("No kernel-layout file %s yet: repacking the Q4 weights (once; later starts map it)", file);
+            LOG.infof("No kernel-layout file %s yet: repacking the quantized weights (once; later starts map it)", file);
             return null;
         }
         long start = System.nanoTime();
@@ -100,7 +102,11 @@ public final class KernelLayoutFile {
             for (Map.Entry<String, Shape> w : wanted.entrySet()) {
                 Entry e = entries.get(w.getKey());
                 Shape shape = w.getValue();
-                if (e.rows() != shape.rows() || e.in() != shape.in() || e.quantBytes() != kernels.packedBytes(e.rows(), e.in())
+                if (!e.format().equals(shape.format().name())) {
+                    throw new Stale(e.name() + " is " + e.format() + ", this model's is " + shape.format());
+                }
+                if (e.rows() != shape.rows() || e.in() != shape.in()
+                        || e.quantBytes() != shape.format().packedBytes(kernels, e.rows(), e.in())
                         || e.scaleBytes() != kernels.packedScales(e.rows(), e.in()) * Float.BYTES) {
                     throw new Stale(e.name() + " has another shape than this model's");
                 }
@@ -112,7 +118,7 @@ public final class KernelLayoutFile {
                 if ((int) crc.getValue() != e.checksum()) {
                     throw new Stale(e.name() + "'s bytes do not match their checksum");
                 }
-                packed.put(e.name(), new PackedQ4(quants, scales, e.rows(), e.in()));
+                packed.put(e.name(), shape.format().mapped(quants, scales, e.rows(), e.in()));
             }
             LOG.infof("Kernel layout mapped from %s in %d ms (no repacking)", file, (System.nanoTime() - start) / 1_000_000);
             return new Mapped(packed, arena);
@@ -123,7 +129,7 @@ public final class KernelLayoutFile {
     }
 
     private Mapped stale(String why) {
-        LOG.warnf("Kernel-layout file %s ignored: %s. Repacking the Q4 weights and writing it anew", file, why);
+        LOG.warnf("Kernel-layout file %s ignored: %s. Repacking the quantized weights and writing it anew", file, why);
         return null;
     }
 
@@ -152,7 +158,7 @@ public final class KernelLayoutFile {
             throw new Stale("it has format " + format + ", this version writes " + FORMAT);
         }
         if (!data.readUTF().equals(identity)) {
-            throw new Stale("it was made from other Q4 weights");
+            throw new Stale("it was made from other quantized weights");
         }
         if (data.readLong() != fingerprint(kernels)) {
             throw new Stale("the kernels' weight layout has changed since it was written");
@@ -160,8 +166,8 @@ public final class KernelLayoutFile {
         int count = data.readInt();
         Map<String, Entry> entries = new LinkedHashMap<>();
         for (int i = 0; i < count; i++) {
-            Entry e = new Entry(data.readUTF(), data.readInt(), data.readInt(), data.readLong(), data.readLong(), data.readLong(),
-                    data.readInt());
+            Entry e = new Entry(data.readUTF(), data.readUTF(), data.readInt(), data.readInt(), data.readLong(), data.readLong(),
+                    data.readLong(), data.readInt());
             if (e.offset() < 0 || e.quantBytes() < 0 || e.scaleBytes() < 0 || e.offset() + e.quantBytes() + e.scaleBytes() > in.size()) {
                 throw new Stale("it is shorter than its header says");
             }
@@ -196,8 +202,9 @@ public final class KernelLayoutFile {
             header.writeInt(packed.size());
             // Entries have a fixed size apart from their names, so the offsets can be computed before writing them.
             long headerLength = headerBytes.size();
-            for (String name : packed.keySet()) {
-                headerLength += 2 + name.getBytes(java.nio.charset.StandardCharsets.UTF_8).length + 4 + 4 + 8 + 8 + 8 + 4;
+            for (Map.Entry<String, PackedMatrix> e : packed.entrySet()) {
+                headerLength += 2 + e.getKey().getBytes(java.nio.charset.StandardCharsets.UTF_8).length
+                        + 2 + e.getValue().format().name().length() + 4 + 4 + 8 + 8 + 8 + 4;
             }
             long offset = align(Long.BYTES + Integer.BYTES + headerLength + Integer.BYTES);
             Map<Long, PackedMatrix> at = new LinkedHashMap<>();
@@ -207,6 +214,7 @@ public final class KernelLayoutFile {
                 crc.update(p.quants().asByteBuffer());
                 crc.update(p.scales().asByteBuffer());
                 header.writeUTF(e.getKey());
+                header.writeUTF(p.format().name());
                 header.writeInt(p.rows());
                 header.writeInt(p.in());
                 header.writeLong(offset);
@@ -233,7 +241,8 @@ public final class KernelLayoutFile {
             LOG.infof("Kernel layout written to %s in %d ms (later starts read it instead of repacking)", file,
                     (System.nanoTime() - start) / 1_000_000);
         } catch (IOException | RuntimeException e) {
-            LOG.warnf("Cannot write the kernel-layout file %s (%s): the next start repacks the Q4 weights again", file, e.toString());
+            LOG.warnf("Cannot write the kernel-layout file %s (%s): the next start repacks the quantized weights again", file,
+                    e.toString());
             if (tmp != null) {
                 try {
                     Files.deleteIfExists(tmp);
@@ -255,9 +264,9 @@ public final class KernelLayoutFile {
     }
 
     /**
-     * The C library's packed layout, summed up: its sizes for a probe shape and its repacking of a probe matrix
-     * (17 rows, so a partial group, of 64 values), as a CRC-32C. Any change to how {@code aio_q4_repack} arranges
-     * weights changes it.
+     * The C library's packed layouts, summed up: their sizes for a probe shape and their repacking of a probe matrix
+     * (17 rows, so a partial group, of 64 values) in Q4 and in Q8, as a CRC-32C. Any change to how
+     * {@code aio_q4_repack} or {@code aio_q8_repack} arranges weights changes it.
      */
     static long fingerprint(NativeKernels kernels) {
         int rows = 17;
@@ -279,6 +288,16 @@ public final class KernelLayoutFile {
             CRC32C crc = new CRC32C();
             crc.update(ByteBuffer.allocate(16).putLong(quantBytes).putLong(scaleCount).flip());
             crc.update(out.asByteBuffer());
+            crc.update(outScales.asByteBuffer());
+            MemorySegment q8 = arena.allocate((long) rows * in, 64);
+            for (long i = 0; i < q8.byteSize(); i++) {
+                q8.set(ValueLayout.JAVA_BYTE, i, (byte) (i * 37 + 11));
+            }
+            long q8Bytes = kernels.q8PackedBytes(rows, in);
+            MemorySegment q8Out = arena.allocate(q8Bytes, 64);
+            kernels.q8Repack(q8, s, rows, in, q8Out, outScales);
+            crc.update(ByteBuffer.allocate(8).putLong(q8Bytes).flip());
+            crc.update(q8Out.asByteBuffer());
             crc.update(outScales.asByteBuffer());
             return crc.getValue();
         }

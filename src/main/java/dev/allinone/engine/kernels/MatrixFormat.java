@@ -14,20 +14,21 @@ import java.lang.foreign.MemorySegment;
  *
  * <p>Products that no entry's kernels take run on Jlama's own kernels with float activations ({@link #DENSE}).
  *
- * <p><b>Adding a format</b> (Q8 next):
+ * <p><b>Adding a format</b>:
  * <ol>
  * <li>its C kernels in {@code src/main/c/} (packed sizes, repacking, the product against 8-bit activations, in every
  *     variant) and their bindings in {@link NativeKernels};</li>
  * <li>its packed matrix, a record implementing {@link PackedMatrix} as {@link PackedQ4} does (add it to the
  *     {@code permits} list);</li>
- * <li>an entry here, before {@link #DENSE}: its Jlama tensor class, whether Jlama's few-row kernels take it with 8-bit
- *     activations, and its methods — {@link #pack}, {@link #gemm}, {@link #javaGemmTakes} and {@link #javaGemm} (or none);</li>
+ * <li>an entry here, before {@link #DENSE}: its Jlama tensor class, whether it is multiplied with 8-bit activations,
+ *     whether Jlama's kernels multiply it at all, and its methods — {@link #pack}, {@link #mapped},
+ *     {@link #packedBytes}, {@link #gemm}, {@link #javaGemmTakes}, {@link #javaGemm} and {@link #javaRows} (or
+ *     none);</li>
  * <li>a constant in {@code model.WeightFormat} that names the entry (how the checkpoint's copy in that format is
  *     written).</li>
  * </ol>
- * The kernel-layout file ({@link KernelLayoutFile}) holds one format ({@link #inLayoutFile}): its entries carry no
- * format tag yet. A second format kept there needs one (and a new file version); until then it is repacked at
- * every start.
+ * The kernel-layout file ({@link KernelLayoutFile}) tags each matrix with its entry's name, so it keeps every packed
+ * format.
  */
 public enum MatrixFormat {
 
@@ -39,6 +40,11 @@ public enum MatrixFormat {
         @Override
         PackedMatrix pack(AbstractTensor w, NativeKernels kernels, PackedMemory memory) {
             return PackedQ4.of((Q4ByteBufferTensor) w, kernels, memory);
+        }
+
+        @Override
+        long packedBytes(NativeKernels kernels, int rows, int in) {
+            return kernels.packedBytes(rows, in);
         }
 
         @Override
@@ -63,8 +69,51 @@ public enum MatrixFormat {
         }
     },
 
+    /**
+     * Q8 as llama.cpp's Q8_0: blocks of 32 signed 8-bit values with one float scale each (Jlama's
+     * {@link Q8ByteBufferTensor}), repacked into groups of {@link PackedQ4#GROUP} rows for the C kernels (8-bit × 8-bit
+     * products). Jlama's kernels do not multiply it: on the Java kernels every product runs in {@link Q8Gemm}.
+     */
+    Q8(Q8ByteBufferTensor.class, PackedQ4.GROUP, true, false) {
+        @Override
+        PackedMatrix pack(AbstractTensor w, NativeKernels kernels, PackedMemory memory) {
+            return PackedQ8.of((Q8ByteBufferTensor) w, kernels, memory);
+        }
+
+        @Override
+        long packedBytes(NativeKernels kernels, int rows, int in) {
+            return kernels.q8PackedBytes(rows, in);
+        }
+
+        @Override
+        PackedMatrix mapped(MemorySegment quants, MemorySegment scales, int rows, int in) {
+            return new PackedQ8(quants, scales, rows, in);
+        }
+
+        @Override
+        void gemm(NativeKernels kernels, PackedMatrix w, int group0, int group1, MemorySegment xq, MemorySegment xs,
+                MemorySegment xsum8, int n, MemorySegment y, int ldy) {
+            kernels.gemm((PackedQ8) w, group0, group1, xq, xs, xsum8, n, y, ldy);
+        }
+
+        @Override
+        public boolean javaGemmTakes(int n, int in) {
+            return Q8Gemm.supports(in);
+        }
+
+        @Override
+        public void javaGemm(float[] x, int n, AbstractTensor w, float[] y) {
+            Q8Gemm.multiply(x, n, (Q8ByteBufferTensor) w, y);
+        }
+
+        @Override
+        public void javaRows(float[] x, AbstractTensor w, int[] ids, float[] out) {
+            Q8Gemm.rows(x, (Q8ByteBufferTensor) w, ids, out);
+        }
+    },
+
     /** Weights as stored (BF16, F16, F32) and anything else: Jlama's kernels with float activations, no C kernels. */
-    DENSE(AbstractTensor.class, 0, false, false);
+    DENSE(AbstractTensor.class, 0, false, true);
 
     /**
      * Activations multiplied with 8-bit activations are rounded per block of this many values (Jlama's 8-bit
@@ -76,14 +125,14 @@ public enum MatrixFormat {
     /** Rows per group in the packed layout (0: not packed). */
     final int groupRows;
     private final boolean eightBitActivations;
-    /** Whether the kernel-layout file keeps this format's packed matrices (one format only: see the class comment). */
-    final boolean inLayoutFile;
+    /** Whether Jlama's kernels multiply this format (else every Java product runs in {@link #javaGemm}). */
+    private final boolean jlamaKernels;
 
-    MatrixFormat(Class<? extends AbstractTensor> tensor, int groupRows, boolean eightBitActivations, boolean inLayoutFile) {
+    MatrixFormat(Class<? extends AbstractTensor> tensor, int groupRows, boolean eightBitActivations, boolean jlamaKernels) {
         this.tensor = tensor;
         this.groupRows = groupRows;
         this.eightBitActivations = eightBitActivations;
-        this.inLayoutFile = inLayoutFile;
+        this.jlamaKernels = jlamaKernels;
     }
 
     /** The entry of Jlama's tensor {@code w}: the first whose tensor class it is, else {@link #DENSE}. */
@@ -102,11 +151,25 @@ public enum MatrixFormat {
     }
 
     /**
-     * Whether Jlama's few-row kernels multiply this format with activations rounded to 8 bits per block of 32 (its
-     * integer kernels, as llama.cpp's Q4_0 × Q8_0) where the model's shape allows; else with float activations.
+     * Whether this format is multiplied with activations rounded to 8 bits per block of 32 (as llama.cpp's Q4_0 × Q8_0
+     * and Q8_0 × Q8_0) where the model's shape allows: on the C kernels, on its Java kernel and, where it has them, on
+     * Jlama's few-row integer kernels; else with float activations (and without the C kernels).
      */
     public boolean eightBitActivations() {
         return eightBitActivations;
+    }
+
+    /**
+     * Whether Jlama's kernels multiply this format; if not, every product on the Java kernels runs in
+     * {@link #javaGemm} (which then takes every row count) and {@link #javaRows}.
+     */
+    public boolean jlamaKernels() {
+        return jlamaKernels;
+    }
+
+    /** Bytes of a rows × in matrix's packed values in the C kernels' layout (its scales: one float per row and block). */
+    long packedBytes(NativeKernels kernels, int rows, int in) {
+        throw new UnsupportedOperationException(this + " has no C kernels");
     }
 
     /** {@code w} in the C kernels' layout, in {@code memory}. Only for {@link #packed()} formats. */
@@ -136,5 +199,10 @@ public enum MatrixFormat {
     /** {@code y[n × rows] = x[n × in] · wᵀ} on the Java kernel for many rows; only where {@link #javaGemmTakes}. */
     public void javaGemm(float[] x, int n, AbstractTensor w, float[] y) {
         throw new UnsupportedOperationException(this + " has no Java kernel for many rows");
+    }
+
+    /** {@code out[i] = x · w[ids[i]]} on the Java kernels; only for formats without {@link #jlamaKernels}. */
+    public void javaRows(float[] x, AbstractTensor w, int[] ids, float[] out) {
+        throw new UnsupportedOperationException(this + " is multiplied by Jlama's kernels");
     }
 }

@@ -50,6 +50,9 @@ public final class NativeKernels {
     private final MethodHandle repack;
     private final MethodHandle quantize;
     private final MethodHandle gemm;
+    private final MethodHandle q8PackedBytes;
+    private final MethodHandle q8Repack;
+    private final MethodHandle q8Gemm;
     private final MethodHandle madvise;
     private final MethodHandle attendBlock;
     private final MethodHandle attendsHeadSize;
@@ -69,6 +72,10 @@ public final class NativeKernels {
         quantize = linker.downcallHandle(lib.find("aio_q8_quantize" + v).orElseThrow(),
                 FunctionDescriptor.ofVoid(ptr, i32, i32, ptr, ptr, ptr));
         gemm = linker.downcallHandle(lib.find("aio_q4_gemm" + v).orElseThrow(),
+                FunctionDescriptor.ofVoid(ptr, ptr, i32, i32, i32, i32, ptr, ptr, ptr, i32, ptr, i32));
+        q8PackedBytes = linker.downcallHandle(lib.find("aio_q8_packed_bytes").orElseThrow(), FunctionDescriptor.of(i64, i32, i32));
+        q8Repack = linker.downcallHandle(lib.find("aio_q8_repack").orElseThrow(), FunctionDescriptor.ofVoid(ptr, ptr, i32, i32, ptr, ptr));
+        q8Gemm = linker.downcallHandle(lib.find("aio_q8_gemm" + v).orElseThrow(),
                 FunctionDescriptor.ofVoid(ptr, ptr, i32, i32, i32, i32, ptr, ptr, ptr, i32, ptr, i32));
         madvise = linker.downcallHandle(linker.defaultLookup().find("madvise").orElseThrow(),
                 FunctionDescriptor.of(i32, ptr, i64, i32));
@@ -210,6 +217,32 @@ public final class NativeKernels {
     void gemm(PackedQ4 w, int group0, int group1, MemorySegment xq, MemorySegment xs, MemorySegment xsum8, int n, MemorySegment y, int ldy) {
         try {
             gemm.invokeExact(w.quants(), w.scales(), w.in(), w.rows(), group0, group1, xq, xs, xsum8, n, y, ldy);
+        } catch (Throwable e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Bytes of a rows × in Q8 matrix's packed values (its scales: {@link #packedScales}, as Q4's). */
+    long q8PackedBytes(int rows, int in) {
+        try {
+            return (long) q8PackedBytes.invokeExact(rows, in);
+        } catch (Throwable e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Jlama's Q8 layout (32 signed bytes and a float scale per row and block) into the kernels' groups of 16 rows. */
+    void q8Repack(MemorySegment quants, MemorySegment scales, int rows, int in, MemorySegment out, MemorySegment outScales) {
+        try {
+            q8Repack.invokeExact(quants, scales, rows, in, out, outScales);
+        } catch (Throwable e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    void gemm(PackedQ8 w, int group0, int group1, MemorySegment xq, MemorySegment xs, MemorySegment xsum8, int n, MemorySegment y, int ldy) {
+        try {
+            q8Gemm.invokeExact(w.quants(), w.scales(), w.in(), w.rows(), group0, group1, xq, xs, xsum8, n, y, ldy);
         } catch (Throwable e) {
             throw new IllegalStateException(e);
         }

@@ -41,9 +41,10 @@ public final class PackedMatrices implements AutoCloseable {
         if (matrices.isEmpty()) {
             return;
         }
-        boolean kept = layout != null && matrices.values().stream().allMatch(w -> MatrixFormat.of(w).inLayoutFile);
+        boolean kept = layout != null;
         Map<String, KernelLayoutFile.Shape> shapes = new LinkedHashMap<>();
-        matrices.forEach((name, w) -> shapes.put(name, new KernelLayoutFile.Shape(w.shape().first(), (int) w.shape().last())));
+        matrices.forEach((name, w) -> shapes.put(name, new KernelLayoutFile.Shape(MatrixFormat.of(w), w.shape().first(),
+                (int) w.shape().last())));
         mapped = kept ? layout.map(shapes, kernels) : null;
         Map<String, PackedMatrix> stored = mapped != null ? mapped.matrices() : null;
         Map<String, PackedMatrix> byName = new LinkedHashMap<>();

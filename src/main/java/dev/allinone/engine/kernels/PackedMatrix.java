@@ -6,7 +6,7 @@ import java.lang.foreign.MemorySegment;
  * A weight matrix in the C kernels' layout, off the Java heap: its format's quantized values and scales, in groups of
  * {@link MatrixFormat#groupRows} rows (the layout is in {@code src/main/c/kernels.h}).
  */
-public sealed interface PackedMatrix permits PackedQ4 {
+public sealed interface PackedMatrix permits PackedQ4, PackedQ8 {
 
     MatrixFormat format();
 

@@ -26,7 +26,7 @@ record PackedQ4(MemorySegment quants, MemorySegment scales, int rows, int in) im
     }
 
     /** A native function takes native memory only; weights loaded onto the heap are copied out first. */
-    private static MemorySegment offHeap(MemorySegment segment, Arena arena) {
+    static MemorySegment offHeap(MemorySegment segment, Arena arena) {
         return segment.isNative() ? segment : arena.allocate(segment.byteSize(), 64).copyFrom(segment);
     }
 

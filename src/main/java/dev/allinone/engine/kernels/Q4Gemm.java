@@ -1,6 +1,5 @@
 package dev.allinone.engine.kernels;
 
-import com.github.tjake.jlama.math.VectorMath;
 import com.github.tjake.jlama.tensor.Q4ByteBufferTensor;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
@@ -49,14 +48,27 @@ public final class Q4Gemm {
     }
 
     static void multiply(float[] x, int n, Q4ByteBufferTensor w, float[] y) {
-        int out = w.shape().first();
-        int in = w.shape().last();
         MemorySegment quants = w.getMemorySegment();
         MemorySegment scales = w.getBlockF().getMemorySegment();
+        tiled(x, n, w.shape().first(), w.shape().last(), (in, row0, rows, tile) -> widen(quants, scales, in, row0, rows, tile), y);
+    }
+
+    /** Weight rows {@code row0…row0+rows-1} of a matrix with rows of {@code in} values, as floats, row after row. */
+    interface Widening {
+        void widen(int in, int row0, int rows, float[] tile);
+    }
+
+    /**
+     * {@code y[n × out] = x[n × in] · Wᵀ} for any weight format: tiles of weight rows widened to floats once each
+     * ({@code widening}), multiplied with all rows of {@code x}.
+     */
+    static void tiled(float[] x, int n, int out, int in, Widening widening, float[] y) {
         // Many rows per tile: the activations are read once per tile, so fewer, taller tiles read them less often.
         int tileRows = Math.max(4, Math.min(64, TILE_FLOATS / in) & ~3);
         int tiles = (out + tileRows - 1) / tileRows;
-        VectorMath.pchunk(0, tiles, (first, count) -> {
+        // Not Jlama's VectorMath.pchunk: where the count exceeds its split size and is a multiple of the chunk it
+        // computes, its last chunks are never run (the LM head's 2374 tiles lost their last rows).
+        KernelThreads.get().run(0, tiles, (first, count) -> {
             float[] tile = TILE.get();
             if (tile.length < tileRows * in) {
                 tile = new float[tileRows * in];
@@ -65,7 +77,7 @@ public final class Q4Gemm {
             for (int t = first; t < first + count; t++) {
                 int row0 = t * tileRows;
                 int rows = Math.min(tileRows, out - row0);
-                widen(quants, scales, in, row0, rows, tile);
+                widening.widen(in, row0, rows, tile);
                 multiplyTile(x, n, in, tile, rows, y, out, row0);
             }
         });

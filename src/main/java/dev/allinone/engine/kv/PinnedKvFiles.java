@@ -27,7 +27,7 @@ import org.jboss.logging.Logger;
 /**
  * The keys and values of pinned prompts (the task prompts pinned before readiness), kept in files beside the model so
  * that a later start restores them instead of prefilling them again. One file per prompt, named by a hash of what
- * it depends on: the weights ({@link dev.allinone.engine.model.Q4Checkpoint#identity}), the kernels' family (the C variants compute the same
+ * it depends on: the weights ({@link dev.allinone.engine.model.QuantizedCheckpoint#identity}), the kernels' family (the C variants compute the same
  * bits, the Java kernels other ones), the KV layout and the prompt's tokens.
  *
  * <p>A file is used only if its magic, format, weights identity, kernels, layout and tokens (all of them, not their

@@ -41,8 +41,8 @@ public final class ModelLoader {
         long start = System.nanoTime();
         Path dir = options.path();
         JsonNode rawConfig = ModelDirectory.validate(dir);
-        // Files computed from the model are kept beside its Q4 copy, which is writable by design; weights as stored have none.
-        Path derived = options.weights().quantized() ? options.q4Path() : null;
+        // Files computed from the model are kept beside its quantized copy, which is writable by design; weights as stored have none.
+        Path derived = options.weights().quantized() ? options.copyPath() : null;
         QwenTokenizer tokenizer = derived != null && writable(derived) ? QwenTokenizer.load(dir, derived) : QwenTokenizer.load(dir);
         long tokenizerMillis = (System.nanoTime() - start) / 1_000_000;
         int vocab = rawConfig.path("vocab_size").asInt();
@@ -63,11 +63,11 @@ public final class ModelLoader {
         String identity = null;
         try {
             Qwen2Config jlamaConfig = JsonSupport.om.treeToValue(config, Qwen2Config.class);
-            Path weightsDir = derived != null ? Q4Checkpoint.ensure(dir, derived) : dir;
+            Path weightsDir = derived != null ? QuantizedCheckpoint.ensure(dir, derived, options.weights()) : dir;
             WeightLoader weights = SafeTensorSupport.loadWeights(weightsDir.toFile());
             // I8 activations let Jlama use its integer Q4 kernels; it falls back to F32 where they do not apply.
             DType workingQuant = options.weights().eightBitActivations() ? DType.I8 : DType.F32;
-            identity = derived != null ? Q4Checkpoint.identity(derived) : null;
+            identity = derived != null ? QuantizedCheckpoint.identity(derived, options.weights()) : null;
             KernelLayoutFile layout = derived != null ? new KernelLayoutFile(derived, identity) : null;
             jlama = new QwenJlamaModel(jlamaConfig, weights, new JlamaTokenizerAdapter(tokenizer), DType.F32, workingQuant,
                     rawConfig.path("rope_theta").asDouble(10000.0), NativeKernels.select(options.kernels()),

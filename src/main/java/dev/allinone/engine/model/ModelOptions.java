@@ -10,7 +10,8 @@ import java.nio.file.Path;
  * @param weights       in-memory weight format
  * @param threads       threads Jlama's kernels use (0 = one per physical core as Jlama counts them)
  * @param contextLength longest prompt + reply in tokens; caps the checkpoint's max_position_embeddings
- * @param quantizedPath where the Q4 copy of the checkpoint is kept (null: beside the model, named {@code <model>-Q4})
+ * @param quantizedPath where the quantized copy of the checkpoint is kept (null: beside the model, named
+ *                      {@code <model>-Q4} or {@code <model>-Q8} after the format)
  * @param kernels       which kernels run the Q4 products, attention and SwiGLU ({@link Kernels})
  */
 public record ModelOptions(Path path, WeightFormat weights, int threads, int contextLength, Path quantizedPath, Kernels kernels) {
@@ -23,11 +24,12 @@ public record ModelOptions(Path path, WeightFormat weights, int threads, int con
         this(path, weights, threads, contextLength, quantizedPath, Kernels.AUTO);
     }
 
-    public Path q4Path() {
+    /** Where the copy in {@link #weights}' format is kept (for a quantized format). */
+    public Path copyPath() {
         if (quantizedPath != null) {
             return quantizedPath;
         }
         Path absolute = path.toAbsolutePath().normalize();
-        return absolute.resolveSibling(absolute.getFileName() + "-Q4");
+        return absolute.resolveSibling(absolute.getFileName() + "-" + weights.name());
     }
 }

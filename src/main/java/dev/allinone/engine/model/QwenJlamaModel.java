@@ -32,7 +32,7 @@ import java.util.Optional;
  * <p>It keeps the embedding table and the LM head in their stored format: stock Jlama widens the 151,936 × 1,024
  * table to F32 (622 MB, read whole for every generated token). Here the table stays in its file as stored, rows
  * read and widened one at a time on lookup ({@link EmbeddingRows}), and the head is that table,
- * {@code lm_head.weight}, or its Q4 copy.
+ * {@code lm_head.weight}, or its Q4 or Q8 copy.
  *
  * <p>Where {@link NativeKernels} run on this machine, every matrix of a format they multiply ({@link MatrixFormat}) is
  * packed for them at load ({@link PackedMatrices}) and all products with it run there; Jlama's kernels (and the
@@ -65,8 +65,8 @@ public final class QwenJlamaModel extends Qwen2Model {
     private final PackedMatrices packed;
 
     /**
-     * @param layout where the C kernels' layout of the Q4 weights is kept between starts (null: repacked at every
-     *               start, as for weights not written as a Q4 copy)
+     * @param layout where the C kernels' layout of the quantized weights is kept between starts (null: repacked at every
+     *               start, as for weights not written as a quantized copy)
      */
     QwenJlamaModel(Config config, WeightLoader weights, Tokenizer tokenizer, DType workingDType, DType workingQType, double ropeTheta,
             NativeKernels kernels, EmbeddingRows embeddings, KernelLayoutFile layout) {
@@ -197,11 +197,12 @@ public final class QwenJlamaModel extends Qwen2Model {
     }
 
     /**
-     * {@code y[n × rows] = x[n × in] · Wᵀ} on both cores. Against Q4 weights the activations are rounded to 8 bits
-     * per 32-value block first (as llama.cpp's Q4_0 × Q8_0) where the shape allows: on {@link NativeKernels} when
-     * this machine runs them, else on Jlama's integer kernel for few rows and the format's Java kernel for many
-     * ({@link MatrixFormat#javaGemmTakes}: {@code Q4Gemm}), fed the same rounded activations. Either way a
-     * position's numbers do not depend on how many positions were computed with it.
+     * {@code y[n × rows] = x[n × in] · Wᵀ} on both cores. Against Q4 and Q8 weights the activations are rounded to 8
+     * bits per 32-value block first (as llama.cpp's Q4_0 × Q8_0, Q8_0 × Q8_0) where the shape allows: on
+     * {@link NativeKernels} when this machine runs them, else on the format's Java kernel where it takes the product
+     * ({@link MatrixFormat#javaGemmTakes}: {@code Q4Gemm} for many rows, {@code Q8Gemm} for any number) and Jlama's
+     * integer kernel for the rest, fed the same rounded activations. Either way a position's numbers do not depend
+     * on how many positions were computed with it.
      */
     void matmul(Input a, AbstractTensor w, float[] y) {
         if (packed != null && packed.has(w)) {
@@ -264,10 +265,15 @@ public final class QwenJlamaModel extends Qwen2Model {
     /** Logits of the given vocabulary rows only: a few dot products instead of the whole LM head. */
     public float[] logitsOf(float[] normed, int[] ids) {
         float[] out = new float[ids.length];
+        AbstractTensor head = sampleOutput.getOutputLogitsWeights();
+        MatrixFormat format = MatrixFormat.of(head);
+        if (!format.jlamaKernels()) {
+            format.javaRows(normed, head, ids, out);
+            return out;
+        }
         try (AbstractTensor x = tensorOf(normed); AbstractTensor logits = makeDenseTensor(1, c.vocabularySize)) {
             for (int i = 0; i < ids.length; i++) {
-                TensorOperationsProvider.get()
-                        .dotProductChunk(logits, x, sampleOutput.getOutputLogitsWeights(), 0, c.embeddingLength, ids[i], 1);
+                TensorOperationsProvider.get().dotProductChunk(logits, x, head, 0, c.embeddingLength, ids[i], 1);
                 out[i] = logits.get(0, ids[i]);
             }
         }
@@ -289,6 +295,8 @@ public final class QwenJlamaModel extends Qwen2Model {
         if (packed != null && packed.has(head)) {
             Input a = input(x, n);
             packed.multiply(a, a.x, a.n, head, logitRows);
+        } else if (!MatrixFormat.of(head).jlamaKernels()) {
+            matmul(input(x, n), head, logitRows);
         } else {
             try (AbstractTensor xt = tensorOf(x, n, d)) {
                 kernel(xt, head, n, logitRows);

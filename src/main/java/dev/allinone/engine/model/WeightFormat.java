@@ -6,7 +6,7 @@ import dev.allinone.engine.kernels.MatrixFormat;
  * How the model's weights are held in memory ({@code allinone.model.weights}). A quantized format names the kernels'
  * {@link MatrixFormat} entry its layer matrices are written in; that entry says how they are packed and which
  * kernels multiply them. A new format is a constant here naming a new {@link MatrixFormat} entry (see there), and
- * the writing of the checkpoint's copy in it ({@link Q4Checkpoint} writes Q4's).
+ * the writing of the checkpoint's copy in it ({@link QuantizedCheckpoint}).
  */
 public enum WeightFormat {
     /** As stored in the checkpoint (BF16 for Qwen1.5-0.5B-Chat, F32 for some exports). */
@@ -15,7 +15,12 @@ public enum WeightFormat {
      * 4-bit blocks of 32 with one scale each for the layer matrices (embeddings stay as stored), quantized once
      * into a Q4 copy of the checkpoint that later starts load directly.
      */
-    Q4(MatrixFormat.Q4);
+    Q4(MatrixFormat.Q4),
+    /**
+     * 8-bit blocks of 32 with one scale each (as llama.cpp's Q8_0) for the layer matrices and the LM head, quantized
+     * once into a Q8 copy of the checkpoint; about 8.5 bits a weight, much closer to the stored weights than Q4.
+     */
+    Q8(MatrixFormat.Q8);
 
     private final MatrixFormat matrices;
 

@@ -3,6 +3,7 @@ package dev.allinone.engine.kernels;
 import com.github.tjake.jlama.tensor.AbstractTensor;
 import com.github.tjake.jlama.tensor.FloatBufferTensor;
 import com.github.tjake.jlama.tensor.Q4ByteBufferTensor;
+import com.github.tjake.jlama.tensor.Q8ByteBufferTensor;
 import dev.allinone.engine.InferenceEngine;
 import dev.allinone.engine.TestCheckpoints;
 import dev.allinone.engine.model.LoadedModel;
@@ -19,6 +20,7 @@ import dev.allinone.engine.kv.PrefixCache;
 import dev.allinone.engine.kv.SequenceKv;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.MethodSource;
 
 import java.nio.file.Path;
@@ -101,32 +103,35 @@ public class NativeKernelsTest {
         SplittableRandom random = new SplittableRandom(7);
         // Row counts that fill 16-row groups and ones that leave the last group partial.
         int[][] shapes = {{13, 64}, {16, 96}, {40, 256}};
-        for (int[] shape : shapes) {
-            int rows = shape[0];
-            int in = shape[1];
-            FloatBufferTensor full = new FloatBufferTensor(rows, in);
-            for (int r = 0; r < rows; r++) {
-                for (int j = 0; j < in; j++) {
-                    full.set((float) random.nextDouble(-1, 1), r, j);
-                }
-            }
-            Q4ByteBufferTensor w = new Q4ByteBufferTensor(full);
-            try (PackedMemory memory = new PackedMemory(kernels); NativeProducts products = new NativeProducts(kernels)) {
-                PackedQ4 packed = PackedQ4.of(w, kernels, memory);
-                // Batches through the 8-, 4- and 1-row kernels and their mixtures.
-                for (int n : new int[] {1, 3, 4, 5, 8, 13}) {
-                    float[] x = new float[n * in];
-                    for (int i = 0; i < x.length; i++) {
-                        x[i] = (float) random.nextDouble(-3, 3);
+        for (MatrixFormat format : List.of(MatrixFormat.Q4, MatrixFormat.Q8)) {
+            for (int[] shape : shapes) {
+                int rows = shape[0];
+                int in = shape[1];
+                FloatBufferTensor full = new FloatBufferTensor(rows, in);
+                for (int r = 0; r < rows; r++) {
+                    for (int j = 0; j < in; j++) {
+                        full.set((float) random.nextDouble(-1, 1), r, j);
                     }
-                    float[] y = new float[n * rows];
-                    products.multiply(new Object(), x, n, packed, y);
-                    assertEqualsReference(x, n, in, w, rows, y, variant.id() + ", " + rows + "x" + in + " n=" + n);
-                    float[] one = new float[rows];
-                    for (int i = 0; i < n; i++) {
-                        products.multiply(new Object(), java.util.Arrays.copyOfRange(x, i * in, (i + 1) * in), 1, packed, one);
-                        assertArrayEquals(java.util.Arrays.copyOfRange(y, i * rows, (i + 1) * rows), one,
-                                "row " + i + " alone must give the numbers it gave in a batch of " + n);
+                }
+                AbstractTensor w = format == MatrixFormat.Q4 ? new Q4ByteBufferTensor(full) : new Q8ByteBufferTensor(full);
+                assertEquals(format, MatrixFormat.of(w));
+                try (PackedMemory memory = new PackedMemory(kernels); NativeProducts products = new NativeProducts(kernels)) {
+                    PackedMatrix packed = format.pack(w, kernels, memory);
+                    // Batches through the 8-, 4- and 1-row kernels and their mixtures.
+                    for (int n : new int[] {1, 3, 4, 5, 8, 13}) {
+                        float[] x = new float[n * in];
+                        for (int i = 0; i < x.length; i++) {
+                            x[i] = (float) random.nextDouble(-3, 3);
+                        }
+                        float[] y = new float[n * rows];
+                        products.multiply(new Object(), x, n, packed, y);
+                        assertEqualsReference(x, n, in, w, rows, y, variant.id() + ", " + format + " " + rows + "x" + in + " n=" + n);
+                        float[] one = new float[rows];
+                        for (int i = 0; i < n; i++) {
+                            products.multiply(new Object(), java.util.Arrays.copyOfRange(x, i * in, (i + 1) * in), 1, packed, one);
+                            assertArrayEquals(java.util.Arrays.copyOfRange(y, i * rows, (i + 1) * rows), one,
+                                    "row " + i + " alone must give the numbers it gave in a batch of " + n);
+                        }
                     }
                 }
             }
@@ -299,11 +304,13 @@ public class NativeKernelsTest {
 
     /**
      * The Java kernels (what a CPU without a C variant runs: Jlama's 8-bit × Q4 kernel for a few rows, {@link Q4Gemm}
-     * on the same 8-bit-rounded activations for many) against the same double-precision reference as the C products.
+     * on the same 8-bit-rounded activations for many; {@link Q8Gemm} for any number of rows of Q8) against the same
+     * double-precision reference as the C products.
      */
-    @Test
-    void theJavaKernelsEqualTheDoublePrecisionReference() {
-        LoadedModel model = load(Kernels.JAVA);
+    @ParameterizedTest
+    @EnumSource(value = WeightFormat.class, names = {"Q4", "Q8"})
+    void theJavaKernelsEqualTheDoublePrecisionReference(WeightFormat weights) {
+        LoadedModel model = load(Kernels.JAVA, weights);
         try {
             QwenJlamaModel jlama = model.jlama();
             SplittableRandom random = new SplittableRandom(17);
@@ -345,8 +352,12 @@ public class NativeKernelsTest {
     }
 
     private static LoadedModel load(Kernels kernels) {
+        return load(kernels, WeightFormat.Q4);
+    }
+
+    private static LoadedModel load(Kernels kernels, WeightFormat weights) {
         Path dir = TestCheckpoints.smallAligned();
-        return ModelLoader.load(new ModelOptions(dir, WeightFormat.Q4, 0, 1024, dir.resolveSibling("small-aligned-Q4"), kernels),
+        return ModelLoader.load(new ModelOptions(dir, weights, 0, 1024, dir.resolveSibling("small-aligned-" + weights), kernels),
                 SamplingOverrides.none());
     }
 

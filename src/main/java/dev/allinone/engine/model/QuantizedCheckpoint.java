@@ -5,7 +5,9 @@ import com.github.tjake.jlama.safetensors.SafeTensorSupport;
 import com.github.tjake.jlama.safetensors.TensorInfo;
 import com.github.tjake.jlama.safetensors.WeightLoader;
 import com.github.tjake.jlama.tensor.AbstractTensor;
+import com.github.tjake.jlama.tensor.FloatBufferTensor;
 import com.github.tjake.jlama.tensor.Q4ByteBufferTensor;
+import com.github.tjake.jlama.tensor.Q8ByteBufferTensor;
 import com.github.tjake.jlama.util.JsonSupport;
 
 import java.io.IOException;
@@ -25,58 +27,83 @@ import java.util.stream.Stream;
 import org.jboss.logging.Logger;
 
 /**
- * A Q4 copy of a checkpoint, written once and reused by later starts. Jlama's load-time quantization leaves
- * the sharded projections in full precision and then fails on them, so the weight matrices are quantized here,
- * tensor by tensor, into a plain safetensors file that Jlama loads as Q4. The LM head is written as a Q4
- * {@code lm_head.weight} even for tied checkpoints (it is read whole for every generated token); the embedding
- * table, norms and biases stay as stored (the table is only looked up row by row).
+ * A quantized copy of a checkpoint (Q4 or Q8: {@link WeightFormat}), written once and reused by later starts. Jlama's
+ * load-time quantization leaves the sharded projections in full precision and then fails on them, so the weight
+ * matrices are quantized here, tensor by tensor, into a plain safetensors file that Jlama loads as Q4 (its
+ * {@code Q4ByteBufferTensor}) or Q8 (its {@code Q8ByteBufferTensor}, dtype I8: 32 signed bytes and a float scale per
+ * block, as llama.cpp's Q8_0). The LM head is written quantized as {@code lm_head.weight} even for tied checkpoints
+ * (it is read whole for every generated token); the embedding table, norms and biases stay as stored (the table is
+ * only looked up row by row).
  */
-public final class Q4Checkpoint {
+public final class QuantizedCheckpoint {
 
-    private static final Logger LOG = Logger.getLogger(Q4Checkpoint.class);
+    private static final Logger LOG = Logger.getLogger(QuantizedCheckpoint.class);
     private static final List<String> COPIED_FILES = List.of("config.json", "tokenizer.json", "tokenizer_config.json", "generation_config.json");
-    private static final String STAMP = "allinone-q4.stamp";
 
-    private Q4Checkpoint() {
+    private QuantizedCheckpoint() {
     }
 
     /** Returns the Q4 directory for {@code source}, writing it first if it is absent or stale. */
     public static Path ensure(Path source, Path target) {
+        return ensure(source, target, WeightFormat.Q4);
+    }
+
+    /** The stamp file of a copy in {@code format} (the source weights it was made from). */
+    private static String stampFile(WeightFormat format) {
+        return "allinone-" + tag(format) + ".stamp";
+    }
+
+    private static String tag(WeightFormat format) {
+        return format.name().toLowerCase(java.util.Locale.ROOT);
+    }
+
+    /** Returns the directory of {@code source}'s copy in {@code format}, writing it first if it is absent or stale. */
+    public static Path ensure(Path source, Path target, WeightFormat format) {
+        if (!format.quantized()) {
+            throw new IllegalArgumentException(format + " is not a quantized format");
+        }
         String stamp = stampOf(source);
+        String stampFile = stampFile(format);
         try {
-            if (Files.isRegularFile(target.resolve(STAMP)) && Files.readString(target.resolve(STAMP)).equals(stamp)) {
+            if (Files.isRegularFile(target.resolve(stampFile)) && Files.readString(target.resolve(stampFile)).equals(stamp)) {
                 return target;
             }
             long start = System.nanoTime();
-            LOG.infof("Quantizing %s to Q4 into %s (once; later starts reuse it)", source, target);
+            LOG.infof("Quantizing %s to %s into %s (once; later starts reuse it)", source, format, target);
             Files.createDirectories(target);
+            // One copy per directory (allinone.model.quantized-path may be kept across a change of format).
+            for (WeightFormat other : WeightFormat.values()) {
+                if (other.quantized()) {
+                    Files.deleteIfExists(target.resolve(stampFile(other)));
+                }
+            }
             for (String name : COPIED_FILES) {
                 if (Files.isRegularFile(source.resolve(name))) {
                     Files.copy(source.resolve(name), target.resolve(name), StandardCopyOption.REPLACE_EXISTING);
                 }
             }
-            writeWeights(source, target.resolve("model.safetensors"));
-            Files.writeString(target.resolve(STAMP), stamp);
-            LOG.infof("Q4 checkpoint written in %d ms", (System.nanoTime() - start) / 1_000_000);
+            writeWeights(source, target.resolve("model.safetensors"), format);
+            Files.writeString(target.resolve(stampFile), stamp);
+            LOG.infof("%s checkpoint written in %d ms", format, (System.nanoTime() - start) / 1_000_000);
             return target;
         } catch (IOException e) {
-            throw new ModelUnavailableException("Cannot write the Q4 checkpoint to " + target + " (" + e.getMessage()
+            throw new ModelUnavailableException("Cannot write the " + format + " checkpoint to " + target + " (" + e.getMessage()
                     + "); set allinone.model.quantized-path to a writable directory", e);
         }
     }
 
     /**
-     * What the Q4 copy in {@code q4Dir} is: its stamp (the source weights it was made from) and its weights file's
-     * size and modification time (whole seconds, as {@link #stampOf}). Files derived from the copy at load (the
-     * kernel layout, pinned prompts' KV) are valid only for this identity.
+     * What the copy in {@code format} in {@code dir} is: its stamp (the source weights it was made from), its format
+     * and its weights file's size and modification time (whole seconds, as {@link #stampOf}). Files derived from the
+     * copy at load (the kernel layout, pinned prompts' KV) are valid only for this identity.
      */
-    static String identity(Path q4Dir) throws IOException {
-        Path weights = q4Dir.resolve("model.safetensors");
-        return Files.readString(q4Dir.resolve(STAMP)) + "q4 " + Files.size(weights) + ' '
+    static String identity(Path dir, WeightFormat format) throws IOException {
+        Path weights = dir.resolve("model.safetensors");
+        return Files.readString(dir.resolve(stampFile(format))) + tag(format) + ' ' + Files.size(weights) + ' '
                 + Files.getLastModifiedTime(weights).to(TimeUnit.SECONDS) + '\n';
     }
 
-    private static void writeWeights(Path source, Path file) throws IOException {
+    private static void writeWeights(Path source, Path file, WeightFormat format) throws IOException {
         Path data = Files.createTempFile(file.getParent(), "q4", ".data");
         Map<String, TensorInfo> header = new LinkedHashMap<>();
         WeightLoader weights = SafeTensorSupport.loadWeights(source.toFile());
@@ -84,7 +111,7 @@ public final class Q4Checkpoint {
             for (String name : weights.tensorInfoMap().keySet().stream().sorted().toList()) {
                 try (AbstractTensor tensor = weights.load(name)) {
                     if (quantizes(name, tensor)) {
-                        writeQ4(name, tensor, header, out);
+                        writeQuantized(name, tensor, format, header, out);
                     } else {
                         header.put(name, tensor.save(out));
                     }
@@ -92,7 +119,7 @@ public final class Q4Checkpoint {
             }
             if (!weights.isWeightPresent("lm_head.weight")) {
                 try (AbstractTensor tied = weights.load("model.embed_tokens.weight")) {
-                    writeQ4("lm_head.weight", tied, header, out);
+                    writeQuantized("lm_head.weight", tied, format, header, out);
                 }
             }
         }
@@ -110,10 +137,18 @@ public final class Q4Checkpoint {
         }
     }
 
-    private static void writeQ4(String name, AbstractTensor tensor, Map<String, TensorInfo> header, FileChannel out) throws IOException {
-        try (Q4ByteBufferTensor q4 = (Q4ByteBufferTensor) tensor.quantize(DType.Q4, true)) {
-            header.put(name, q4.save(out));
-            header.put(name + ".qb", q4.getBlockF().save(out));
+    /** The tensor in {@code format} (Jlama's Q4, or its I8 = Q8) and its block scales as {@code NAME.qb}, as Jlama reads them. */
+    private static void writeQuantized(String name, AbstractTensor tensor, WeightFormat format, Map<String, TensorInfo> header,
+            FileChannel out) throws IOException {
+        DType type = switch (format) {
+            case Q4 -> DType.Q4;
+            case Q8 -> DType.I8;
+            case AS_STORED -> throw new IllegalArgumentException(format + " is not quantized");
+        };
+        try (AbstractTensor q = tensor.quantize(type, true)) {
+            FloatBufferTensor scales = q instanceof Q4ByteBufferTensor q4 ? q4.getBlockF() : ((Q8ByteBufferTensor) q).getBlockF();
+            header.put(name, q.save(out));
+            header.put(name + ".qb", scales.save(out));
         }
     }
 

@@ -13,21 +13,21 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The Q4 copy is written once and reused for the same weights, also after a copy that keeps only whole seconds. */
-class Q4CheckpointTest {
+class QuantizedCheckpointTest {
 
     @Test
     void reusedForTheSameWeightsEvenWhenACopyKeptOnlyWholeSeconds(@TempDir Path tmp) throws Exception {
         Path original = copy(TestCheckpoints.tinyRandom(), tmp.resolve("model"), false);
-        Path q4 = Q4Checkpoint.ensure(original, tmp.resolve("model-Q4"));
+        Path q4 = QuantizedCheckpoint.ensure(original, tmp.resolve("model-Q4"));
         FileTime written = Files.getLastModifiedTime(q4.resolve("model.safetensors"));
 
         // An image layer or a tar archive keeps modification times in whole seconds.
         Path copied = copy(original, tmp.resolve("copied"), true);
-        Q4Checkpoint.ensure(copied, q4);
+        QuantizedCheckpoint.ensure(copied, q4);
         assertEquals(written, Files.getLastModifiedTime(q4.resolve("model.safetensors")), "reused, not rewritten");
 
         Files.setLastModifiedTime(copied.resolve("model.safetensors"), FileTime.fromMillis(System.currentTimeMillis() + 5_000));
-        Q4Checkpoint.ensure(copied, q4);
+        QuantizedCheckpoint.ensure(copied, q4);
         assertNotEquals(written, Files.getLastModifiedTime(q4.resolve("model.safetensors")), "changed weights: rewritten");
     }
 
