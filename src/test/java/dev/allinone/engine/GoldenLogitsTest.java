@@ -33,10 +33,10 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * The engine's logits against golden logits from an independent implementation: {@code qwen_reference.py}, a numpy
- * float64 forward pass that shares no code with the engine, run once on two generated checkpoints and committed in
- * {@code src/test/resources/golden} ({@link GoldenFixtures}; provenance in each fixture and the README there). The
- * checkpoints are not committed: {@link TestCheckpoints} regenerates them, and {@link #theCheckpointsRegenerateAsRecorded}
- * proves they are the bytes the reference read.
+ * float64 forward pass that shares no code with the engine, run once on generated checkpoints of both architectures
+ * ({@code model_type} qwen2 and qwen3) and committed in {@code src/test/resources/golden} ({@link GoldenFixtures};
+ * provenance in each fixture and the README there). The checkpoints are not committed: {@link TestCheckpoints}
+ * regenerates them, and {@link #theCheckpointsRegenerateAsRecorded} proves they are the bytes the reference read.
  *
  * <p>Each case loads a checkpoint through {@link ModelLoader}, prefills the first part of the prompt in one chunk
  * (at least {@link Q4Gemm#MIN_ROWS} rows: the many-row kernels), feeds the rest of the prompt and the reference's
@@ -51,29 +51,34 @@ import org.junit.jupiter.params.provider.MethodSource;
  * <p>Bounds on max |Δ| over those logits (the compared top-20 logits lie in 0.55-0.84 for the tiny checkpoint and
  * 1.6-3.1 for the grouped one; the smallest gap between the first two at a compared position is 0.001 tiny Q4,
  * 0.007 tiny, 0.013 grouped Q4, 0.019 grouped), and each greedy token equal to the reference's where its margin
- * over the runner-up exceeds twice the bound (all five as stored and for tiny Q4; for grouped Q4 the steps after
- * the first, whose margin is 0.035: there two logits within the bound may swap):
+ * over the runner-up exceeds twice the bound:
  * <ul>
- * <li><b>As stored: 1e-3.</b> Measured: tiny F32 4.5e-5, grouped BF16 2.7e-4 (float accumulation, the KV cache held
- * as F16; BF16 storage costs nothing, the reference reads the same BF16 values).
- * <li><b>Q4, tiny: 1e-3.</b> Measured 3.1e-5: its hidden size keeps the activations in float.
- * <li><b>Q4, grouped: 0.08.</b> Measured 0.051 on the Java kernels, 0.059 on the C kernels: the activations are
- * rounded to 8 bits per block of 32 before each product (as llama.cpp's Q8_0) and the reference does not round them.
- * <li><b>Q8, tiny: 1e-3.</b> Measured 4.7e-5. <b>Q8, grouped: 0.08.</b> Measured 0.068 on the C kernels, 0.063 on
- * the Java kernels: the same 8-bit activations as Q4, so the same error source.
+ * <li><b>Activations in float (as stored on every kernel choice; Q4 and Q8 on the Java kernels where Jlama's rule
+ * keeps them in float: tiny, tiny Qwen3, small Qwen2.5): 1e-3.</b> Measured as stored: tiny F32 4.5e-5, grouped BF16
+ * 2.7e-4, tiny Qwen3 7.5e-5, small Qwen3 BF16 5.5e-4, small Qwen2.5 BF16 2.2e-4; Q4 tiny 3.1e-5, tiny Qwen3 6.7e-5,
+ * small Qwen2.5 4.2e-4; Q8 tiny 4.7e-5 (float accumulation, the KV cache held as F16; BF16 storage costs nothing, the
+ * reference reads the same BF16 values).
+ * <li><b>8-bit activations (Q4 and Q8 on the C kernels; on the Java kernels for grouped and small Qwen3): 0.08, the
+ * small Qwen3 and Qwen2.5 layouts 0.12.</b> Measured at Q4: grouped 0.051 Java / 0.059 C, tiny 0.011 C, tiny Qwen3
+ * 0.014 C, small Qwen3 0.080 Java / 0.090 C, small Qwen2.5 0.082 C; at Q8: grouped 0.063 Java / 0.068 C, tiny 0.015 C,
+ * tiny Qwen3 0.015 C, small Qwen3 0.099 Java / 0.102 C, small Qwen2.5 0.085 C. The activations are rounded to 8 bits
+ * per block of 32 before each product (as llama.cpp's Q8_0) and the reference does not round them.
  * </ul>
- * Against the reference on the <em>stored</em> weights ({@link #q8IsFarCloserToTheStoredWeightsThanQ4}) Q4 is 0.047
- * (tiny) and 0.30 (grouped) off, Q8 2.2e-3 (21× closer) and 0.069 (4.4× closer): on the grouped checkpoint the
- * rounding of the activations, common to both formats, is most of what is left, so Q8 is asserted 4× closer.
+ * Against the reference on the <em>stored</em> weights ({@link #q8IsFarCloserToTheStoredWeightsThanQ4}): where the
+ * activations stay in float Q8 is 18-21× closer than Q4 (tiny 2.2e-3 vs 0.047, tiny Qwen3 3.5e-3 vs 0.064, small
+ * Qwen2.5 0.013 vs 0.236, Java kernels), and asserted 10× closer. Where they are rounded to 8 bits that rounding,
+ * common to both formats, is most of what is left: Q8 is 2.7-4.7× closer (grouped 0.069 vs 0.30, small Qwen3 0.11 vs
+ * 0.37, small Qwen2.5 0.088 vs 0.234, tiny 0.015 vs 0.049 on the C kernels), asserted 2.5× closer.
  * <ul>
- * <li>Seen failing: the C kernel's block scales 3% too large give 0.090; rope theta 1e4 instead of 1e6 gives 0.14 here
- * and 2.6e-3 / 9.1e-2 as stored (tiny / grouped); the k bias left out gives 3.4e-3 on grouped as stored (on tiny
- * only 1.4e-4: a key bias shifts every score of a query alike but for the rotation, so it barely shows there).
+ * <li>Seen failing: the C kernel's block scales 3% too large give 0.090 on grouped; rope theta 1e4 instead of 1e6 gives
+ * 0.14 there and 2.6e-3 / 9.1e-2 as stored (tiny / grouped); the k bias left out gives 3.4e-3 on grouped as stored
+ * (on tiny only 1.4e-4: a key bias shifts every score of a query alike but for the rotation, so it barely shows
+ * there); Jlama's float kernel on 448 and 1216 rows (its last 63 rows wrong) gave 1.17 on an earlier Qwen2.5-like layout.
  * </ul>
  *
- * <p>Kernels: {@link #options} is the one place that turns a {@link Kernels} choice into load options. Only the
- * grouped checkpoint at Q4 takes the C kernels (the tiny one's hidden size turns 8-bit activations off, and as-stored
- * weights always run on Java's): each case checks which path it took.
+ * <p>Kernels: {@link #options} is the one place that turns a {@link Kernels} choice into load options. Every
+ * checkpoint at Q4 or Q8 takes the C variant asked for (they take rows of any whole number of 32-value blocks); as-stored
+ * weights always run on Java's: each case checks which path it took.
  */
 class GoldenLogitsTest {
 
@@ -94,19 +99,31 @@ class GoldenLogitsTest {
         }
     }
 
-    /** The kernels the case must run on: its C variant on the production path (8-bit activations × Q4 weights). */
-    private static Kernels expectedKernels(Golden golden, WeightFormat weights, Kernels kernels) {
-        return golden == Golden.GROUPED && weights != WeightFormat.AS_STORED ? kernels : Kernels.JAVA;
+    /** The kernels the case must run on: its C variant on the production path (8-bit activations × Q4 or Q8 weights). */
+    private static Kernels expectedKernels(WeightFormat weights, Kernels kernels) {
+        return weights != WeightFormat.AS_STORED ? kernels : Kernels.JAVA;
+    }
+
+    /**
+     * Whether the case's activations are rounded to 8 bits: quantized weights on the C kernels always, on the Java kernels where
+     * Jlama's rule takes the rows (whole vectors of 32-value blocks: the grouped and the small Qwen3 checkpoints).
+     */
+    static boolean eightBitActivations(Golden golden, WeightFormat weights, Kernels kernels) {
+        return weights != WeightFormat.AS_STORED && (kernels != Kernels.JAVA || golden == Golden.GROUPED || golden == Golden.QWEN3);
     }
 
     /** The bound on max |Δ| over the reference's top-20 logits (see the class javadoc for the measured errors). */
-    static double bound(Golden golden, WeightFormat weights) {
-        return golden == Golden.GROUPED && weights != WeightFormat.AS_STORED ? 0.08 : 1e-3;
+    static double bound(Golden golden, WeightFormat weights, Kernels kernels) {
+        if (!eightBitActivations(golden, weights, kernels)) {
+            return 1e-3;
+        }
+        return golden == Golden.QWEN3 || golden == Golden.QWEN25 ? 0.12 : 0.08;
     }
 
     /**
      * How far each format's logits are from the reference on the <em>stored</em> weights (quantization of weights and
-     * activations together): printed for every format, and Q8 must be at least {@value #Q8_GAIN} times closer than Q4.
+     * activations together): printed for every format. Q8 must be {@value #Q8_GAIN_FLOAT} times closer than Q4 where the
+     * activations stay in float, {@value #Q8_GAIN_EIGHT_BIT} times where both formats round them to 8 bits.
      */
     @ParameterizedTest(name = "{0} {1} kernels")
     @MethodSource("formatsAgainstStored")
@@ -117,10 +134,12 @@ class GoldenLogitsTest {
         double q8 = worstAgainst(stored, golden, WeightFormat.Q8, kernels);
         System.out.printf("golden %s %s kernels against the stored weights' reference: max |Δ| Q4 %.3e, Q8 %.3e (%.1f× closer)%n",
                 golden, kernels, q4, q8, q4 / q8);
-        assertTrue(q8 * Q8_GAIN <= q4, "Q8 " + q8 + " is not " + Q8_GAIN + "× closer than Q4 " + q4);
+        double gain = eightBitActivations(golden, WeightFormat.Q8, kernels) ? Q8_GAIN_EIGHT_BIT : Q8_GAIN_FLOAT;
+        assertTrue(q8 * gain <= q4, "Q8 " + q8 + " is not " + gain + "× closer than Q4 " + q4);
     }
 
-    static final double Q8_GAIN = 4;
+    static final double Q8_GAIN_FLOAT = 10;
+    static final double Q8_GAIN_EIGHT_BIT = 2.5;
 
     static Stream<Arguments> formatsAgainstStored() {
         return Stream.of(Golden.values()).flatMap(g -> choices().stream().map(k -> Arguments.of(g, k)));
@@ -188,7 +207,7 @@ class GoldenLogitsTest {
         Fixture fixture = GoldenFixtures.load(golden, weights);
         LoadedModel model = ModelLoader.load(options(golden.checkpoint(), weights, kernels), SamplingOverrides.none());
         try {
-            assertEquals(expectedKernels(golden, weights, kernels), model.kernels(), "the kernels the case runs on");
+            assertEquals(expectedKernels(weights, kernels), model.kernels(), "the kernels the case runs on");
             int[] prompt = fixture.ids();
             int[] expectedGreedy = fixture.greedy();
             int[] tokens = IntStream.concat(IntStream.of(prompt), IntStream.of(expectedGreedy)).toArray();
@@ -218,11 +237,11 @@ class GoldenLogitsTest {
             System.out.printf("golden %s %s %s kernels (ran on %s): max |Δ| %.2e over the top-%d logits at %d positions; greedy %s, reference %s%n",
                     golden, weights, kernels, model.kernels().id(), worst, GoldenFixtures.TOP, logits.length,
                     Arrays.toString(greedy), Arrays.toString(expectedGreedy));
-            assertTrue(worst <= bound(golden, weights), "max |Δ| " + worst + " > " + bound(golden, weights) + " at " + where);
+            assertTrue(worst <= bound(golden, weights, kernels), "max |Δ| " + worst + " > " + bound(golden, weights, kernels) + " at " + where);
             for (int step = 0; step < greedy.length; step++) {
                 Position reference = fixture.at(prompt.length - 1 + step);
                 // Two logits each within the bound of the reference can swap only if they are within twice it.
-                if (reference.logits()[0] - reference.logits()[1] > 2 * bound(golden, weights)) {
+                if (reference.logits()[0] - reference.logits()[1] > 2 * bound(golden, weights, kernels)) {
                     assertEquals(expectedGreedy[step], greedy[step], "greedy token " + step + ": " + Arrays.toString(greedy));
                 }
             }

@@ -38,6 +38,27 @@ public final class TestCheckpoints {
     /** {@link CheckpointSpec#smallGrouped}: grouped KV heads on the production kernel path (8-bit activations). */
     public static final CheckpointSpec SMALL_GROUPED = CheckpointSpec.smallGrouped(29);
 
+    /** {@link CheckpointSpec#tinyQwen3}, untied: the golden tiny Qwen3 (Java kernels, per-head q/k norms, head size ≠ hidden / heads). */
+    public static final CheckpointSpec GOLDEN_TINY_QWEN3 = CheckpointSpec.tinyQwen3(31).untied();
+
+    /** {@link CheckpointSpec#smallQwen3}: Qwen3 with 128-wide heads on the production kernel path. */
+    public static final CheckpointSpec SMALL_QWEN3 = CheckpointSpec.smallQwen3(37);
+
+    /** {@link CheckpointSpec#smallQwen25}: Qwen2.5's row lengths (not whole vectors of blocks) and 6 query heads per KV head. */
+    public static final CheckpointSpec SMALL_QWEN25 = CheckpointSpec.smallQwen25(41);
+
+    public static synchronized Path goldenTinyQwen3() {
+        return ensure("golden-tiny-qwen3", GOLDEN_TINY_QWEN3);
+    }
+
+    public static synchronized Path smallQwen3() {
+        return ensure("small-qwen3", SMALL_QWEN3);
+    }
+
+    public static synchronized Path smallQwen25() {
+        return ensure("small-qwen25", SMALL_QWEN25);
+    }
+
     public static synchronized Path goldenTiny() {
         return ensure("golden-tiny", GOLDEN_TINY);
     }
@@ -135,7 +156,8 @@ public final class TestCheckpoints {
      */
     private static int stableHash(CheckpointSpec spec) {
         return java.util.List.of(spec.hidden(), spec.intermediate(), spec.layers(), spec.heads(), spec.kvHeads(), spec.vocab(),
-                spec.maxPositions(), spec.tied(), String.valueOf(spec.dtype()), spec.seed(), new java.util.TreeMap<>(spec.nextToken()).toString())
+                spec.maxPositions(), spec.tied(), String.valueOf(spec.dtype()), spec.seed(), new java.util.TreeMap<>(spec.nextToken()).toString(),
+                spec.modelType(), spec.headDim())
                 .toString().hashCode();
     }
 }

@@ -31,13 +31,14 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Measures the engine on a full-size Qwen1.5-0.5B-shaped checkpoint (generated if absent) as the service runs it
+ * Measures the engine on a full-size checkpoint of a supported model's shape (generated if absent: Qwen1.5-0.5B-Chat's
+ * by default, {@code --shape qwen2.5-0.5b} or {@code qwen3-0.6b} for the others) as the service runs it
  * (warm-up and pinned task prompts before the first request): load time, the first requests after readiness,
  * sentiment latency, prompt processing speed, chat time to first token and decode speed, a six-turn conversation
  * turn by turn, four clients at once, KV memory and the resident size after many conversations. Prints a table and
  * writes target/benchmark.json. Figures are medians over warm runs.
  *
- * <pre>usage: Benchmark [--model DIR] [--weights AS_STORED|Q4] [--kernels auto|avx512-vnni|avx-vnni|avx2|neon-dotprod|neon|java]
+ * <pre>usage: Benchmark [--shape qwen1.5-0.5b|qwen2.5-0.5b|qwen3-0.6b] [--model DIR] [--weights AS_STORED|Q4] [--kernels auto|avx512-vnni|avx-vnni|avx2|neon-dotprod|neon|java]
  *                  [--threads N] [--runs N] [--decode-tokens N]
  *                  [--kv-cache-mib N] [--memory-conversations N]   (20 one after another, then 4 at once; 0 = skip)
  *                  [--only json]   (after the warm-up, only decode with and without a JSON schema)</pre>
@@ -57,7 +58,14 @@ public final class Benchmark {
         for (int i = 0; i + 1 < args.length; i += 2) {
             opts.put(args[i], args[i + 1]);
         }
-        Path model = Path.of(opts.getOrDefault("--model", "target/bench/qwen1.5-0.5b-bf16"));
+        String shape = opts.getOrDefault("--shape", "qwen1.5-0.5b");
+        CheckpointSpec spec = switch (shape) {
+            case "qwen1.5-0.5b" -> CheckpointSpec.qwen15HalfB(1);
+            case "qwen2.5-0.5b" -> CheckpointSpec.qwen25HalfB(1);
+            case "qwen3-0.6b" -> CheckpointSpec.qwen3SixB(1);
+            default -> throw new IllegalArgumentException("--shape is qwen1.5-0.5b, qwen2.5-0.5b or qwen3-0.6b, not " + shape);
+        };
+        Path model = Path.of(opts.getOrDefault("--model", "target/bench/" + shape + "-bf16"));
         WeightFormat weights = WeightFormat.valueOf(opts.getOrDefault("--weights", "Q4"));
         Kernels kernels = Kernels.valueOf(opts.getOrDefault("--kernels", "auto").toUpperCase(java.util.Locale.ROOT).replace('-', '_'));
         int threads = Integer.parseInt(opts.getOrDefault("--threads", "0"));
@@ -68,12 +76,13 @@ public final class Benchmark {
         int streams = Integer.parseInt(opts.getOrDefault("--streams", "8"));
 
         if (!Files.exists(model.resolve("model.safetensors"))) {
-            System.out.println("Generating a full-size Qwen1.5-0.5B-shaped checkpoint in " + model + " ...");
-            CheckpointGenerator.write(CheckpointSpec.qwen15HalfB(1), model);
+            System.out.println("Generating a full-size " + shape + "-shaped checkpoint in " + model + " ...");
+            CheckpointGenerator.write(spec, model);
         }
         Map<String, Object> report = new LinkedHashMap<>();
         report.put("machine", machine());
         report.put("model", model.toString());
+        report.put("shape", shape);
         report.put("weights", weights.name());
         report.put("threads", threads == 0 ? "default" : threads);
         report.put("rssBeforeLoadMiB", rssMiB());

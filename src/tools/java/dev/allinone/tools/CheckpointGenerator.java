@@ -14,12 +14,12 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Writes a Hugging Face-layout Qwen2-architecture checkpoint ({@code config.json}, the real Qwen tokenizer files,
+ * Writes a Hugging Face-layout checkpoint of model_type qwen2 or qwen3 ({@code config.json}, the real Qwen tokenizer files,
  * {@code generation_config.json}, {@code model.safetensors}) with seeded pseudo-random weights, optionally
  * "scripted" so tests can predict what the model says. Compute cost depends only on the shape, so a full-size
  * random checkpoint is a faithful benchmark subject.
  *
- * <pre>usage: CheckpointGenerator --out DIR [--shape tiny|qwen1.5-0.5b] [--dtype F32|BF16] [--seed N] [--untied] [--if-absent]</pre>
+ * <pre>usage: CheckpointGenerator --out DIR [--shape tiny|qwen1.5-0.5b|qwen2.5-0.5b|qwen3-0.6b] [--dtype F32|BF16] [--seed N] [--untied] [--if-absent]</pre>
  */
 public final class CheckpointGenerator {
 
@@ -50,8 +50,9 @@ public final class CheckpointGenerator {
     private static SafetensorsWriter weights(CheckpointSpec s) {
         SafetensorsWriter w = new SafetensorsWriter(s.dtype());
         int h = s.hidden();
-        int q = s.heads() * s.headDim();
-        int kv = s.kvHeads() * s.headDim();
+        int q = s.heads() * s.headSize();
+        int kv = s.kvHeads() * s.headSize();
+        boolean qwen3 = s.modelType().equals(CheckpointSpec.QWEN3);
         // Script step d uses hidden dimension d: the "from" token's embedding and the "to" token's LM-head row
         // both get a spike there (a token may be the target of several steps, so this is per step, not per token).
         int steps = s.nextToken().size();
@@ -72,12 +73,23 @@ public final class CheckpointGenerator {
         for (int layer = 0; layer < s.layers(); layer++) {
             String p = "model.layers." + layer + ".";
             w.add(p + "input_layernorm.weight", i -> 1f, h);
-            w.add(p + "self_attn.q_proj.weight", new Values.Random(seed++)::at, q, h);
-            w.add(p + "self_attn.q_proj.bias", new Values.Random(seed++)::at, q);
-            w.add(p + "self_attn.k_proj.weight", new Values.Random(seed++)::at, kv, h);
-            w.add(p + "self_attn.k_proj.bias", new Values.Random(seed++)::at, kv);
-            w.add(p + "self_attn.v_proj.weight", new Values.Random(seed++)::at, kv, h);
-            w.add(p + "self_attn.v_proj.bias", new Values.Random(seed++)::at, kv);
+            if (qwen3) {
+                // Qwen3: no biases; per-head norms on q and k, weights around 1 (0.65-1.35) so that they matter.
+                w.add(p + "self_attn.q_proj.weight", new Values.Random(seed++)::at, q, h);
+                w.add(p + "self_attn.k_proj.weight", new Values.Random(seed++)::at, kv, h);
+                w.add(p + "self_attn.v_proj.weight", new Values.Random(seed++)::at, kv, h);
+                Values.Random qNorm = new Values.Random(seed++);
+                Values.Random kNorm = new Values.Random(seed++);
+                w.add(p + "self_attn.q_norm.weight", i -> 1f + 10f * qNorm.at(i), s.headSize());
+                w.add(p + "self_attn.k_norm.weight", i -> 1f + 10f * kNorm.at(i), s.headSize());
+            } else {
+                w.add(p + "self_attn.q_proj.weight", new Values.Random(seed++)::at, q, h);
+                w.add(p + "self_attn.q_proj.bias", new Values.Random(seed++)::at, q);
+                w.add(p + "self_attn.k_proj.weight", new Values.Random(seed++)::at, kv, h);
+                w.add(p + "self_attn.k_proj.bias", new Values.Random(seed++)::at, kv);
+                w.add(p + "self_attn.v_proj.weight", new Values.Random(seed++)::at, kv, h);
+                w.add(p + "self_attn.v_proj.bias", new Values.Random(seed++)::at, kv);
+            }
             w.add(p + "self_attn.o_proj.weight", new Values.Random(seed++)::at, h, q);
             w.add(p + "post_attention_layernorm.weight", i -> 1f, h);
             w.add(p + "mlp.gate_proj.weight", new Values.Random(seed++)::at, s.intermediate(), h);
@@ -97,17 +109,21 @@ public final class CheckpointGenerator {
 
     private static Map<String, Object> config(CheckpointSpec s) {
         Map<String, Object> c = new LinkedHashMap<>();
-        c.put("architectures", List.of("Qwen2ForCausalLM"));
+        boolean qwen3 = s.modelType().equals(CheckpointSpec.QWEN3);
+        c.put("architectures", List.of(qwen3 ? "Qwen3ForCausalLM" : "Qwen2ForCausalLM"));
         c.put("attention_dropout", 0.0);
         c.put("bos_token_id", 151643);
         c.put("eos_token_id", 151645);
         c.put("hidden_act", "silu");
+        if (qwen3) {
+            c.put("head_dim", s.headSize());
+        }
         c.put("hidden_size", s.hidden());
         c.put("initializer_range", 0.02);
         c.put("intermediate_size", s.intermediate());
         c.put("max_position_embeddings", s.maxPositions());
         c.put("max_window_layers", s.layers());
-        c.put("model_type", "qwen2");
+        c.put("model_type", s.modelType());
         c.put("num_attention_heads", s.heads());
         c.put("num_hidden_layers", s.layers());
         c.put("num_key_value_heads", s.kvHeads());
@@ -173,7 +189,9 @@ public final class CheckpointGenerator {
         CheckpointSpec spec = switch (opts.getOrDefault("--shape", "tiny")) {
             case "tiny" -> CheckpointSpec.tiny(seed);
             case "qwen1.5-0.5b" -> CheckpointSpec.qwen15HalfB(seed);
-            default -> throw usage("--shape is tiny or qwen1.5-0.5b");
+            case "qwen2.5-0.5b" -> CheckpointSpec.qwen25HalfB(seed);
+            case "qwen3-0.6b" -> CheckpointSpec.qwen3SixB(seed);
+            default -> throw usage("--shape is tiny, qwen1.5-0.5b, qwen2.5-0.5b or qwen3-0.6b");
         };
         if (opts.containsKey("--dtype")) {
             spec = spec.withDType(SafetensorsWriter.DType.valueOf(opts.get("--dtype")));
@@ -194,7 +212,7 @@ public final class CheckpointGenerator {
 
     private static IllegalArgumentException usage(String problem) {
         System.err.println(problem);
-        System.err.println("usage: CheckpointGenerator --out DIR [--shape tiny|qwen1.5-0.5b] [--dtype F32|BF16] [--seed N] [--untied] [--if-absent]");
+        System.err.println("usage: CheckpointGenerator --out DIR [--shape tiny|qwen1.5-0.5b|qwen2.5-0.5b|qwen3-0.6b] [--dtype F32|BF16] [--seed N] [--untied] [--if-absent]");
         System.exit(2);
         return new IllegalArgumentException(problem);
     }

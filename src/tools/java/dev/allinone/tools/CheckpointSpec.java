@@ -25,10 +25,24 @@ public record CheckpointSpec(
         boolean tied,
         SafetensorsWriter.DType dtype,
         long seed,
-        Map<Integer, Integer> nextToken) {
+        Map<Integer, Integer> nextToken,
+        String modelType,
+        int headDim) {
+
+    /** The Qwen2 architecture (q/k/v biases) with head size hidden / heads. */
+    public CheckpointSpec(int hidden, int intermediate, int layers, int heads, int kvHeads, int vocab, int maxPositions, boolean tied,
+            SafetensorsWriter.DType dtype, long seed, Map<Integer, Integer> nextToken) {
+        this(hidden, intermediate, layers, heads, kvHeads, vocab, maxPositions, tied, dtype, seed, nextToken, QWEN2, 0);
+    }
+
+    public static final String QWEN2 = "qwen2";
+    public static final String QWEN3 = "qwen3";
 
     public CheckpointSpec {
         nextToken = Map.copyOf(nextToken);
+        if (!modelType.equals(QWEN2) && !modelType.equals(QWEN3)) {
+            throw new IllegalArgumentException("model_type is qwen2 or qwen3, not " + modelType);
+        }
         if (!nextToken.isEmpty() && tied) {
             throw new IllegalArgumentException("A scripted checkpoint needs an untied lm_head (tied=false)");
         }
@@ -58,6 +72,42 @@ public record CheckpointSpec(
         return new CheckpointSpec(512, 1024, 2, 8, 2, 151936, 4096, true, SafetensorsWriter.DType.BF16, seed, Map.of());
     }
 
+    /**
+     * A tiny Qwen3 (no q/k/v biases, per-head q/k norms): 4 query heads over 2 key/value heads, head size 32 where
+     * hidden / heads is 16 (as Qwen3-0.6B's 128 against 64). Off the 8-bit path on the Java kernels.
+     */
+    public static CheckpointSpec tinyQwen3(long seed) {
+        return new CheckpointSpec(64, 128, 2, 4, 2, 151936, 4096, true, SafetensorsWriter.DType.F32, seed, Map.of(), QWEN3, 32);
+    }
+
+    /**
+     * A small Qwen3 on the production kernel path: hidden 512 (whole groups of 256), 4 query heads of 128 over 2
+     * key/value heads (Qwen3-0.6B: 16 over 8), BF16, tied.
+     */
+    public static CheckpointSpec smallQwen3(long seed) {
+        return new CheckpointSpec(512, 1024, 2, 4, 2, 151936, 4096, true, SafetensorsWriter.DType.BF16, seed, Map.of(), QWEN3, 128);
+    }
+
+    /**
+     * A small Qwen2.5-like qwen2: 6 query heads of 64 over 1 key/value head, hidden 384 = 12 blocks of 32 and
+     * intermediate 1152 = 36 (as Qwen2.5-0.5B's 896 = 28 and 4864 = 152: not whole vectors of blocks, so only the C
+     * kernels take them with 8-bit activations), BF16, tied. Row counts stay multiples of 128, as the real models'
+     * are: Jlama's float kernel gets the rows past the last 128 wrong (448 rows: 385-447).
+     */
+    public static CheckpointSpec smallQwen25(long seed) {
+        return new CheckpointSpec(384, 1152, 2, 6, 1, 151936, 4096, true, SafetensorsWriter.DType.BF16, seed, Map.of());
+    }
+
+    /** The published shape of Qwen2.5-0.5B-Instruct (its config.json; BF16, tied embeddings), random weights. */
+    public static CheckpointSpec qwen25HalfB(long seed) {
+        return new CheckpointSpec(896, 4864, 24, 14, 2, 151936, 32768, true, SafetensorsWriter.DType.BF16, seed, Map.of());
+    }
+
+    /** The published shape of Qwen3-0.6B (its config.json: head_dim 128; BF16, tied embeddings), random weights. */
+    public static CheckpointSpec qwen3SixB(long seed) {
+        return new CheckpointSpec(1024, 3072, 28, 16, 8, 151936, 40960, true, SafetensorsWriter.DType.BF16, seed, Map.of(), QWEN3, 128);
+    }
+
     /** The published shape of Qwen1.5-0.5B-Chat (BF16, tied embeddings), random weights. */
     public static CheckpointSpec qwen15HalfB(long seed) {
         try (InputStream in = CheckpointSpec.class.getClassLoader().getResourceAsStream("qwen1.5/config.json")) {
@@ -73,15 +123,15 @@ public record CheckpointSpec(
     }
 
     public CheckpointSpec withDType(SafetensorsWriter.DType newDType) {
-        return new CheckpointSpec(hidden, intermediate, layers, heads, kvHeads, vocab, maxPositions, tied, newDType, seed, nextToken);
+        return new CheckpointSpec(hidden, intermediate, layers, heads, kvHeads, vocab, maxPositions, tied, newDType, seed, nextToken, modelType, headDim);
     }
 
     public CheckpointSpec untied() {
-        return new CheckpointSpec(hidden, intermediate, layers, heads, kvHeads, vocab, maxPositions, false, dtype, seed, nextToken);
+        return new CheckpointSpec(hidden, intermediate, layers, heads, kvHeads, vocab, maxPositions, false, dtype, seed, nextToken, modelType, headDim);
     }
 
     public CheckpointSpec withHidden(int newHidden) {
-        return new CheckpointSpec(newHidden, intermediate, layers, heads, kvHeads, vocab, maxPositions, tied, dtype, seed, nextToken);
+        return new CheckpointSpec(newHidden, intermediate, layers, heads, kvHeads, vocab, maxPositions, tied, dtype, seed, nextToken, modelType, headDim);
     }
 
     /** Makes {@code start → ids[0] → ids[1] → … → end} the model's overwhelmingly likely continuation. */
@@ -93,7 +143,7 @@ public record CheckpointSpec(
             from = id;
         }
         putOnce(script, from, end);
-        return new CheckpointSpec(hidden, intermediate, layers, heads, kvHeads, vocab, maxPositions, false, dtype, seed, script);
+        return new CheckpointSpec(hidden, intermediate, layers, heads, kvHeads, vocab, maxPositions, false, dtype, seed, script, modelType, headDim);
     }
 
     /** Makes {@code start → ids[0] → … → ids[n-1] → ids[0] → …} likely: a reply that never ends by itself. */
@@ -105,7 +155,7 @@ public record CheckpointSpec(
             from = id;
         }
         putOnce(script, from, ids[0]);
-        return new CheckpointSpec(hidden, intermediate, layers, heads, kvHeads, vocab, maxPositions, false, dtype, seed, script);
+        return new CheckpointSpec(hidden, intermediate, layers, heads, kvHeads, vocab, maxPositions, false, dtype, seed, script, modelType, headDim);
     }
 
     private static void putOnce(Map<Integer, Integer> script, int from, int to) {
@@ -115,7 +165,17 @@ public record CheckpointSpec(
         }
     }
 
-    int headDim() {
-        return hidden / heads;
+    /** The head size: {@code head_dim} when set, else hidden / heads. */
+    public int headSize() {
+        return headDim > 0 ? headDim : hidden / heads;
+    }
+
+    /** The record's own text for the Qwen2 specs the golden fixtures recorded before the architecture was a field. */
+    @Override
+    public String toString() {
+        String text = "CheckpointSpec[hidden=" + hidden + ", intermediate=" + intermediate + ", layers=" + layers + ", heads=" + heads
+                + ", kvHeads=" + kvHeads + ", vocab=" + vocab + ", maxPositions=" + maxPositions + ", tied=" + tied + ", dtype=" + dtype
+                + ", seed=" + seed + ", nextToken=" + nextToken;
+        return text + (modelType.equals(QWEN2) && headDim == 0 ? "" : ", modelType=" + modelType + ", headDim=" + headDim) + "]";
     }
 }

@@ -24,7 +24,7 @@ final class ModelDirectory {
     private ModelDirectory() {
     }
 
-    /** Reads and validates {@code config.json}; throws {@link ModelUnavailableException} naming what is wrong. */
+    /** Reads and validates {@code config.json} (its {@code model_type} one of {@link Architecture}'s); throws {@link ModelUnavailableException} naming what is wrong. */
     static JsonNode validate(Path dir) {
         if (!Files.isDirectory(dir)) {
             throw new ModelUnavailableException("Model directory " + dir.toAbsolutePath() + " does not exist. " + HOW_TO_GET);
@@ -49,22 +49,25 @@ final class ModelDirectory {
             throw new ModelUnavailableException("Model config " + dir.resolve("config.json") + " is not valid JSON: " + e.getMessage());
         }
         String type = config.path("model_type").asText("");
-        if (!type.equals("qwen2")) {
-            throw new ModelUnavailableException("Model in " + dir + " has model_type '" + type + "'; this service runs Qwen2-architecture "
-                    + "checkpoints (Qwen1.5 / Qwen2 / Qwen2.5, model_type qwen2).");
-        }
+        Architecture architecture = Architecture.of(type).orElseThrow(() -> new ModelUnavailableException("Model in " + dir
+                + " has model_type '" + type + "'; this service runs the model types " + Architecture.supported() + "."));
         checkBlockMultiple(dir, config, "hidden_size");
         checkBlockMultiple(dir, config, "intermediate_size");
         int heads = config.path("num_attention_heads").asInt(0);
         int kvHeads = config.path("num_key_value_heads").asInt(heads);
         int hidden = config.path("hidden_size").asInt();
-        if (heads <= 0 || hidden % heads != 0 || kvHeads <= 0 || heads % kvHeads != 0) {
-            throw new ModelUnavailableException("Model in " + dir + " has hidden_size " + hidden + ", " + heads + " attention heads and "
-                    + kvHeads + " key/value heads: heads must divide hidden_size and key/value heads must divide heads.");
+        if (heads <= 0 || kvHeads <= 0 || heads % kvHeads != 0) {
+            throw new ModelUnavailableException("Model in " + dir + " has " + heads + " attention heads and " + kvHeads
+                    + " key/value heads: key/value heads must divide heads.");
         }
-        if (((long) kvHeads * (hidden / heads)) % BLOCK != 0) {
-            throw new ModelUnavailableException("Model in " + dir + " has a key/value width of " + kvHeads * (hidden / heads)
-                    + ", not a multiple of " + BLOCK + " as the quantized kernels need.");
+        int headDim = architecture.headDim(config);
+        if (headDim <= 0 || headDim % 2 != 0 || (!config.path("head_dim").isInt() && hidden % heads != 0)) {
+            throw new ModelUnavailableException("Model in " + dir + " has hidden_size " + hidden + " and " + heads
+                    + " attention heads but no head_dim: heads must divide hidden_size, into an even head size.");
+        }
+        if (((long) kvHeads * headDim) % BLOCK != 0 || ((long) heads * headDim) % BLOCK != 0) {
+            throw new ModelUnavailableException("Model in " + dir + " has query and key/value widths of " + heads * headDim + " and "
+                    + kvHeads * headDim + ", not both multiples of " + BLOCK + " as the quantized kernels need.");
         }
         return config;
     }

@@ -2,12 +2,11 @@ package dev.allinone.engine.model;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.github.tjake.jlama.safetensors.DType;
 import com.github.tjake.jlama.safetensors.SafeTensorSupport;
 import com.github.tjake.jlama.safetensors.WeightLoader;
-import com.github.tjake.jlama.model.qwen2.Qwen2Config;
-import com.github.tjake.jlama.util.JsonSupport;
+import com.github.tjake.jlama.math.ActivationFunction;
+import com.github.tjake.jlama.safetensors.Config;
 import com.github.tjake.jlama.util.PhysicalCoreExecutor;
 import dev.allinone.engine.kernels.KernelLayoutFile;
 import dev.allinone.engine.kernels.NativeKernels;
@@ -21,11 +20,12 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Set;
 
 import org.jboss.logging.Logger;
 
-/** Loads a local Qwen2-architecture checkpoint into Jlama with our tokenizer. Never touches the network. */
+/** Loads a local checkpoint of an {@link Architecture} the engine runs into Jlama with our tokenizer. Never touches the network. */
 public final class ModelLoader {
 
     private static final Logger LOG = Logger.getLogger(ModelLoader.class);
@@ -41,6 +41,7 @@ public final class ModelLoader {
         long start = System.nanoTime();
         Path dir = options.path();
         JsonNode rawConfig = ModelDirectory.validate(dir);
+        Architecture architecture = Architecture.of(rawConfig.path("model_type").asText()).orElseThrow();
         // Files computed from the model are kept beside its quantized copy, which is writable by design; weights as stored have none.
         Path derived = options.weights().quantized() ? options.copyPath() : null;
         QwenTokenizer tokenizer = derived != null && writable(derived) ? QwenTokenizer.load(dir, derived) : QwenTokenizer.load(dir);
@@ -53,23 +54,20 @@ public final class ModelLoader {
         ChatTemplate template = ChatTemplate.load(dir);
         useThreads(options.threads());
 
-        ObjectNode config = rawConfig.deepCopy();
         int contextLength = Math.min(rawConfig.path("max_position_embeddings").asInt(32768), options.contextLength());
-        config.put("max_position_embeddings", contextLength);
         Set<Integer> stops = stopTokens(dir, tokenizer);
-        config.put("eos_token_id", stops.iterator().next());
 
         QwenJlamaModel jlama;
         String identity = null;
         try {
-            Qwen2Config jlamaConfig = JsonSupport.om.treeToValue(config, Qwen2Config.class);
+            Config jlamaConfig = jlamaConfig(rawConfig, architecture, contextLength, stops.iterator().next());
             Path weightsDir = derived != null ? QuantizedCheckpoint.ensure(dir, derived, options.weights()) : dir;
             WeightLoader weights = SafeTensorSupport.loadWeights(weightsDir.toFile());
             // I8 activations let Jlama use its integer Q4 kernels; it falls back to F32 where they do not apply.
             DType workingQuant = options.weights().eightBitActivations() ? DType.I8 : DType.F32;
             identity = derived != null ? QuantizedCheckpoint.identity(derived, options.weights()) : null;
             KernelLayoutFile layout = derived != null ? new KernelLayoutFile(derived, identity) : null;
-            jlama = new QwenJlamaModel(jlamaConfig, weights, new JlamaTokenizerAdapter(tokenizer), DType.F32, workingQuant,
+            jlama = new QwenJlamaModel(architecture, jlamaConfig, weights, new JlamaTokenizerAdapter(tokenizer), DType.F32, workingQuant,
                     rawConfig.path("rope_theta").asDouble(10000.0), NativeKernels.select(options.kernels()),
                     EmbeddingRows.open(weightsDir, "model.embed_tokens.weight"), layout);
         } catch (ModelUnavailableException e) {
@@ -81,6 +79,20 @@ public final class ModelLoader {
         long millis = (System.nanoTime() - start) / 1_000_000;
         LOG.debugf("Model %s loaded in %d ms (tokenizer %d ms)", dir, millis, tokenizerMillis);
         return new LoadedModel(jlama, tokenizer, template, stops, defaults, dir, options.weights(), millis, derived, identity);
+    }
+
+    /**
+     * Jlama's view of the shape, as its {@code Qwen2Config} reads it from config.json but with the architecture's
+     * head size (Jlama's takes hidden / heads, which a Qwen3 {@code head_dim} overrides).
+     */
+    private static Config jlamaConfig(JsonNode c, Architecture architecture, int contextLength, int eos) {
+        int hidden = c.path("hidden_size").asInt();
+        int heads = c.path("num_attention_heads").asInt();
+        return new Config(contextLength, hidden, c.path("intermediate_size").asInt(), heads, c.path("num_key_value_heads").asInt(heads),
+                c.path("num_hidden_layers").asInt(), (float) c.path("rms_norm_eps").asDouble(1e-6), c.path("vocab_size").asInt(),
+                c.path("bos_token_id").asInt(eos), List.of(eos),
+                ActivationFunction.Type.valueOf(c.path("hidden_act").asText("silu").toUpperCase(java.util.Locale.ROOT)),
+                c.path("rope_theta").asDouble(10000.0), 1.0, null, architecture.headDim(c), null, null, null, null, null, null);
     }
 
     /** {@code model} with {@code overrides} applied to its checkpoint's sampling defaults, as {@link #load} applies them. */

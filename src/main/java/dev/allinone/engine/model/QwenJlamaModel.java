@@ -3,6 +3,7 @@ package dev.allinone.engine.model;
 import com.github.tjake.jlama.math.VectorMath;
 import com.github.tjake.jlama.model.LayerNorm;
 import com.github.tjake.jlama.model.RMSNorm;
+import com.github.tjake.jlama.model.TransformerBlock;
 import com.github.tjake.jlama.model.functions.EmbedInput;
 import com.github.tjake.jlama.model.functions.SampleOutput;
 import com.github.tjake.jlama.model.qwen2.Qwen2Model;
@@ -42,10 +43,16 @@ import java.util.Optional;
  */
 public final class QwenJlamaModel extends Qwen2Model {
 
-    /** One decoder layer's weights; norms and biases widened to float arrays. */
+    /**
+     * One decoder layer's weights; norms and biases widened to float arrays. The q/k/v biases are null where the
+     * {@link Architecture} has none, the per-head q and k norms ({@code headDim} values each) where it has none.
+     */
     public record Layer(float[] attentionNorm, AbstractTensor q, AbstractTensor k, AbstractTensor v, float[] qBias, float[] kBias,
-            float[] vBias, AbstractTensor o, float[] mlpNorm, AbstractTensor gate, AbstractTensor up, AbstractTensor down) {
+            float[] vBias, float[] qNorm, float[] kNorm, AbstractTensor o, float[] mlpNorm, AbstractTensor gate, AbstractTensor up,
+            AbstractTensor down) {
     }
+
+    private final Architecture architecture;
 
     private final double ropeTheta;
     /** Jlama's rule (AbstractModel): its 8-bit × Q4 kernels need every row length in whole vectors of blocks. */
@@ -68,28 +75,37 @@ public final class QwenJlamaModel extends Qwen2Model {
      * @param layout where the C kernels' layout of the quantized weights is kept between starts (null: repacked at every
      *               start, as for weights not written as a quantized copy)
      */
-    QwenJlamaModel(Config config, WeightLoader weights, Tokenizer tokenizer, DType workingDType, DType workingQType, double ropeTheta,
+    QwenJlamaModel(Architecture architecture, Config config, WeightLoader weights, Tokenizer tokenizer, DType workingDType, DType workingQType, double ropeTheta,
             NativeKernels kernels, EmbeddingRows embeddings, KernelLayoutFile layout) {
         super(InferenceType.FULL_GENERATION, config, weights, tokenizer, workingDType, workingQType, Optional.empty());
+        this.architecture = architecture;
         this.ropeTheta = ropeTheta;
         this.embeddings = embeddings;
         this.layers = new Layer[c.numberOfLayers];
         for (int l = 0; l < layers.length; l++) {
             String base = "model.layers." + l + ".";
+            boolean biases = architecture.qkvBiases();
+            boolean qkNorm = architecture.qkNorm();
             layers[l] = new Layer(vector(base + "input_layernorm.weight"),
                     weights.load(base + "self_attn.q_proj.weight"), weights.load(base + "self_attn.k_proj.weight"),
-                    weights.load(base + "self_attn.v_proj.weight"), vector(base + "self_attn.q_proj.bias"),
-                    vector(base + "self_attn.k_proj.bias"), vector(base + "self_attn.v_proj.bias"),
+                    weights.load(base + "self_attn.v_proj.weight"), biases ? vector(base + "self_attn.q_proj.bias") : null,
+                    biases ? vector(base + "self_attn.k_proj.bias") : null, biases ? vector(base + "self_attn.v_proj.bias") : null,
+                    qkNorm ? vector(base + "self_attn.q_norm.weight") : null, qkNorm ? vector(base + "self_attn.k_norm.weight") : null,
                     weights.load(base + "self_attn.o_proj.weight"), vector(base + "post_attention_layernorm.weight"),
                     weights.load(base + "mlp.gate_proj.weight"), weights.load(base + "mlp.up_proj.weight"),
                     weights.load(base + "mlp.down_proj.weight"));
         }
         this.finalNorm = vector("model.norm.weight");
         int blocksPerVector = FloatVector.SPECIES_PREFERRED.length();
-        this.int8Activations = workingQType == DType.I8 && (config.embeddingLength / MatrixFormat.ACTIVATION_BLOCK) % blocksPerVector == 0
+        boolean eightBit = workingQType == DType.I8;
+        boolean wholeVectors = (config.embeddingLength / MatrixFormat.ACTIVATION_BLOCK) % blocksPerVector == 0
                 && (config.hiddenLength / MatrixFormat.ACTIVATION_BLOCK) % blocksPerVector == 0;
-        this.kernels = int8Activations ? kernels : null;
-        this.packed = this.kernels != null ? new PackedMatrices(this.kernels, matrices(), layout) : null;
+        // The C kernels take rows of any whole number of 32-value blocks (Qwen2.5's hidden 896 is 28); Jlama's need
+        // whole vectors of blocks, so with them alone a shape like that keeps its activations in float.
+        PackedMatrices packing = eightBit && kernels != null ? new PackedMatrices(kernels, matrices(), layout) : null;
+        this.packed = packing;
+        this.kernels = packing != null ? kernels : null;
+        this.int8Activations = eightBit && (wholeVectors || packing != null && packing.any());
     }
 
     /** The weight matrices by name; those of a format the C kernels multiply are packed for them. */
@@ -122,6 +138,15 @@ public final class QwenJlamaModel extends Qwen2Model {
     /** The kernels that run this model's products: a C variant, or {@link Kernels#JAVA}. */
     Kernels kernelsInUse() {
         return nativeKernels() ? kernels.variant() : Kernels.JAVA;
+    }
+
+    /**
+     * None: our {@link Transformer} runs the layers from {@link #layer}. Jlama's Qwen2 blocks would expect q/k/v
+     * biases that a Qwen3 checkpoint does not have.
+     */
+    @Override
+    protected TransformerBlock[] loadTransformerBlockWeights() {
+        return new TransformerBlock[0];
     }
 
     @Override
@@ -337,6 +362,10 @@ public final class QwenJlamaModel extends Qwen2Model {
 
     public Config config() {
         return c;
+    }
+
+    public Architecture architecture() {
+        return architecture;
     }
 
     double ropeTheta() {

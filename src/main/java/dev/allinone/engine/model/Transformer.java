@@ -10,8 +10,9 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The Qwen2 decoder, written out: for new tokens of one or several sequences, embeddings → per layer (RMSNorm,
- * Q/K/V with biases, rotary positions, keys/values appended to each sequence's KV, causal attention of each
+ * The Qwen decoder, written out: for new tokens of one or several sequences, embeddings → per layer (RMSNorm,
+ * Q/K/V (with biases where the {@link Architecture} has them; each head of Q and K RMS-normalised where it has
+ * q/k norms), rotary positions, keys/values appended to each sequence's KV, causal attention of each
  * sequence over its own KV, output projection, residual; RMSNorm, SwiGLU MLP, residual) → final RMSNorm of each
  * sequence's last position. Matrix products run over all rows of the step at once ({@link QwenJlamaModel#matmul});
  * each row's result does not depend on the other rows, so a prompt prefilled in one chunk, continued from cached
@@ -129,9 +130,16 @@ public final class Transformer {
             model.matmul(normed, w.q(), b.q);
             model.matmul(normed, w.k(), b.k);
             model.matmul(normed, w.v(), b.v);
-            addBias(b.q, w.qBias(), n);
-            addBias(b.k, w.kBias(), n);
-            addBias(b.v, w.vBias(), n);
+            if (w.qBias() != null) {
+                addBias(b.q, w.qBias(), n);
+                addBias(b.k, w.kBias(), n);
+                addBias(b.v, w.vBias(), n);
+            }
+            if (w.qNorm() != null) {
+                // Every head of every row is a row of headSize values here.
+                rmsNorm(b.q, w.qNorm(), b.q, n * c.numberOfHeads);
+                rmsNorm(b.k, w.kNorm(), b.k, n * c.numberOfKeyValueHeads);
+            }
             for (Attention.Part p : parts) {
                 for (int i = 0; i < p.n(); i++) {
                     int row = p.row0() + i;
@@ -172,6 +180,7 @@ public final class Transformer {
         }
     }
 
+    /** Each of the {@code n} rows of {@code weight.length} values of {@code x}, normalised into {@code out} (may be {@code x}). */
     private void rmsNorm(float[] x, float[] weight, float[] out, int n) {
         int d = weight.length;
         for (int i = 0; i < n; i++) {

@@ -101,8 +101,10 @@ public class NativeKernelsTest {
     void productsEqualAReferenceAndDoNotDependOnTheBatch(Kernels variant) {
         NativeKernels kernels = kernels(variant);
         SplittableRandom random = new SplittableRandom(7);
-        // Row counts that fill 16-row groups and ones that leave the last group partial.
-        int[][] shapes = {{13, 64}, {16, 96}, {40, 256}};
+        // Row counts that fill 16-row groups and ones that leave the last group partial; then the real models' row
+        // lengths that are not whole vectors of blocks: Qwen2.5-0.5B's key/value rows over hidden 896 (28 blocks) and
+        // its down projection's 4864 (152), Qwen3-0.6B's output projection over 16 heads of 128 (2048).
+        int[][] shapes = {{13, 64}, {16, 96}, {40, 256}, {128, 896}, {24, 4864}, {32, 2048}};
         for (MatrixFormat format : List.of(MatrixFormat.Q4, MatrixFormat.Q8)) {
             for (int[] shape : shapes) {
                 int rows = shape[0];
@@ -148,7 +150,8 @@ public class NativeKernelsTest {
     void attentionInCMatchesTheJavaLoopsAndDoesNotDependOnTheBatch(Kernels variant) {
         NativeKernels kernels = kernels(variant);
         SplittableRandom random = new SplittableRandom(11);
-        int[][] shapes = {{16, 16, 64}, {12, 4, 64}, {8, 2, 128}};
+        // ... and the real models': Qwen2.5-0.5B's 14 heads over 2 (a call of 6 lanes), Qwen3-0.6B's 16 of 128 over 8.
+        int[][] shapes = {{16, 16, 64}, {12, 4, 64}, {8, 2, 128}, {14, 2, 64}, {16, 8, 128}};
         for (int[] shape : shapes) {
             int heads = shape[0];
             int kvHeads = shape[1];

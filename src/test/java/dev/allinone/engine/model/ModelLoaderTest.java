@@ -49,6 +49,16 @@ class ModelLoaderTest {
     }
 
     @Test
+    void anUnsupportedModelTypeIsRefusedNamingTheOnesThatRun(@TempDir Path tmp) throws Exception {
+        CheckpointGenerator.write(CheckpointSpec.tiny(3), tmp);
+        Path config = tmp.resolve("config.json");
+        Files.writeString(config, Files.readString(config).replace("\"qwen2\"", "\"llama\""));
+        ModelUnavailableException e = assertThrows(ModelUnavailableException.class, () -> load(tmp, WeightFormat.AS_STORED));
+        assertTrue(e.getMessage().contains("'llama'") && e.getMessage().contains("qwen2 (") && e.getMessage().contains("qwen3 ("),
+                e.getMessage());
+    }
+
+    @Test
     void brokenConfigIsReportedNotThrownRaw(@TempDir Path tmp) throws Exception {
         CheckpointGenerator.write(CheckpointSpec.tiny(3), tmp);
         Files.writeString(tmp.resolve("config.json"), "{ not json");
