@@ -261,7 +261,7 @@ class GoldenLogitsTest {
     }
 
     /** Our decoder over one token sequence, as the engine runs it: one prefill chunk, then one token per step. */
-    private record Engine(LoadedModel model, int[] tokens) {
+    record Engine(LoadedModel model, int[] tokens) {
 
         /** The logits at position {@code chunk - 1} (after the chunk) and at every later position of the tokens. */
         float[][] run(int chunk) {

@@ -47,6 +47,16 @@ public final class TestCheckpoints {
     /** {@link CheckpointSpec#smallQwen25}: Qwen2.5's row lengths (not whole vectors of blocks) and 6 query heads per KV head. */
     public static final CheckpointSpec SMALL_QWEN25 = CheckpointSpec.smallQwen25(41);
 
+    /**
+     * {@link CheckpointSpec#smallGrouped} with weights of std 0.4 instead of 0.02: a peaked next-token distribution (the
+     * top token's probability mostly above 0.5), so a format's error shows as changed top tokens and probabilities.
+     */
+    public static final CheckpointSpec PEAKED = CheckpointSpec.smallGrouped(43).peaked(0.4);
+
+    public static synchronized Path peaked() {
+        return ensure("peaked", PEAKED);
+    }
+
     public static synchronized Path goldenTinyQwen3() {
         return ensure("golden-tiny-qwen3", GOLDEN_TINY_QWEN3);
     }
@@ -158,6 +168,6 @@ public final class TestCheckpoints {
         return java.util.List.of(spec.hidden(), spec.intermediate(), spec.layers(), spec.heads(), spec.kvHeads(), spec.vocab(),
                 spec.maxPositions(), spec.tied(), String.valueOf(spec.dtype()), spec.seed(), new java.util.TreeMap<>(spec.nextToken()).toString(),
                 spec.modelType(), spec.headDim())
-                .toString().hashCode();
+                .toString().hashCode() + (spec.weightStd() == CheckpointSpec.INIT_STD ? 0 : Double.hashCode(spec.weightStd()));
     }
 }

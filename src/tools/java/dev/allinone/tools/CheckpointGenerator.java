@@ -23,7 +23,6 @@ import java.util.Map;
  */
 public final class CheckpointGenerator {
 
-    private static final float INIT_RANGE = 0.02f * (float) Math.sqrt(3); // uniform with std 0.02
     private static final float SCRIPT_INPUT = 1.0f;
     private static final float SCRIPT_OUTPUT = 4.0f;
     private static final List<String> TOKENIZER_FILES = List.of("tokenizer.json", "tokenizer_config.json");
@@ -65,7 +64,9 @@ public final class CheckpointGenerator {
             dim++;
         }
         long seed = s.seed();
-        Values.Random embed = new Values.Random(seed++);
+        float range = (float) (s.weightStd() * Math.sqrt(3)); // uniform with that std
+        Values values = new Values(range);
+        Values.Random embed = values.random(seed++);
         w.add("model.embed_tokens.weight", i -> {
             int d = (int) (i % h);
             return embed.at(i) + (d < steps && stepFrom[d] == i / h ? SCRIPT_INPUT : 0f);
@@ -75,30 +76,30 @@ public final class CheckpointGenerator {
             w.add(p + "input_layernorm.weight", i -> 1f, h);
             if (qwen3) {
                 // Qwen3: no biases; per-head norms on q and k, weights around 1 (0.65-1.35) so that they matter.
-                w.add(p + "self_attn.q_proj.weight", new Values.Random(seed++)::at, q, h);
-                w.add(p + "self_attn.k_proj.weight", new Values.Random(seed++)::at, kv, h);
-                w.add(p + "self_attn.v_proj.weight", new Values.Random(seed++)::at, kv, h);
-                Values.Random qNorm = new Values.Random(seed++);
-                Values.Random kNorm = new Values.Random(seed++);
+                w.add(p + "self_attn.q_proj.weight", values.random(seed++)::at, q, h);
+                w.add(p + "self_attn.k_proj.weight", values.random(seed++)::at, kv, h);
+                w.add(p + "self_attn.v_proj.weight", values.random(seed++)::at, kv, h);
+                Values.Random qNorm = NORMS.random(seed++);
+                Values.Random kNorm = NORMS.random(seed++);
                 w.add(p + "self_attn.q_norm.weight", i -> 1f + 10f * qNorm.at(i), s.headSize());
                 w.add(p + "self_attn.k_norm.weight", i -> 1f + 10f * kNorm.at(i), s.headSize());
             } else {
-                w.add(p + "self_attn.q_proj.weight", new Values.Random(seed++)::at, q, h);
-                w.add(p + "self_attn.q_proj.bias", new Values.Random(seed++)::at, q);
-                w.add(p + "self_attn.k_proj.weight", new Values.Random(seed++)::at, kv, h);
-                w.add(p + "self_attn.k_proj.bias", new Values.Random(seed++)::at, kv);
-                w.add(p + "self_attn.v_proj.weight", new Values.Random(seed++)::at, kv, h);
-                w.add(p + "self_attn.v_proj.bias", new Values.Random(seed++)::at, kv);
+                w.add(p + "self_attn.q_proj.weight", values.random(seed++)::at, q, h);
+                w.add(p + "self_attn.q_proj.bias", values.random(seed++)::at, q);
+                w.add(p + "self_attn.k_proj.weight", values.random(seed++)::at, kv, h);
+                w.add(p + "self_attn.k_proj.bias", values.random(seed++)::at, kv);
+                w.add(p + "self_attn.v_proj.weight", values.random(seed++)::at, kv, h);
+                w.add(p + "self_attn.v_proj.bias", values.random(seed++)::at, kv);
             }
-            w.add(p + "self_attn.o_proj.weight", new Values.Random(seed++)::at, h, q);
+            w.add(p + "self_attn.o_proj.weight", values.random(seed++)::at, h, q);
             w.add(p + "post_attention_layernorm.weight", i -> 1f, h);
-            w.add(p + "mlp.gate_proj.weight", new Values.Random(seed++)::at, s.intermediate(), h);
-            w.add(p + "mlp.up_proj.weight", new Values.Random(seed++)::at, s.intermediate(), h);
-            w.add(p + "mlp.down_proj.weight", new Values.Random(seed++)::at, h, s.intermediate());
+            w.add(p + "mlp.gate_proj.weight", values.random(seed++)::at, s.intermediate(), h);
+            w.add(p + "mlp.up_proj.weight", values.random(seed++)::at, s.intermediate(), h);
+            w.add(p + "mlp.down_proj.weight", values.random(seed++)::at, h, s.intermediate());
         }
         w.add("model.norm.weight", i -> 1f, h);
         if (!s.tied()) {
-            Values.Random head = new Values.Random(seed);
+            Values.Random head = values.random(seed);
             w.add("lm_head.weight", i -> {
                 int d = (int) (i % h);
                 return head.at(i) + (d < steps && stepTo[d] == i / h ? SCRIPT_OUTPUT : 0f);
@@ -154,18 +155,23 @@ public final class CheckpointGenerator {
         new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(file.toFile(), value);
     }
 
-    /** Deterministic random-access weight values. */
-    static final class Values {
-        private Values() {
+    /** The spread of Qwen3's q/k norm weights around 1, whatever the other weights' std. */
+    private static final Values NORMS = new Values((float) (CheckpointSpec.INIT_STD * Math.sqrt(3)));
+
+    /** Deterministic random-access weight values, uniform in ±{@code range}. */
+    record Values(float range) {
+
+        Random random(long seed) {
+            return new Random(seed, range);
         }
 
-        record Random(long seed) {
+        record Random(long seed, float range) {
             float at(long index) {
                 long z = seed * 0x9E3779B97F4A7C15L + index;
                 z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
                 z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
                 z ^= z >>> 31;
-                return ((z >>> 40) / (float) (1 << 24) * 2f - 1f) * INIT_RANGE;
+                return ((z >>> 40) / (float) (1 << 24) * 2f - 1f) * range;
             }
         }
     }

@@ -13,6 +13,8 @@ import java.util.Map;
  *
  * @param nextToken a "script": when the current token is a key, the model strongly predicts the value (needs an
  *                  untied LM head; each entry uses one hidden dimension, so at most {@code hidden} entries)
+ * @param weightStd the standard deviation of the random weights (uniform): {@value #INIT_STD} as Qwen's
+ *                  {@code initializer_range}; larger makes the next-token distribution peaked ({@link #peaked})
  */
 public record CheckpointSpec(
         int hidden,
@@ -27,7 +29,17 @@ public record CheckpointSpec(
         long seed,
         Map<Integer, Integer> nextToken,
         String modelType,
-        int headDim) {
+        int headDim,
+        double weightStd) {
+
+    /** Qwen's {@code initializer_range}: the random weights' standard deviation unless {@link #peaked}. */
+    public static final double INIT_STD = 0.02;
+
+    /** A given architecture and head size ({@code headDim} 0: hidden / heads) with weights of std {@value #INIT_STD}. */
+    public CheckpointSpec(int hidden, int intermediate, int layers, int heads, int kvHeads, int vocab, int maxPositions, boolean tied,
+            SafetensorsWriter.DType dtype, long seed, Map<Integer, Integer> nextToken, String modelType, int headDim) {
+        this(hidden, intermediate, layers, heads, kvHeads, vocab, maxPositions, tied, dtype, seed, nextToken, modelType, headDim, INIT_STD);
+    }
 
     /** The Qwen2 architecture (q/k/v biases) with head size hidden / heads. */
     public CheckpointSpec(int hidden, int intermediate, int layers, int heads, int kvHeads, int vocab, int maxPositions, boolean tied,
@@ -45,6 +57,9 @@ public record CheckpointSpec(
         }
         if (!nextToken.isEmpty() && tied) {
             throw new IllegalArgumentException("A scripted checkpoint needs an untied lm_head (tied=false)");
+        }
+        if (!(weightStd > 0)) {
+            throw new IllegalArgumentException("weightStd must be positive, not " + weightStd);
         }
         if (nextToken.size() > hidden) {
             throw new IllegalArgumentException("A script of " + nextToken.size() + " steps needs hidden >= that, not " + hidden);
@@ -123,15 +138,23 @@ public record CheckpointSpec(
     }
 
     public CheckpointSpec withDType(SafetensorsWriter.DType newDType) {
-        return new CheckpointSpec(hidden, intermediate, layers, heads, kvHeads, vocab, maxPositions, tied, newDType, seed, nextToken, modelType, headDim);
+        return new CheckpointSpec(hidden, intermediate, layers, heads, kvHeads, vocab, maxPositions, tied, newDType, seed, nextToken, modelType, headDim, weightStd);
     }
 
     public CheckpointSpec untied() {
-        return new CheckpointSpec(hidden, intermediate, layers, heads, kvHeads, vocab, maxPositions, false, dtype, seed, nextToken, modelType, headDim);
+        return new CheckpointSpec(hidden, intermediate, layers, heads, kvHeads, vocab, maxPositions, false, dtype, seed, nextToken, modelType, headDim, weightStd);
     }
 
     public CheckpointSpec withHidden(int newHidden) {
-        return new CheckpointSpec(newHidden, intermediate, layers, heads, kvHeads, vocab, maxPositions, tied, dtype, seed, nextToken, modelType, headDim);
+        return new CheckpointSpec(newHidden, intermediate, layers, heads, kvHeads, vocab, maxPositions, tied, dtype, seed, nextToken, modelType, headDim, weightStd);
+    }
+
+    /**
+     * Weights of standard deviation {@code std} instead of {@value #INIT_STD} (norms stay 1): with 0.4 the logits spread
+     * so far that the next-token distribution is peaked, which shows a format's error as changed top tokens.
+     */
+    public CheckpointSpec peaked(double std) {
+        return new CheckpointSpec(hidden, intermediate, layers, heads, kvHeads, vocab, maxPositions, tied, dtype, seed, nextToken, modelType, headDim, std);
     }
 
     /** Makes {@code start → ids[0] → ids[1] → … → end} the model's overwhelmingly likely continuation. */
@@ -143,7 +166,7 @@ public record CheckpointSpec(
             from = id;
         }
         putOnce(script, from, end);
-        return new CheckpointSpec(hidden, intermediate, layers, heads, kvHeads, vocab, maxPositions, false, dtype, seed, script, modelType, headDim);
+        return new CheckpointSpec(hidden, intermediate, layers, heads, kvHeads, vocab, maxPositions, false, dtype, seed, script, modelType, headDim, weightStd);
     }
 
     /** Makes {@code start → ids[0] → … → ids[n-1] → ids[0] → …} likely: a reply that never ends by itself. */
@@ -155,7 +178,7 @@ public record CheckpointSpec(
             from = id;
         }
         putOnce(script, from, ids[0]);
-        return new CheckpointSpec(hidden, intermediate, layers, heads, kvHeads, vocab, maxPositions, false, dtype, seed, script, modelType, headDim);
+        return new CheckpointSpec(hidden, intermediate, layers, heads, kvHeads, vocab, maxPositions, false, dtype, seed, script, modelType, headDim, weightStd);
     }
 
     private static void putOnce(Map<Integer, Integer> script, int from, int to) {
@@ -170,12 +193,13 @@ public record CheckpointSpec(
         return headDim > 0 ? headDim : hidden / heads;
     }
 
-    /** The record's own text for the Qwen2 specs the golden fixtures recorded before the architecture was a field. */
+    /** The record's own text for the Qwen2 specs the golden fixtures recorded before the architecture and the weights' std were fields. */
     @Override
     public String toString() {
         String text = "CheckpointSpec[hidden=" + hidden + ", intermediate=" + intermediate + ", layers=" + layers + ", heads=" + heads
                 + ", kvHeads=" + kvHeads + ", vocab=" + vocab + ", maxPositions=" + maxPositions + ", tied=" + tied + ", dtype=" + dtype
                 + ", seed=" + seed + ", nextToken=" + nextToken;
-        return text + (modelType.equals(QWEN2) && headDim == 0 ? "" : ", modelType=" + modelType + ", headDim=" + headDim) + "]";
+        return text + (modelType.equals(QWEN2) && headDim == 0 ? "" : ", modelType=" + modelType + ", headDim=" + headDim)
+                + (weightStd == INIT_STD ? "" : ", weightStd=" + weightStd) + "]";
     }
 }

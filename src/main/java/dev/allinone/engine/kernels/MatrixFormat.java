@@ -112,8 +112,22 @@ public enum MatrixFormat {
         }
     },
 
-    /** Weights as stored (BF16, F16, F32) and anything else: Jlama's kernels with float activations, no C kernels. */
-    DENSE(AbstractTensor.class, 0, false, true);
+    /**
+     * Weights as stored (BF16, F16, F32) and anything else: float activations, no C kernels. Several rows go through
+     * {@link DenseGemm} (Jlama's batched kernel gets a 1024 × 512 BF16 product wrong for 6-9, 11-14, … rows); one row
+     * through Jlama's kernel.
+     */
+    DENSE(AbstractTensor.class, 0, false, true) {
+        @Override
+        public boolean javaGemmTakes(int n, int in) {
+            return n > 1 && DenseGemm.supports(in);
+        }
+
+        @Override
+        public void javaGemm(float[] x, int n, AbstractTensor w, float[] y) {
+            DenseGemm.multiply(x, n, w, y);
+        }
+    };
 
     /**
      * Activations multiplied with 8-bit activations are rounded per block of this many values (Jlama's 8-bit

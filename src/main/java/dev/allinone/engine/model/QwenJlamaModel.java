@@ -239,14 +239,15 @@ public final class QwenJlamaModel extends Qwen2Model {
         int in = (int) w.shape().last();
         MatrixFormat format = MatrixFormat.of(w);
         if (format.javaGemmTakes(n, in)) {
-            if (int8Activations && roundedInput != a) {
+            boolean round = int8Activations && format.eightBitActivations();
+            if (round && roundedInput != a) {
                 if (rounded.length < n * in) {
                     rounded = new float[n * in];
                 }
                 roundTo8Bits(x, n * in, rounded);
                 roundedInput = a;
             }
-            format.javaGemm(int8Activations ? rounded : x, n, w, y);
+            format.javaGemm(round ? rounded : x, n, w, y);
         } else if (format.eightBitActivations() && int8Activations) {
             try (AbstractTensor xt = tensorOf(x, n, in); AbstractTensor xq = TensorOperationsProvider.get().quantize(xt, DType.I8, 0, in)) {
                 kernel(xq, w, n, y);
