@@ -247,7 +247,7 @@ public final class Benchmark {
         return text.toString();
     }
 
-    private static int[] encode(LoadedModel model, String system, String user) {
+    static int[] encode(LoadedModel model, String system, String user) {
         List<ChatTemplate.Message> messages = new ArrayList<>();
         messages.add(new ChatTemplate.Message("system", system));
         if (user != null) {
@@ -335,13 +335,13 @@ public final class Benchmark {
         return m;
     }
 
-    private static double timeScore(InferenceEngine engine, int[] prompt) throws Exception {
+    static double timeScore(InferenceEngine engine, int[] prompt) throws Exception {
         long t = System.nanoTime();
         engine.scoreLabels(prompt, List.of("正面", "负面")).get(10, TimeUnit.MINUTES);
         return (System.nanoTime() - t) / 1e6;
     }
 
-    private static GenerationResult generate(InferenceEngine engine, int[] prompt, SamplingParams params) throws Exception {
+    static GenerationResult generate(InferenceEngine engine, int[] prompt, SamplingParams params) throws Exception {
         return generate(engine, prompt, params, GenerationOptions.none());
     }
 
@@ -445,7 +445,7 @@ public final class Benchmark {
         return m;
     }
 
-    private static String resource(String name) throws IOException {
+    static String resource(String name) throws IOException {
         try (InputStream in = Benchmark.class.getClassLoader().getResourceAsStream(name)) {
             return new String(in.readAllBytes(), StandardCharsets.UTF_8);
         }
