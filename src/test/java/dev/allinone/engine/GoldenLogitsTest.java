@@ -165,6 +165,38 @@ class GoldenLogitsTest {
         }
     }
 
+    /**
+     * Prompts prefilled in small chunks, on the Java kernels: each format's logits at every position against the
+     * reference, with the case's bound. Jlama's batched kernels got products of 6-9, 11-14, … rows wrong (errors of
+     * 10-30 on a product): as stored, prompts of such lengths came out wrong until {@code DenseGemm} took them.
+     */
+    @ParameterizedTest(name = "{0} chunk of {1}")
+    @MethodSource("smallChunks")
+    void smallChunksOnTheJavaKernelsMatchTheReference(WeightFormat weights, int chunk) {
+        Golden golden = Golden.GROUPED;
+        Fixture fixture = GoldenFixtures.load(golden, weights);
+        LoadedModel model = ModelLoader.load(options(golden.checkpoint(), weights, Kernels.JAVA), SamplingOverrides.none());
+        try {
+            int[] tokens = IntStream.concat(IntStream.of(fixture.ids()), IntStream.of(fixture.greedy())).toArray();
+            float[][] logits = new Engine(model, tokens).run(chunk);
+            double worst = 0;
+            for (int i = 0; i < logits.length; i++) {
+                Position reference = fixture.at(chunk - 1 + i);
+                for (int r = 0; r < reference.ids().length; r++) {
+                    worst = Math.max(worst, Math.abs(logits[i][reference.ids()[r]] - reference.logits()[r]));
+                }
+            }
+            double bound = bound(golden, weights, Kernels.JAVA);
+            assertTrue(worst <= bound, weights + " chunk of " + chunk + ": max |Δ| " + worst + " > " + bound);
+        } finally {
+            model.jlama().close();
+        }
+    }
+
+    static Stream<Arguments> smallChunks() {
+        return Stream.of(WeightFormat.values()).flatMap(w -> IntStream.of(2, 6, 7, 13).mapToObj(n -> Arguments.of(w, n)));
+    }
+
     /** Positions compared after the chunk's last: the rest of the prompt, one at a time. */
     private static final int SINGLE_PROMPT_POSITIONS = 8;
 

@@ -34,7 +34,8 @@ public enum MatrixFormat {
 
     /**
      * Our Q4: blocks of 32 4-bit values with one float scale each (Jlama's {@link Q4ByteBufferTensor}), repacked into
-     * groups of {@link PackedQ4#GROUP} rows for the C kernels; {@link Q4Gemm} for many rows on the Java kernels.
+     * groups of {@link PackedQ4#GROUP} rows for the C kernels; on the Java kernels {@link Q4Gemm} for two rows or more
+     * (Jlama's batched kernels get products of 6-9, 11-14, 16-19, … rows wrong: {@code DenseGemm}), Jlama's for one.
      */
     Q4(Q4ByteBufferTensor.class, PackedQ4.GROUP, true, true) {
         @Override
@@ -60,7 +61,7 @@ public enum MatrixFormat {
 
         @Override
         public boolean javaGemmTakes(int n, int in) {
-            return n >= Q4Gemm.MIN_ROWS && Q4Gemm.supports(in);
+            return n > 1 && Q4Gemm.supports(in);
         }
 
         @Override
@@ -114,8 +115,8 @@ public enum MatrixFormat {
 
     /**
      * Weights as stored (BF16, F16, F32) and anything else: float activations, no C kernels. Several rows go through
-     * {@link DenseGemm} (Jlama's batched kernel gets a 1024 × 512 BF16 product wrong for 6-9, 11-14, … rows); one row
-     * through Jlama's kernel.
+     * {@link DenseGemm} (Jlama's batched kernels get products of 6-9, 11-14, 16-19, … rows wrong, at every shape we
+     * tried, Q4 × 8-bit as well as BF16 × float); one row through Jlama's kernel.
      */
     DENSE(AbstractTensor.class, 0, false, true) {
         @Override

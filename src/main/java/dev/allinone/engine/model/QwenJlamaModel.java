@@ -323,6 +323,9 @@ public final class QwenJlamaModel extends Qwen2Model {
             packed.multiply(a, a.x, a.n, head, logitRows);
         } else if (!MatrixFormat.of(head).jlamaKernels()) {
             matmul(input(x, n), head, logitRows);
+        } else if (MatrixFormat.of(head).javaGemmTakes(n, d)) {
+            // Float activations, as Jlama's kernel takes them for one row (its batched kernel is wrong for 6+ rows).
+            MatrixFormat.of(head).javaGemm(x, n, head, logitRows);
         } else {
             try (AbstractTensor xt = tensorOf(x, n, d)) {
                 kernel(xt, head, n, logitRows);
