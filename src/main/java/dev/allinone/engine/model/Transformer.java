@@ -84,6 +84,10 @@ public final class Transformer {
         return kvDim;
     }
 
+    public int headSize() {
+        return c.headSize;
+    }
+
     public int layers() {
         return c.numberOfLayers;
     }
@@ -145,7 +149,7 @@ public final class Transformer {
                     int row = p.row0() + i;
                     rope.rotate(b.q, row * qDim, c.numberOfHeads, p.pos0() + i);
                     rope.rotate(b.k, row * kvDim, c.numberOfKeyValueHeads, p.pos0() + i);
-                    store(p.kv(), l, p.pos0() + i, b.k, b.v, row * kvDim);
+                    p.kv().write(l, p.pos0() + i, b.k, b.v, row * kvDim);
                 }
             }
             attention.forward(parts, l, b.q, b.attended);
@@ -168,16 +172,6 @@ public final class Transformer {
             rmsNorm(last, model.finalNorm(), out[i], 1);
         }
         return out;
-    }
-
-    private void store(SequenceKv kv, int layer, int position, float[] k, float[] v, int offset) {
-        short[] block = kv.block(position);
-        int ko = kv.keyOffset(layer, position);
-        int vo = kv.valueOffset(layer, position);
-        for (int j = 0; j < kvDim; j++) {
-            block[ko + j] = Float.floatToFloat16(k[offset + j]);
-            block[vo + j] = Float.floatToFloat16(v[offset + j]);
-        }
     }
 
     /** Each of the {@code n} rows of {@code weight.length} values of {@code x}, normalised into {@code out} (may be {@code x}). */
