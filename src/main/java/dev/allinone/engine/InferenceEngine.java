@@ -7,7 +7,6 @@ import dev.allinone.engine.model.Transformer;
 import dev.allinone.engine.sampling.SamplingParams;
 import dev.allinone.engine.kv.KvBlockPool;
 import dev.allinone.engine.kv.KvCacheType;
-import dev.allinone.engine.kv.KvLayout;
 import dev.allinone.engine.kv.PrefixCache;
 
 import java.time.Duration;
@@ -71,8 +70,7 @@ public final class InferenceEngine implements AutoCloseable {
         this.model = model;
         this.limits = limits;
         Transformer transformer = new Transformer(model.jlama());
-        this.kvPool = new KvBlockPool(new KvLayout(transformer.layers(), transformer.kvDim(), KV_BLOCK_TOKENS,
-                limits.kvCacheType(), transformer.headSize()), limits.kvCacheBytes());
+        this.kvPool = new KvBlockPool(transformer.kvLayout(KV_BLOCK_TOKENS, limits.kvCacheType()), limits.kvCacheBytes());
         this.prefixCache = new PrefixCache(kvPool);
         this.ctx = new JobContext(model, transformer, prefixCache, counters);
         this.scheduler = new BatchScheduler(ctx, kvPool, limits);

@@ -4,6 +4,8 @@ import com.github.tjake.jlama.safetensors.Config;
 import dev.allinone.engine.kernels.Attention;
 import dev.allinone.engine.kernels.KernelThreads;
 import dev.allinone.engine.kernels.NativeKernels;
+import dev.allinone.engine.kv.KvCacheType;
+import dev.allinone.engine.kv.KvLayout;
 import dev.allinone.engine.kv.SequenceKv;
 
 import java.util.ArrayList;
@@ -86,6 +88,11 @@ public final class Transformer {
 
     public int headSize() {
         return c.headSize;
+    }
+
+    /** The KV layout of this model's sequences: blocks of {@code blockTokens} positions, keys and values stored as {@code type}. */
+    public KvLayout kvLayout(int blockTokens, KvCacheType type) {
+        return new KvLayout(c.numberOfLayers, kvDim, blockTokens, type, c.headSize);
     }
 
     public int layers() {
