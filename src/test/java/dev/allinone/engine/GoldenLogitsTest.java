@@ -180,7 +180,10 @@ class GoldenLogitsTest {
      * Qwen2.5 2.2e-4 → 8.3e-3 (as stored; Q4 Java: tiny 6.8e-4, tiny Qwen3 1.7e-3, small Qwen2.5 6.0e-3). Where they
      * are rounded to 8 bits the F16 cache's bound ({@link #bound}) still holds: Q4 with F16 → Q8 KV, grouped 0.059 → 0.061
      * C / 0.049 → 0.053 Java, tiny 0.011 → 0.012 C, tiny Qwen3 0.014 → 0.014 C, small Qwen3 0.090 → 0.106 C / 0.080 →
-     * 0.086 Java, small Qwen2.5 0.082 → 0.080 C (AVX-512 VNNI; the C variants compute the same bits).
+     * 0.086 Java, small Qwen2.5 0.082 → 0.080 C (AVX-512 VNNI; the C variants compute the same bits). Seen failing:
+     * the Java attention's Q8 scales 3% too large give 0.030-0.072 as stored on grouped, small Qwen3 and Qwen2.5 (7 of
+     * the 20 cases fail); with 8-bit activations the bound is too loose to see that — there the C kernel's harness
+     * (attention in double, 2e-5) and {@code NativeKernelsTest} (C against Java, 1e-5) hold it.
      */
     @ParameterizedTest(name = "{0} {1} {2} kernels")
     @MethodSource("kv8Cases")
