@@ -47,8 +47,9 @@ public final class PinnedKvFiles {
     static final int KEEP = 8;
     /**
      * Largest relative distance between the restored and the recomputed last position still taken as the same
-     * computation: half-precision storage and summation order leave ≈ 1e-3 (8-bit storage a little more: a value
-     * that moved across a rounding boundary is one step of max|x|/127 off); other weights or arithmetic give ≈ 1.
+     * computation: half-precision storage and summation order leave ≈ 1e-3 (with 8-bit storage a value that crossed
+     * a rounding boundary is one step of max|x|/127 off; measured 0 for both types in {@code PinnedKvFilesTest}, the
+     * recomputed position having the same bits); other weights or arithmetic give ≈ 1.
      */
     public static final double TOLERANCE = 0.02;
     private static final Logger LOG = Logger.getLogger(PinnedKvFiles.class);
