@@ -2,8 +2,8 @@
  * The engine's C kernels: what every variant shares (constants, the packed weight layout, e^x as scalars).
  * Loaded through Java's FFM API by dev.allinone.engine.NativeKernels; one library per architecture
  * (kernels_x86.c: AVX-512 VNNI, AVX-VNNI, AVX2; kernels_arm64.c: NEON with and without the dot product), each
- * exporting, per variant V, aio_supported_V, aio_q8_quantize_V, aio_q4_gemm_V, aio_q8_gemm_V, aio_attend_block_V and
- * aio_swiglu_V.
+ * exporting, per variant V, aio_supported_V, aio_q8_quantize_V, aio_q4_gemm_V, aio_q8_gemm_V, aio_attend_block_V,
+ * aio_attend_block_q8_V (8-bit KV blocks) and aio_swiglu_V.
  * Attention, SwiGLU and e^x are written once (kernels_attention.h) on an 8-value vector each architecture defines.
  *
  * Weights are repacked once at load into groups of 16 rows (kernels_common.c): per 32-value block, four 64-byte

@@ -295,6 +295,10 @@ static inline v8 v8_scale_by_power_of_2(v8 p, v8 n) {
 static inline v8 v8_from_half(const uint16_t *p) {
     return (v8) {vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(p))), vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(p + 4)))};
 }
+static inline v8 v8_from_i8(const int8_t *p) {
+    int16x8_t w = vmovl_s8(vld1_s8(p));
+    return (v8) {vcvtq_f32_s32(vmovl_s16(vget_low_s16(w))), vcvtq_f32_s32(vmovl_s16(vget_high_s16(w)))};
+}
 
 /* The 8 lanes' sums of v[0..7] in AVX2's order (hadd, hadd, add of the 128-bit halves): lane t =
  * ((v[t]0 + v[t]1) + (v[t]2 + v[t]3)) + ((v[t]4 + v[t]5) + (v[t]6 + v[t]7)). */

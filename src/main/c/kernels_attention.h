@@ -6,6 +6,7 @@
  * computes the same bits.
  *   v8_set1 v8_load v8_store v8_add v8_sub v8_mul v8_div v8_max v8_min v8_fma(a, b, c) = a * b + c
  *   v8_from_half(p)                  8 half-precision values widened
+ *   v8_from_i8(p)                    8 signed bytes widened (exactly)
  *   v8_round(x)                      to the nearest integer, ties to even
  *   v8_scale_by_power_of_2(p, n)     p * 2^n for integral n, by adding n to the exponent bits
  *   v8_sum_lanes8(v)                 lane t = ((v[t]0 + v[t]1) + (v[t]2 + v[t]3)) + ((v[t]4 + v[t]5) + (v[t]6 + v[t]7))
@@ -39,17 +40,23 @@ V8 v8 exp_v8(v8 x) {
  * State per query i and head j: max[i * heads + j], sum[...], acc[(i * heads + j) * HEAD ...]; start from -inf,
  * 0, 0; the caller divides acc by sum at the end. A head's numbers do not depend on its lane.
  * HEAD is a compile-time constant at every call, so the loops over it unroll.
+ * Q8 (also a constant): keys and values are signed bytes, the row of token t and KV head c (HEAD entries) scaled by
+ * the half keyScales[t * kvDim / HEAD + c] (valueScales likewise). A key's scale multiplies the dot product of the
+ * query with its bytes, a value's scale the value's softmax weight, so the bytes are only widened, never scaled.
  */
 V8 void attend_heads(const float *q, int qStride, int n, int pos0,
-        const uint16_t *keys, const uint16_t *values, int kvDim, int head0, int heads, int groupSize, int blockStart,
+        const void *keys, const void *values, const uint16_t *keyScales, const uint16_t *valueScales, const int Q8,
+        int kvDim, int head0, int heads, int groupSize, int blockStart,
         int count, const int HEAD, float scale, float *max, float *sum, float *acc) {
+    const int entry = Q8 ? 1 : 2; /* bytes per entry */
+    const char *keyBytes = keys, *valueBytes = values;
     int first = blockStart - pos0 > 0 ? blockStart - pos0 : 0;
     /* The rows' pieces these heads read, all asked for at once: one at a time, each waited for memory. */
     int kvFrom = (head0 / groupSize) * HEAD, kvTo = ((head0 + heads - 1) / groupSize + 1) * HEAD;
     for (int t = 0; t < count; t++) {
         for (int d = kvFrom; d < kvTo; d += 32) {
-            __builtin_prefetch(keys + (size_t) t * kvDim + d);
-            __builtin_prefetch(values + (size_t) t * kvDim + d);
+            __builtin_prefetch(keyBytes + ((size_t) t * kvDim + d) * entry);
+            __builtin_prefetch(valueBytes + ((size_t) t * kvDim + d) * entry);
         }
     }
     for (int i = first; i < n; i++) {
@@ -67,7 +74,8 @@ V8 void attend_heads(const float *q, int qStride, int n, int pos0,
             v8 scores[MAX_BLOCK_TOKENS];
             v8 blockMax = v8_set1(-INFINITY);
             for (int t = 0; t < visible; t++) {
-                const uint16_t *key = keys + (size_t) t * kvDim;
+                const uint16_t *key = (const uint16_t *) keys + (size_t) t * kvDim;
+                const int8_t *key8 = (const int8_t *) keys + (size_t) t * kvDim;
                 /* The 8 heads' dot products side by side (8 independent chains), each over its values in order. */
                 v8 dots[8];
                 for (int k = 0; k < 8; k++) {
@@ -75,10 +83,19 @@ V8 void attend_heads(const float *q, int qStride, int n, int pos0,
                 }
                 for (int c = 0; c < HEAD / 8; c++) {
                     for (int k = 0; k < 8; k++) {
-                        dots[k] = v8_fma(v8_load(qh[k] + 8 * c), v8_from_half(key + kvCol[k] + 8 * c), dots[k]);
+                        v8 kv = Q8 ? v8_from_i8(key8 + kvCol[k] + 8 * c) : v8_from_half(key + kvCol[k] + 8 * c);
+                        dots[k] = v8_fma(v8_load(qh[k] + 8 * c), kv, dots[k]);
                     }
                 }
-                scores[t] = v8_mul(v8_sum_lanes8(dots), v8_set1(scale));
+                if (Q8) {
+                    uint16_t rowScales[8];
+                    for (int k = 0; k < 8; k++) {
+                        rowScales[k] = keyScales[((size_t) t * kvDim + kvCol[k]) / HEAD];
+                    }
+                    scores[t] = v8_mul(v8_mul(v8_sum_lanes8(dots), v8_from_half(rowScales)), v8_set1(scale));
+                } else {
+                    scores[t] = v8_mul(v8_sum_lanes8(dots), v8_set1(scale));
+                }
                 blockMax = v8_max(blockMax, scores[t]);
             }
             float state[3][8] = {{0}};
@@ -99,6 +116,13 @@ V8 void attend_heads(const float *q, int qStride, int n, int pos0,
             for (int t = 0; t < visible; t++) {
                 v8 w = exp_v8(v8_sub(scores[t], newMax));
                 total = v8_add(total, w);
+                if (Q8) {
+                    uint16_t rowScales[8];
+                    for (int k = 0; k < 8; k++) {
+                        rowScales[k] = valueScales[((size_t) t * kvDim + kvCol[k]) / HEAD];
+                    }
+                    w = v8_mul(w, v8_from_half(rowScales));
+                }
                 v8_store(weight[t], w);
             }
             float *out = acc + ((size_t) i * heads + j0) * HEAD;
@@ -110,13 +134,24 @@ V8 void attend_heads(const float *q, int qStride, int n, int pos0,
                     v8 o1 = v8_mul(v8_load(o + 8 * c + 8), r);
                     v8 o2 = v8_mul(v8_load(o + 8 * c + 16), r);
                     v8 o3 = v8_mul(v8_load(o + 8 * c + 24), r);
-                    const uint16_t *value = values + kvCol[k] + 8 * c;
-                    for (int t = 0; t < visible; t++, value += kvDim) {
-                        v8 wk = v8_set1(weight[t][k]);
-                        o0 = v8_fma(v8_from_half(value), wk, o0);
-                        o1 = v8_fma(v8_from_half(value + 8), wk, o1);
-                        o2 = v8_fma(v8_from_half(value + 16), wk, o2);
-                        o3 = v8_fma(v8_from_half(value + 24), wk, o3);
+                    if (Q8) {
+                        const int8_t *value = (const int8_t *) values + kvCol[k] + 8 * c;
+                        for (int t = 0; t < visible; t++, value += kvDim) {
+                            v8 wk = v8_set1(weight[t][k]);
+                            o0 = v8_fma(v8_from_i8(value), wk, o0);
+                            o1 = v8_fma(v8_from_i8(value + 8), wk, o1);
+                            o2 = v8_fma(v8_from_i8(value + 16), wk, o2);
+                            o3 = v8_fma(v8_from_i8(value + 24), wk, o3);
+                        }
+                    } else {
+                        const uint16_t *value = (const uint16_t *) values + kvCol[k] + 8 * c;
+                        for (int t = 0; t < visible; t++, value += kvDim) {
+                            v8 wk = v8_set1(weight[t][k]);
+                            o0 = v8_fma(v8_from_half(value), wk, o0);
+                            o1 = v8_fma(v8_from_half(value + 8), wk, o1);
+                            o2 = v8_fma(v8_from_half(value + 16), wk, o2);
+                            o3 = v8_fma(v8_from_half(value + 24), wk, o3);
+                        }
                     }
                     v8_store(o + 8 * c, o0);
                     v8_store(o + 8 * c + 8, o1);
@@ -145,9 +180,31 @@ V8_ENTRY int32_t attend_block(const float *q, int32_t qStride, int32_t n, int32_
     }
     const uint16_t *keys = block + keyBase, *values = block + valueBase;
     if (headSize == 64) {
-        attend_heads(q, qStride, n, pos0, keys, values, kvDim, head0, heads, groupSize, blockStart, count, 64, scale, max, sum, acc);
+        attend_heads(q, qStride, n, pos0, keys, values, 0, 0, 0, kvDim, head0, heads, groupSize, blockStart, count, 64, scale, max,
+                     sum, acc);
     } else {
-        attend_heads(q, qStride, n, pos0, keys, values, kvDim, head0, heads, groupSize, blockStart, count, 128, scale, max, sum, acc);
+        attend_heads(q, qStride, n, pos0, keys, values, 0, 0, 0, kvDim, head0, heads, groupSize, blockStart, count, 128, scale,
+                     max, sum, acc);
+    }
+    return 0;
+}
+
+/* The same over an 8-bit block: entries in quants, the row of headSize entries at offset o scaled by the half
+ * scales[o / headSize]. */
+V8_ENTRY int32_t attend_block_q8(const float *q, int32_t qStride, int32_t n, int32_t pos0, const int8_t *quants,
+                               const uint16_t *scales, int32_t keyBase, int32_t valueBase, int32_t kvDim, int32_t head0,
+                               int32_t heads, int32_t groupSize, int32_t blockStart, int32_t count, int32_t headSize,
+                               float scale, float *max, float *sum, float *acc) {
+    if (count > MAX_BLOCK_TOKENS || !aio_attends_head_size(headSize)) {
+        return -1;
+    }
+    const int8_t *keys = quants + keyBase, *values = quants + valueBase;
+    if (headSize == 64) {
+        attend_heads(q, qStride, n, pos0, keys, values, scales + keyBase / 64, scales + valueBase / 64, 1, kvDim, head0, heads,
+                     groupSize, blockStart, count, 64, scale, max, sum, acc);
+    } else {
+        attend_heads(q, qStride, n, pos0, keys, values, scales + keyBase / 128, scales + valueBase / 128, 1, kvDim, head0, heads,
+                     groupSize, blockStart, count, 128, scale, max, sum, acc);
     }
     return 0;
 }
@@ -167,7 +224,8 @@ V8_ENTRY void swiglu(float *gate, const float *up, int32_t from, int32_t count) 
     swiglu_tail(gate, up, i, end);
 }
 
-/* ---- A variant's entry points: aio_q8_gemm_V, aio_q8_quantize_V, aio_q4_gemm_V, aio_attend_block_V, aio_swiglu_V */
+/* ---- A variant's entry points: aio_q8_gemm_V, aio_q8_quantize_V, aio_q4_gemm_V, aio_attend_block_V,
+ * aio_attend_block_q8_V, aio_swiglu_V */
 
 #define EXPORT_VARIANT(V, QUANTIZE, GEMM, Q8GEMM)                                                                   \
     void aio_q8_gemm_##V(const int8_t *wq, const float *ws, int32_t in, int32_t rows, int32_t g0, int32_t g1,      \
@@ -187,6 +245,14 @@ V8_ENTRY void swiglu(float *gate, const float *up, int32_t from, int32_t count) 
                                  float *max, float *sum, float *acc) {                                              \
         return attend_block(q, qStride, n, pos0, block, keyBase, valueBase, kvDim, head0, heads, groupSize,         \
                             blockStart, count, headSize, scale, max, sum, acc);                                     \
+    }                                                                                                               \
+    int32_t aio_attend_block_q8_##V(const float *q, int32_t qStride, int32_t n, int32_t pos0, const int8_t *quants, \
+                                    const uint16_t *scales, int32_t keyBase, int32_t valueBase, int32_t kvDim,      \
+                                    int32_t head0, int32_t heads, int32_t groupSize, int32_t blockStart,            \
+                                    int32_t count, int32_t headSize, float scale, float *max, float *sum,           \
+                                    float *acc) {                                                                   \
+        return attend_block_q8(q, qStride, n, pos0, quants, scales, keyBase, valueBase, kvDim, head0, heads,        \
+                               groupSize, blockStart, count, headSize, scale, max, sum, acc);                       \
     }                                                                                                               \
     void aio_swiglu_##V(float *gate, const float *up, int32_t from, int32_t count) {                                \
         swiglu(gate, up, from, count);                                                                           \

@@ -21,6 +21,8 @@ typedef void (*gemm_fn)(const uint8_t *, const float *, int32_t, int32_t, int32_
                         const int32_t *, int32_t, float *, int32_t);
 typedef int32_t (*attend_fn)(const float *, int32_t, int32_t, int32_t, const uint16_t *, int32_t, int32_t, int32_t, int32_t,
                              int32_t, int32_t, int32_t, int32_t, int32_t, float, float *, float *, float *);
+typedef int32_t (*attend_q8_fn)(const float *, int32_t, int32_t, int32_t, const int8_t *, const uint16_t *, int32_t, int32_t,
+                                int32_t, int32_t, int32_t, int32_t, int32_t, int32_t, int32_t, float, float *, float *, float *);
 typedef void (*swiglu_fn)(float *, const float *, int32_t, int32_t);
 
 #define DECLARE(V)                                                                                                  \
@@ -31,11 +33,14 @@ typedef void (*swiglu_fn)(float *, const float *, int32_t, int32_t);
     int32_t aio_attend_block_##V(const float *, int32_t, int32_t, int32_t, const uint16_t *, int32_t, int32_t,     \
                                  int32_t, int32_t, int32_t, int32_t, int32_t, int32_t, int32_t, float, float *,     \
                                  float *, float *);                                                                 \
+    int32_t aio_attend_block_q8_##V(const float *, int32_t, int32_t, int32_t, const int8_t *, const uint16_t *,    \
+                                    int32_t, int32_t, int32_t, int32_t, int32_t, int32_t, int32_t, int32_t, int32_t, \
+                                    float, float *, float *, float *);                                              \
     void aio_swiglu_##V(float *, const float *, int32_t, int32_t);                                                  \
     void aio_q8_gemm_##V(const int8_t *, const float *, int32_t, int32_t, int32_t, int32_t, const int8_t *,         \
                          const float *, const int32_t *, int32_t, float *, int32_t);
 #define ENTRY(V, NAME) {NAME, aio_supported_##V, aio_q8_quantize_##V, aio_q4_gemm_##V, aio_attend_block_##V, aio_swiglu_##V, \
-                        (gemm_fn) aio_q8_gemm_##V}
+                        (gemm_fn) aio_q8_gemm_##V, aio_attend_block_q8_##V}
 
 typedef struct {
     const char *name;
@@ -45,6 +50,7 @@ typedef struct {
     attend_fn attend;
     swiglu_fn swiglu;
     gemm_fn q8gemm; /* Q8 weights (int8_t *, cast) */
+    attend_q8_fn attendQ8;
 } variant;
 
 #if defined(__x86_64__)
@@ -312,9 +318,9 @@ static uint64_t test_gemm(const variant *v, int q8, uint64_t checksum) {
 }
 
 /* Causal attention of n queries over `tokens` positions of one sequence, in blocks of at most 64, against softmax
- * in double. */
-static uint64_t test_attention(const variant *v, int headSize, int heads, int kvHeads, uint64_t checksum) {
-    rng_state = 77 + headSize + heads;
+ * in double; q8: over 8-bit keys and values with a half-precision scale per head row (aio_attend_block_q8). */
+static uint64_t test_attention(const variant *v, int headSize, int heads, int kvHeads, int q8, uint64_t checksum) {
+    rng_state = 77 + headSize + heads + q8;
     int tokens = 100, n = 5, pos0 = tokens - n, blockTokens = 64;
     int kvDim = kvHeads * headSize, qStride = heads * headSize, groupSize = heads / kvHeads;
     float scale = 1.0f / sqrtf((float) headSize);
@@ -324,9 +330,18 @@ static uint64_t test_attention(const variant *v, int headSize, int heads, int kv
     }
     /* KV blocks as the engine keeps them: per block, keys (blockTokens x kvDim) then values. */
     int nBlocks = (tokens + blockTokens - 1) / blockTokens;
-    uint16_t *kv = malloc(sizeof(uint16_t) * nBlocks * 2 * blockTokens * kvDim);
-    for (int i = 0; i < nBlocks * 2 * blockTokens * kvDim; i++) {
+    int entries = nBlocks * 2 * blockTokens * kvDim;
+    uint16_t *kv = malloc(sizeof(uint16_t) * entries);
+    int8_t *kv8 = malloc(entries);
+    uint16_t *scales = malloc(sizeof(uint16_t) * (entries / headSize));
+    double *entry = malloc(sizeof(double) * entries); /* what each entry stands for */
+    for (int i = 0; i < entries / headSize; i++) {
+        scales[i] = to_half((float) uniform(0.002, 0.03));
+    }
+    for (int i = 0; i < entries; i++) {
         kv[i] = to_half(random_half_value(2));
+        kv8[i] = (int8_t) (next_u64() % 255 - 127);
+        entry[i] = q8 ? kv8[i] * from_half(scales[i / headSize]) : from_half(kv[i]);
     }
     float *max = malloc(sizeof(float) * n * heads), *sum = malloc(sizeof(float) * n * heads);
     float *acc = calloc((size_t) n * heads * headSize, sizeof(float));
@@ -337,9 +352,14 @@ static uint64_t test_attention(const variant *v, int headSize, int heads, int kv
     int ok = 1;
     for (int blk = 0; blk < nBlocks; blk++) {
         int start = blk * blockTokens, count = tokens - start < blockTokens ? tokens - start : blockTokens;
-        const uint16_t *block = kv + (size_t) blk * 2 * blockTokens * kvDim;
-        ok &= v->attend(q, qStride, n, pos0, block, 0, blockTokens * kvDim, kvDim, 0, heads, groupSize, start, count, headSize,
-                        scale, max, sum, acc) == 0;
+        size_t base = (size_t) blk * 2 * blockTokens * kvDim;
+        if (q8) {
+            ok &= v->attendQ8(q, qStride, n, pos0, kv8 + base, scales + base / headSize, 0, blockTokens * kvDim, kvDim, 0, heads,
+                              groupSize, start, count, headSize, scale, max, sum, acc) == 0;
+        } else {
+            ok &= v->attend(q, qStride, n, pos0, kv + base, 0, blockTokens * kvDim, kvDim, 0, heads, groupSize, start, count,
+                            headSize, scale, max, sum, acc) == 0;
+        }
     }
     double worst = 0;
     for (int i = 0; i < n; i++) {
@@ -348,10 +368,10 @@ static uint64_t test_attention(const variant *v, int headSize, int heads, int kv
             int kvCol = (h / groupSize) * headSize;
             double *score = malloc(sizeof(double) * visible), m = -INFINITY, total = 0;
             for (int t = 0; t < visible; t++) {
-                const uint16_t *key = kv + (size_t) (t / blockTokens) * 2 * blockTokens * kvDim + (size_t) (t % blockTokens) * kvDim;
+                const double *key = entry + (size_t) (t / blockTokens) * 2 * blockTokens * kvDim + (size_t) (t % blockTokens) * kvDim;
                 double dot = 0;
                 for (int d = 0; d < headSize; d++) {
-                    dot += (double) q[(size_t) i * qStride + h * headSize + d] * from_half(key[kvCol + d]);
+                    dot += (double) q[(size_t) i * qStride + h * headSize + d] * key[kvCol + d];
                 }
                 score[t] = dot * scale;
                 m = score[t] > m ? score[t] : m;
@@ -362,9 +382,9 @@ static uint64_t test_attention(const variant *v, int headSize, int heads, int kv
             for (int d = 0; d < headSize; d++) {
                 double out = 0;
                 for (int t = 0; t < visible; t++) {
-                    const uint16_t *value = kv + (size_t) (t / blockTokens) * 2 * blockTokens * kvDim + blockTokens * kvDim
-                                            + (size_t) (t % blockTokens) * kvDim;
-                    out += exp(score[t] - m) / total * from_half(value[kvCol + d]);
+                    const double *value = entry + (size_t) (t / blockTokens) * 2 * blockTokens * kvDim + blockTokens * kvDim
+                                          + (size_t) (t % blockTokens) * kvDim;
+                    out += exp(score[t] - m) / total * value[kvCol + d];
                 }
                 double got = acc[((size_t) i * heads + h) * headSize + d] / sum[(size_t) i * heads + h];
                 double err = fabs(got - out);
@@ -374,12 +394,12 @@ static uint64_t test_attention(const variant *v, int headSize, int heads, int kv
         }
     }
     char detail[160];
-    snprintf(detail, sizeof detail, "head size %d, %d heads / %d KV heads, 2 blocks; max |error| %.2e (bound 2e-5)", headSize, heads,
-             kvHeads, worst);
+    snprintf(detail, sizeof detail, "%s, head size %d, %d heads / %d KV heads, 2 blocks; max |error| %.2e (bound 2e-5)",
+             q8 ? "8-bit" : "16-bit", headSize, heads, kvHeads, worst);
     check(ok && worst <= 2e-5, "attention equals softmax attention in double", v->name, detail);
     checksum = fnv(checksum, acc, sizeof(float) * n * heads * headSize);
     checksum = fnv(checksum, sum, sizeof(float) * n * heads);
-    free(q), free(kv), free(max), free(sum), free(acc);
+    free(q), free(kv), free(kv8), free(scales), free(entry), free(max), free(sum), free(acc);
     return checksum;
 }
 
@@ -458,7 +478,79 @@ static void bench(const variant *v) {
     }
 }
 
+/* One decode step's attention over the 0.5B model's KV (24 layers, 16 heads of 64, blocks of 16 positions) for
+ * `seqs` sequences of `tokens` positions, F16 blocks against Q8 blocks, best of 5 (each sequence's blocks its own,
+ * so the KV is read from memory as in the engine). */
+static void bench_attention(const variant *v, int tokens, int seqs) {
+    int layers = 24, kvDim = 1024, heads = 16, hs = 64, bt = 16, nb = (tokens + bt - 1) / bt;
+    size_t entries = (size_t) layers * 2 * bt * kvDim;
+    uint16_t **f16 = malloc(sizeof(void *) * seqs * nb), **sc = malloc(sizeof(void *) * seqs * nb);
+    int8_t **q8 = malloc(sizeof(void *) * seqs * nb);
+    rng_state = 9;
+    for (int i = 0; i < seqs * nb; i++) {
+        f16[i] = malloc(entries * 2), q8[i] = malloc(entries), sc[i] = malloc(entries / hs * 2);
+        for (size_t j = 0; j < entries; j++) {
+            f16[i][j] = to_half(random_half_value(2));
+            q8[i][j] = (int8_t) (next_u64() % 255 - 127);
+        }
+        for (size_t j = 0; j < entries / hs; j++) {
+            sc[i][j] = to_half((float) uniform(0.002, 0.03));
+        }
+    }
+    float q[1024], max[8], sum[8], acc[8 * 64];
+    for (int i = 0; i < 1024; i++) {
+        q[i] = (float) uniform(-1, 1);
+    }
+    for (int q8type = 0; q8type <= 1; q8type++) {
+        double best = 1e9;
+        for (int rep = 0; rep < 5; rep++) {
+            double t0 = seconds();
+            for (int s = 0; s < seqs; s++) {
+                for (int l = 0; l < layers; l++) {
+                    for (int h0 = 0; h0 < heads; h0 += 8) {
+                        for (int k = 0; k < 8; k++) {
+                            max[k] = -INFINITY, sum[k] = 0;
+                        }
+                        memset(acc, 0, sizeof acc);
+                        for (int b = 0; b < nb; b++) {
+                            int count = tokens - b * bt < bt ? tokens - b * bt : bt;
+                            int kb = l * 2 * bt * kvDim, vb = (l * 2 + 1) * bt * kvDim;
+                            if (q8type) {
+                                v->attendQ8(q, 1024, 1, tokens - 1, q8[s * nb + b], sc[s * nb + b], kb, vb, kvDim, h0, 8, 1, b * bt,
+                                            count, hs, 0.125f, max, sum, acc);
+                            } else {
+                                v->attend(q, 1024, 1, tokens - 1, f16[s * nb + b], kb, vb, kvDim, h0, 8, 1, b * bt, count, hs,
+                                          0.125f, max, sum, acc);
+                            }
+                        }
+                    }
+                }
+            }
+            double t = seconds() - t0;
+            best = t < best ? t : best;
+        }
+        printf("%-13s KV %s  %d sequences x %4d positions: %7.2f ms a decode step's attention (24 layers, 1 thread)\n", v->name,
+               q8type ? "Q8 " : "F16", seqs, tokens, best * 1e3);
+    }
+    for (int i = 0; i < seqs * nb; i++) {
+        free(f16[i]), free(q8[i]), free(sc[i]);
+    }
+    free(f16), free(q8), free(sc);
+}
+
 int main(int argc, char **argv) {
+    if (argc == 3 && !strcmp(argv[1], "--bench-attention")) {
+        for (int i = 0; i < VARIANT_COUNT; i++) {
+            if (!strcmp(VARIANTS[i].name, argv[2]) && VARIANTS[i].supported()) {
+                bench_attention(&VARIANTS[i], 120, 8);
+                bench_attention(&VARIANTS[i], 512, 8);
+                bench_attention(&VARIANTS[i], 1024, 4);
+                return 0;
+            }
+        }
+        fprintf(stderr, "no variant %s on this CPU\n", argv[2]);
+        return 2;
+    }
     if (argc == 3 && !strcmp(argv[1], "--bench")) {
         for (int i = 0; i < VARIANT_COUNT; i++) {
             if (!strcmp(VARIANTS[i].name, argv[2]) && VARIANTS[i].supported()) {
@@ -491,9 +583,11 @@ int main(int argc, char **argv) {
         test_quantize(v);
         uint64_t checksum = test_gemm(v, 0, 0xCBF29CE484222325ULL);
         checksum = test_gemm(v, 1, checksum);
-        checksum = test_attention(v, 64, 16, 16, checksum);
-        checksum = test_attention(v, 128, 14, 2, checksum);
-        checksum = test_attention(v, 64, 12, 4, checksum);
+        for (int q8 = 0; q8 <= 1; q8++) {
+            checksum = test_attention(v, 64, 16, 16, q8, checksum);
+            checksum = test_attention(v, 128, 14, 2, q8, checksum);
+            checksum = test_attention(v, 64, 12, 4, q8, checksum);
+        }
         checksum = test_swiglu(v, checksum);
         printf("checksum %s %016llx\n", v->name, (unsigned long long) checksum);
         if (firstName == NULL) {

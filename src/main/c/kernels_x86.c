@@ -387,6 +387,7 @@ V8 v8 v8_max(v8 a, v8 b) { return _mm256_max_ps(a, b); }
 V8 v8 v8_min(v8 a, v8 b) { return _mm256_min_ps(a, b); }
 V8 v8 v8_fma(v8 a, v8 b, v8 c) { return _mm256_fmadd_ps(a, b, c); }
 V8 v8 v8_from_half(const uint16_t *p) { return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *) p)); }
+V8 v8 v8_from_i8(const int8_t *p) { return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *) p))); }
 V8 v8 v8_round(v8 a) { return _mm256_round_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
 V8 v8 v8_scale_by_power_of_2(v8 p, v8 n) {
     return _mm256_castsi256_ps(_mm256_add_epi32(_mm256_castps_si256(p), _mm256_slli_epi32(_mm256_cvtps_epi32(n), 23)));

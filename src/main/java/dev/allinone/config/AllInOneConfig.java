@@ -1,6 +1,7 @@
 package dev.allinone.config;
 
 import dev.allinone.engine.kernels.Kernels;
+import dev.allinone.engine.kv.KvCacheType;
 import dev.allinone.engine.model.WeightFormat;
 import io.quarkus.runtime.configuration.MemorySize;
 import io.smallrye.config.ConfigMapping;
@@ -96,6 +97,10 @@ public interface AllInOneConfig {
 
         @WithDefault("192M")
         MemorySize kvCacheMemory();
+
+        /** {@code F16} or {@code Q8} (8-bit keys and values, 1.94× the tokens in the same memory). */
+        @WithDefault("F16")
+        KvCacheType kvCacheType();
 
         @WithDefault("8s")
         Duration drainTimeout();

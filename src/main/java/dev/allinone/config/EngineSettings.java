@@ -24,6 +24,6 @@ public final class EngineSettings {
     public static InferenceEngine.Limits limits(AllInOneConfig config) {
         AllInOneConfig.Engine e = config.engine();
         return new InferenceEngine.Limits(e.maxQueued(), e.requestTimeout().toMillis(), e.kvCacheMemory().asLongValue(),
-                e.idleCompaction().toMillis(), e.maxBatch());
+                e.idleCompaction().toMillis(), e.maxBatch(), e.kvCacheType());
     }
 }

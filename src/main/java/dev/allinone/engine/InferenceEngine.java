@@ -6,7 +6,7 @@ import dev.allinone.engine.model.LoadedModel;
 import dev.allinone.engine.model.Transformer;
 import dev.allinone.engine.sampling.SamplingParams;
 import dev.allinone.engine.kv.KvBlockPool;
-import dev.allinone.engine.kv.KvLayout;
+import dev.allinone.engine.kv.KvCacheType;
 import dev.allinone.engine.kv.PrefixCache;
 
 import java.time.Duration;
@@ -31,13 +31,19 @@ public final class InferenceEngine implements AutoCloseable {
      * @param maxQueued            requests waiting or running at most; more are refused ({@link EngineBusyException})
      * @param idleCompactionMillis after this long without work (following some), compact the heap once; 0 = never
      * @param maxBatch             replies decoded together at most (as many label scorings besides)
+     * @param kvCacheType          how keys and values are stored
      */
-    public record Limits(int maxQueued, long requestTimeoutMillis, long kvCacheBytes, long idleCompactionMillis, int maxBatch) {
+    public record Limits(int maxQueued, long requestTimeoutMillis, long kvCacheBytes, long idleCompactionMillis, int maxBatch,
+            KvCacheType kvCacheType) {
 
         public Limits {
             if (maxBatch < 1) {
                 throw new IllegalArgumentException("maxBatch must be at least 1, got " + maxBatch);
             }
+        }
+
+        public Limits(int maxQueued, long requestTimeoutMillis, long kvCacheBytes, long idleCompactionMillis, int maxBatch) {
+            this(maxQueued, requestTimeoutMillis, kvCacheBytes, idleCompactionMillis, maxBatch, KvCacheType.F16);
         }
 
         public Limits(int maxQueued, long requestTimeoutMillis, long kvCacheBytes, long idleCompactionMillis) {
@@ -64,7 +70,7 @@ public final class InferenceEngine implements AutoCloseable {
         this.model = model;
         this.limits = limits;
         Transformer transformer = new Transformer(model.jlama());
-        this.kvPool = new KvBlockPool(new KvLayout(transformer.layers(), transformer.kvDim(), KV_BLOCK_TOKENS), limits.kvCacheBytes());
+        this.kvPool = new KvBlockPool(transformer.kvLayout(KV_BLOCK_TOKENS, limits.kvCacheType()), limits.kvCacheBytes());
         this.prefixCache = new PrefixCache(kvPool);
         this.ctx = new JobContext(model, transformer, prefixCache, counters);
         this.scheduler = new BatchScheduler(ctx, kvPool, limits);

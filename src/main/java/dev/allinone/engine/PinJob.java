@@ -19,7 +19,7 @@ final class PinJob extends EngineJob {
     /** Null: every position is computed. */
     private final PinnedKvFiles files;
     /** The file's keys and values of the last position while they wait to be compared with the computed ones. */
-    private short[] expectedLast;
+    private byte[] expectedLast;
     private boolean triedFile;
     /** Positions the KV held when the job started (shared with a cached prefix), kept if the file proves stale. */
     private int startLength;
@@ -71,7 +71,7 @@ final class PinJob extends EngineJob {
     @Override
     boolean onOutput(float[] hidden, float[] logits) {
         if (expectedLast != null) {
-            short[] expected = expectedLast;
+            byte[] expected = expectedLast;
             expectedLast = null;
             double distance = PinnedKvFiles.distance(expected, kv, tokens.length - 1);
             if (distance > PinnedKvFiles.TOLERANCE) {

@@ -9,10 +9,12 @@ import dev.allinone.engine.sampling.SamplingOverrides;
 import dev.allinone.engine.sampling.SamplingParams;
 import dev.allinone.engine.tokenizer.ChatTemplate;
 import dev.allinone.engine.kv.KvBlockPool;
-import dev.allinone.engine.kv.KvLayout;
+import dev.allinone.engine.kv.KvCacheType;
 import dev.allinone.engine.kv.PrefixCache;
 import dev.allinone.engine.kv.SequenceKv;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -30,8 +32,9 @@ class BatchingTest {
     private static final SamplingParams GREEDY = new SamplingParams(0f, 1, 1f, 1f, 40);
     private static final List<String> USERS = List.of("刚拿到offer，超级开心！", "今天下雨了，心情一般。", "Tell me a story about a cat.");
 
-    @Test
-    void aBatchStepGivesEachSequenceTheLogitsItGetsAlone() {
+    @ParameterizedTest
+    @EnumSource(KvCacheType.class)
+    void aBatchStepGivesEachSequenceTheLogitsItGetsAlone(KvCacheType kvType) {
         Path f32 = TestCheckpoints.tinyRandom();
         Path aligned = TestCheckpoints.smallAligned();
         for (LoadedModel model : List.of(
@@ -44,15 +47,15 @@ class BatchingTest {
                 // Alone: each prompt but its last token, then the last token as a step of its own.
                 List<float[]> alone = new ArrayList<>();
                 for (int[] p : prompts) {
-                    try (SequenceKv kv = fresh(t, p)) {
+                    try (SequenceKv kv = fresh(t, p, kvType)) {
                         t.forward(java.util.Arrays.copyOf(p, p.length - 1), 0, kv);
                         alone.add(logits(model, t.forward(p, p.length - 1, kv)));
                     }
                 }
                 // Together: the first sequence decodes its last token while the others read their prompts whole.
-                SequenceKv first = fresh(t, prompts.get(0));
-                SequenceKv second = fresh(t, prompts.get(1));
-                SequenceKv third = fresh(t, prompts.get(2));
+                SequenceKv first = fresh(t, prompts.get(0), kvType);
+                SequenceKv second = fresh(t, prompts.get(1), kvType);
+                SequenceKv third = fresh(t, prompts.get(2), kvType);
                 try (first; second; third) {
                     t.forward(java.util.Arrays.copyOf(prompts.get(0), prompts.get(0).length - 1), 0, first);
                     float[][] hidden = t.forward(List.of(
@@ -117,11 +120,12 @@ class BatchingTest {
         }
     }
 
-    @Test
-    void repliesThatOutgrowTheKvBudgetTakeTurnsAndWriteWhatTheyWriteAlone() throws Exception {
+    @ParameterizedTest
+    @EnumSource(KvCacheType.class)
+    void repliesThatOutgrowTheKvBudgetTakeTurnsAndWriteWhatTheyWriteAlone(KvCacheType kvType) throws Exception {
         List<String> alone = new ArrayList<>();
         SamplingParams long_ = GREEDY.withMaxNewTokens(120);
-        try (InferenceEngine engine = InferenceEngineTest.engine(TestCheckpoints.tinyRandom(), InferenceEngineTest.KV_BYTES, 1)) {
+        try (InferenceEngine engine = InferenceEngineTest.engine(TestCheckpoints.tinyRandom(), InferenceEngineTest.KV_BYTES, 1, kvType)) {
             for (String user : USERS) {
                 alone.add(reply(engine, user, long_).result().get(30, TimeUnit.SECONDS).text());
             }
@@ -131,11 +135,11 @@ class BatchingTest {
         LoadedModel model = ModelLoader.load(new ModelOptions(TestCheckpoints.tinyRandom(), WeightFormat.AS_STORED, 0, 1024),
                 SamplingOverrides.none());
         probe = new Transformer(model.jlama());
-        long blockBytes = new KvLayout(probe.layers(), probe.kvDim(), InferenceEngine.KV_BLOCK_TOKENS).blockBytes();
+        long blockBytes = probe.kvLayout(InferenceEngine.KV_BLOCK_TOKENS, kvType).blockBytes();
         model.jlama().close();
         int tokensEach = prompt(model, USERS.get(0)).length + 120;
         long budget = blockBytes * (2 * tokensEach / InferenceEngine.KV_BLOCK_TOKENS + 3);
-        try (InferenceEngine engine = InferenceEngineTest.engine(TestCheckpoints.tinyRandom(), budget, 8)) {
+        try (InferenceEngine engine = InferenceEngineTest.engine(TestCheckpoints.tinyRandom(), budget, 8, kvType)) {
             List<GenerationFuture> together = USERS.stream().map(u -> reply(engine, u, long_)).toList();
             for (int i = 0; i < USERS.size(); i++) {
                 GenerationResult r = together.get(i).result().get(60, TimeUnit.SECONDS);
@@ -175,8 +179,8 @@ class BatchingTest {
                 new ChatTemplate.Message("user", user)), true, model.tokenizer());
     }
 
-    private static SequenceKv fresh(Transformer t, int[] prompt) {
-        KvBlockPool pool = new KvBlockPool(new KvLayout(t.layers(), t.kvDim(), InferenceEngine.KV_BLOCK_TOKENS), 16L << 20);
+    private static SequenceKv fresh(Transformer t, int[] prompt, KvCacheType kvType) {
+        KvBlockPool pool = new KvBlockPool(t.kvLayout(InferenceEngine.KV_BLOCK_TOKENS, kvType), 16L << 20);
         return new PrefixCache(pool).start(prompt, 1).sequence();
     }
 

@@ -17,6 +17,7 @@ import dev.allinone.engine.GoldenFixtures.Fixture;
 import dev.allinone.engine.GoldenFixtures.Golden;
 import dev.allinone.engine.GoldenFixtures.Position;
 import dev.allinone.engine.kv.KvBlockPool;
+import dev.allinone.engine.kv.KvCacheType;
 import dev.allinone.engine.kv.KvLayout;
 import dev.allinone.engine.kv.PrefixCache;
 import dev.allinone.engine.kv.SequenceKv;
@@ -147,11 +148,15 @@ class GoldenLogitsTest {
 
     /** Max |Δ| of the engine at {@code weights} over the fixture's top logits at every compared position. */
     private static double worstAgainst(Fixture fixture, Golden golden, WeightFormat weights, Kernels kernels) {
+        return worstAgainst(fixture, golden, weights, kernels, KvCacheType.F16);
+    }
+
+    private static double worstAgainst(Fixture fixture, Golden golden, WeightFormat weights, Kernels kernels, KvCacheType kvType) {
         LoadedModel model = ModelLoader.load(options(golden.checkpoint(), weights, kernels), SamplingOverrides.none());
         try {
             int[] tokens = IntStream.concat(IntStream.of(fixture.ids()), IntStream.of(fixture.greedy())).toArray();
             int chunk = fixture.ids().length - SINGLE_PROMPT_POSITIONS;
-            float[][] logits = new Engine(model, tokens).run(chunk);
+            float[][] logits = new Engine(model, tokens, kvType).run(chunk);
             double worst = 0;
             for (int i = 0; i < logits.length; i++) {
                 Position reference = fixture.at(chunk - 1 + i);
@@ -195,6 +200,44 @@ class GoldenLogitsTest {
 
     static Stream<Arguments> smallChunks() {
         return Stream.of(WeightFormat.values()).flatMap(w -> IntStream.of(2, 6, 7, 13).mapToObj(n -> Arguments.of(w, n)));
+    }
+
+    /**
+     * The 8-bit KV cache ({@link KvCacheType#Q8}) against the reference, on the stored weights and on the Q4 copy
+     * (each against its own fixture), one C variant and the Java kernels: max |Δ| over the top-20 logits within
+     * {@link #kv8Bound} of the fixture. Keys and values rounded to 8 bits per head row add about 1/254 of each row's
+     * largest value to every score and output: where the activations stay in float (stored weights; Q4 on the Java
+     * kernels for tiny, tiny Qwen3, small Qwen2.5) the bound is {@value #KV8_BOUND_FLOAT}, measured with F16 → Q8 KV:
+     * tiny 4.5e-5 → 7.3e-4, grouped 2.7e-4 → 7.5e-3, tiny Qwen3 7.5e-5 → 2.0e-3, small Qwen3 5.5e-4 → 1.4e-2, small
+     * Qwen2.5 2.2e-4 → 8.3e-3 (as stored; Q4 Java: tiny 6.8e-4, tiny Qwen3 1.7e-3, small Qwen2.5 6.0e-3). Where they
+     * are rounded to 8 bits the F16 cache's bound ({@link #bound}) still holds: Q4 with F16 → Q8 KV, grouped 0.059 → 0.061
+     * C / 0.049 → 0.053 Java, tiny 0.011 → 0.012 C, tiny Qwen3 0.014 → 0.014 C, small Qwen3 0.090 → 0.106 C / 0.080 →
+     * 0.086 Java, small Qwen2.5 0.082 → 0.080 C (AVX-512 VNNI; the C variants compute the same bits). Seen failing:
+     * the Java attention's Q8 scales 3% too large give 0.030-0.072 as stored on grouped, small Qwen3 and Qwen2.5 (7 of
+     * the 20 cases fail); with 8-bit activations the bound is too loose to see that — there the C kernel's harness
+     * (attention in double, 2e-5) and {@code NativeKernelsTest} (C against Java, 1e-5) hold it.
+     */
+    @ParameterizedTest(name = "{0} {1} {2} kernels")
+    @MethodSource("kv8Cases")
+    void an8BitKvCacheStaysWithinItsBoundOfTheReference(Golden golden, WeightFormat weights, Kernels kernels) {
+        assumeRunsHere(kernels);
+        Fixture fixture = GoldenFixtures.load(golden, weights);
+        double f16 = worstAgainst(fixture, golden, weights, kernels, KvCacheType.F16);
+        double q8 = worstAgainst(fixture, golden, weights, kernels, KvCacheType.Q8);
+        System.out.printf("golden %s %s %s kernels: max |Δ| KV F16 %.3e, KV Q8 %.3e%n", golden, weights, kernels, f16, q8);
+        assertTrue(q8 <= kv8Bound(golden, weights, kernels), "KV Q8: max |Δ| " + q8 + " > " + kv8Bound(golden, weights, kernels));
+    }
+
+    static double kv8Bound(Golden golden, WeightFormat weights, Kernels kernels) {
+        return eightBitActivations(golden, weights, kernels) ? bound(golden, weights, kernels) : KV8_BOUND_FLOAT;
+    }
+
+    static final double KV8_BOUND_FLOAT = 0.03;
+
+    static Stream<Arguments> kv8Cases() {
+        List<Kernels> kernels = Stream.concat(NativeKernelsTest.variants().limit(1), Stream.of(Kernels.JAVA)).toList();
+        return Stream.of(Golden.values()).flatMap(g -> Stream.of(WeightFormat.AS_STORED, WeightFormat.Q4)
+                .flatMap(w -> kernels.stream().map(k -> Arguments.of(g, w, k))));
     }
 
     /** Positions compared after the chunk's last: the rest of the prompt, one at a time. */
@@ -246,7 +289,7 @@ class GoldenLogitsTest {
             int chunk = prompt.length - SINGLE_PROMPT_POSITIONS;
             assertTrue(chunk >= Q4Gemm.MIN_ROWS, "the prompt is too short to prefill on the many-row kernels: " + prompt.length);
 
-            float[][] logits = new Engine(model, tokens).run(chunk);
+            float[][] logits = new Engine(model, tokens, KvCacheType.F16).run(chunk);
             double worst = 0;
             String where = "";
             int[] greedy = new int[expectedGreedy.length];
@@ -293,13 +336,17 @@ class GoldenLogitsTest {
     }
 
     /** Our decoder over one token sequence, as the engine runs it: one prefill chunk, then one token per step. */
-    record Engine(LoadedModel model, int[] tokens) {
+    record Engine(LoadedModel model, int[] tokens, KvCacheType kvType) {
+
+        /** With the F16 KV cache, the default. */
+        Engine(LoadedModel model, int[] tokens) {
+            this(model, tokens, KvCacheType.F16);
+        }
 
         /** The logits at position {@code chunk - 1} (after the chunk) and at every later position of the tokens. */
         float[][] run(int chunk) {
             Transformer transformer = new Transformer(model.jlama());
-            KvBlockPool pool = new KvBlockPool(new KvLayout(transformer.layers(), transformer.kvDim(), InferenceEngine.KV_BLOCK_TOKENS),
-                    16L << 20);
+            KvBlockPool pool = new KvBlockPool(transformer.kvLayout(InferenceEngine.KV_BLOCK_TOKENS, kvType), 16L << 20);
             float[][] out = new float[tokens.length - chunk + 1][];
             try (SequenceKv kv = new PrefixCache(pool).start(tokens, 0).sequence()) {
                 out[0] = logits(transformer.forward(List.of(new Transformer.Segment(tokens, 0, chunk, kv)))[0]);

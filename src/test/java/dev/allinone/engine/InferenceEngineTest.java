@@ -1,5 +1,6 @@
 package dev.allinone.engine;
 
+import dev.allinone.engine.kv.KvCacheType;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -53,8 +54,12 @@ class InferenceEngineTest {
     }
 
     static InferenceEngine engine(Path dir, long kvCacheBytes, int maxBatch) {
+        return engine(dir, kvCacheBytes, maxBatch, KvCacheType.F16);
+    }
+
+    static InferenceEngine engine(Path dir, long kvCacheBytes, int maxBatch, KvCacheType kvType) {
         LoadedModel model = ModelLoader.load(new ModelOptions(dir, WeightFormat.AS_STORED, 0, 1024), SamplingOverrides.none());
-        return new InferenceEngine(model, new InferenceEngine.Limits(16, 60_000, kvCacheBytes, 0, maxBatch));
+        return new InferenceEngine(model, new InferenceEngine.Limits(16, 60_000, kvCacheBytes, 0, maxBatch, kvType));
     }
 
     static int[] chatPrompt(InferenceEngine engine, String system, String user) {

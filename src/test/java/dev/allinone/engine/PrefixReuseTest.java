@@ -10,12 +10,15 @@ import dev.allinone.engine.sampling.SamplingOverrides;
 import dev.allinone.engine.sampling.SamplingParams;
 import dev.allinone.engine.tokenizer.ChatTemplate;
 import dev.allinone.engine.kv.KvBlockPool;
+import dev.allinone.engine.kv.KvCacheType;
 import dev.allinone.engine.kv.KvLayout;
 import dev.allinone.engine.kv.PrefixCache;
 import dev.allinone.engine.kv.SequenceKv;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -65,24 +68,25 @@ class PrefixReuseTest {
         return out;
     }
 
-    private static KvBlockPool pool(Transformer t) {
-        return new KvBlockPool(new KvLayout(t.layers(), t.kvDim(), InferenceEngine.KV_BLOCK_TOKENS), 16L << 20);
+    private static KvBlockPool pool(Transformer t, KvCacheType kvType) {
+        return new KvBlockPool(t.kvLayout(InferenceEngine.KV_BLOCK_TOKENS, kvType), 16L << 20);
     }
 
     /** Logits after prefilling {@code prompt} in one go into a fresh sequence. */
-    private static float[] fullPrefill(LoadedModel model, Transformer t, int[] prompt) {
-        PrefixCache fresh = new PrefixCache(pool(t));
+    private static float[] fullPrefill(LoadedModel model, Transformer t, int[] prompt, KvCacheType kvType) {
+        PrefixCache fresh = new PrefixCache(pool(t, kvType));
         PrefixCache.Start start = fresh.start(prompt, 0);
         try (SequenceKv kv = start.sequence()) {
             return logits(model, t.forward(prompt, 0, kv));
         }
     }
 
-    @Test
-    void aPromptContinuedFromCachedKvHasTheLogitsOfAFullPrefill() {
+    @ParameterizedTest
+    @EnumSource(KvCacheType.class)
+    void aPromptContinuedFromCachedKvHasTheLogitsOfAFullPrefill(KvCacheType kvType) {
         for (LoadedModel model : List.of(f32, q4, alignedQ4)) {
             Transformer t = new Transformer(model.jlama());
-            PrefixCache cache = new PrefixCache(pool(t));
+            PrefixCache cache = new PrefixCache(pool(t, kvType));
             // Long enough that both prefills run the many-row kernel while the reply's tokens run the one-row kernel.
             int[] first = text(model, "你是一个温暖的助手，认真倾听，给出体贴的回应。".repeat(3), "刚拿到offer，超级开心！");
             assertTrue(first.length >= Q4Gemm.MIN_ROWS, "length " + first.length);
@@ -101,36 +105,38 @@ class PrefixReuseTest {
             PrefixCache.Start second = cache.start(next, 0);
             assertEquals(first.length + reply.length, second.reused(), "the previous turn, reply included, is reused");
             float[] reused = logits(model, t.forward(next, second.reused(), second.sequence()));
-            float[] full = fullPrefill(model, t, next);
-            assertClose(full, reused, 1e-4f, model.path().getFileName() + " " + model.weights());
+            float[] full = fullPrefill(model, t, next, kvType);
+            assertClose(full, reused, 1e-4f, model.path().getFileName() + " " + model.weights() + " KV " + kvType);
             second.sequence().close();
         }
     }
 
-    @Test
-    void aPromptSplitAcrossChunksHasTheLogitsOfOneChunk() {
+    @ParameterizedTest
+    @EnumSource(KvCacheType.class)
+    void aPromptSplitAcrossChunksHasTheLogitsOfOneChunk(KvCacheType kvType) {
         for (LoadedModel model : List.of(f32, alignedQ4)) {
             Transformer t = new Transformer(model.jlama());
             int[] prompt = model.tokenizer().encode("今天天气很好，我们去公园散步吧。".repeat(40));
             assertTrue(prompt.length > Transformer.MAX_CHUNK, "length " + prompt.length);
-            float[] whole = fullPrefill(model, t, prompt);
-            PrefixCache cache = new PrefixCache(pool(t));
+            float[] whole = fullPrefill(model, t, prompt, kvType);
+            PrefixCache cache = new PrefixCache(pool(t, kvType));
             PrefixCache.Start start = cache.start(prompt, 0);
             t.forward(Arrays.copyOf(prompt, 37), 0, start.sequence());
             float[] pieces = logits(model, t.forward(prompt, 37, start.sequence()));
-            assertClose(whole, pieces, 1e-4f, "chunked " + model.path().getFileName());
+            assertClose(whole, pieces, 1e-4f, "chunked " + model.path().getFileName() + " KV " + kvType);
             start.sequence().close();
         }
     }
 
-    @Test
-    void aTinyBudgetEvictsCachedPrefixesAndAnswersStayTheSame() throws Exception {
+    @ParameterizedTest
+    @EnumSource(KvCacheType.class)
+    void aTinyBudgetEvictsCachedPrefixesAndAnswersStayTheSame(KvCacheType kvType) throws Exception {
         List<String> texts = List.of("今天的实验终于成功了，太棒了！", "今天被领导批评了，心情很低落……", "The movie was great.", "航班又取消了");
         List<String> labels = List.of("正面", "负面");
         Path dir = TestCheckpoints.tinyRandom();
         List<double[]> roomy = new ArrayList<>();
         List<double[]> tight = new ArrayList<>();
-        try (InferenceEngine big = InferenceEngineTest.engine(dir, 64L << 20)) {
+        try (InferenceEngine big = InferenceEngineTest.engine(dir, 64L << 20, 8, kvType)) {
             for (String text : texts) {
                 roomy.add(big.scoreLabels(text(big.model(), "判断情感", text), labels).get(30, TimeUnit.SECONDS).probabilities());
             }
@@ -142,9 +148,9 @@ class PrefixReuseTest {
         }
         int[] longest = texts.stream().map(text -> text(f32, "判断情感", text)).max((a, b) -> a.length - b.length).orElseThrow();
         Transformer t = new Transformer(f32.jlama());
-        long blockBytes = new KvLayout(t.layers(), t.kvDim(), InferenceEngine.KV_BLOCK_TOKENS).blockBytes();
+        long blockBytes = t.kvLayout(InferenceEngine.KV_BLOCK_TOKENS, kvType).blockBytes();
         long budget = blockBytes * ((longest.length + InferenceEngine.KV_BLOCK_TOKENS) / InferenceEngine.KV_BLOCK_TOKENS + 1);
-        try (InferenceEngine small = InferenceEngineTest.engine(dir, budget)) {
+        try (InferenceEngine small = InferenceEngineTest.engine(dir, budget, 8, kvType)) {
             for (int round = 0; round < 2; round++) {
                 tight.clear();
                 for (String text : texts) {

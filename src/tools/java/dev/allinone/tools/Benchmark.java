@@ -10,6 +10,9 @@ import dev.allinone.engine.GenerationOptions;
 import dev.allinone.engine.GenerationResult;
 import dev.allinone.engine.InferenceEngine;
 import dev.allinone.engine.kernels.Kernels;
+import dev.allinone.engine.kv.KvCacheType;
+import dev.allinone.engine.kv.KvLayout;
+import dev.allinone.engine.model.Transformer;
 import dev.allinone.engine.model.LoadedModel;
 import dev.allinone.engine.model.ModelLoader;
 import dev.allinone.engine.model.ModelOptions;
@@ -40,7 +43,7 @@ import java.util.concurrent.TimeUnit;
  *
  * <pre>usage: Benchmark [--shape qwen1.5-0.5b|qwen2.5-0.5b|qwen3-0.6b] [--model DIR] [--weights AS_STORED|Q4] [--kernels auto|avx512-vnni|avx-vnni|avx2|neon-dotprod|neon|java]
  *                  [--threads N] [--runs N] [--decode-tokens N]
- *                  [--kv-cache-mib N] [--memory-conversations N]   (20 one after another, then 4 at once; 0 = skip)
+ *                  [--kv-cache-mib N] [--kv-cache-type F16|Q8] [--memory-conversations N]   (20 one after another, then 4 at once; 0 = skip)
  *                  [--only json]   (after the warm-up, only decode with and without a JSON schema)</pre>
  */
 public final class Benchmark {
@@ -73,6 +76,7 @@ public final class Benchmark {
         int decodeTokens = Integer.parseInt(opts.getOrDefault("--decode-tokens", "128"));
         int memoryConversations = Integer.parseInt(opts.getOrDefault("--memory-conversations", "20"));
         long kvBytes = Long.parseLong(opts.getOrDefault("--kv-cache-mib", "192")) << 20;
+        KvCacheType kvType = KvCacheType.valueOf(opts.getOrDefault("--kv-cache-type", "F16"));
         int streams = Integer.parseInt(opts.getOrDefault("--streams", "8"));
 
         if (!Files.exists(model.resolve("model.safetensors"))) {
@@ -93,7 +97,10 @@ public final class Benchmark {
         report.put("loadMillis", (System.nanoTime() - start) / 1_000_000);
         report.put("rssAfterLoadMiB", rssMiB());
 
-        try (InferenceEngine engine = new InferenceEngine(loaded, new InferenceEngine.Limits(64, 600_000, kvBytes, 0))) {
+        report.put("kvCacheType", kvType.name());
+        KvLayout kvLayout = new Transformer(loaded.jlama()).kvLayout(InferenceEngine.KV_BLOCK_TOKENS, kvType);
+        report.put("kvTokensInBudget", kvBytes / kvLayout.blockBytes() * kvLayout.blockTokens());
+        try (InferenceEngine engine = new InferenceEngine(loaded, new InferenceEngine.Limits(64, 600_000, kvBytes, 0, 8, kvType))) {
             long warm = System.nanoTime();
             // What the service's TaskPromptWarmUp does before readiness: both task prompts pinned together (restored from
             // their files where an earlier run wrote them), then a scoring and a short reply through them, together.

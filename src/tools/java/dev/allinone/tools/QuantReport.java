@@ -9,7 +9,7 @@ import dev.allinone.engine.LabelScores;
 import dev.allinone.engine.sampling.SamplingParams;
 import dev.allinone.engine.kernels.Kernels;
 import dev.allinone.engine.kv.KvBlockPool;
-import dev.allinone.engine.kv.KvLayout;
+import dev.allinone.engine.kv.KvCacheType;
 import dev.allinone.engine.kv.PrefixCache;
 import dev.allinone.engine.kv.SequenceKv;
 import dev.allinone.engine.model.LoadedModel;
@@ -50,7 +50,9 @@ import java.util.concurrent.TimeUnit;
  * own, so the resident sizes are the format's alone; the stored weights run first and leave their
  * log-probabilities in the output directory for the others.
  *
- * <pre>usage: QuantReport [--model DIR] [--formats AS_STORED,Q8,Q4] [--limit N (texts per file, 0 = all; default 40)]
+ * <p>Rows are weight formats, optionally with the 8-bit KV cache ({@code Q4+KV8}: Q4 weights, keys and values in 8 bits).
+ *
+ * <pre>usage: QuantReport [--model DIR] [--formats AS_STORED,Q8,Q4,Q4+KV8] [--limit N (texts per file, 0 = all; default 40)]
  *                    [--runs N] [--out target/quant-report]</pre>
  * Run with {@code ./mvnw -q test-compile exec:exec@quant-report -Dquant-report.args="..."}.
  */
@@ -63,6 +65,33 @@ public final class QuantReport {
     private static final int DECODE_TOKENS = 64;
 
     private QuantReport() {
+    }
+
+    /** A row of the report: a weight format and a KV cache type, written {@code Q4} or {@code Q4+KV8}. */
+    record Variant(WeightFormat weights, KvCacheType kv) {
+
+        static Variant parse(String text) {
+            String[] parts = text.split("\\+KV", 2);
+            KvCacheType kv = parts.length == 1 ? KvCacheType.F16 : switch (parts[1]) {
+                case "8" -> KvCacheType.Q8;
+                case "16" -> KvCacheType.F16;
+                default -> throw new IllegalArgumentException("a row is WEIGHTS or WEIGHTS+KV8, not " + text);
+            };
+            return new Variant(WeightFormat.valueOf(parts[0]), kv);
+        }
+
+        boolean reference() {
+            return weights == WeightFormat.AS_STORED && kv == KvCacheType.F16;
+        }
+
+        String file() {
+            return toString().toLowerCase(java.util.Locale.ROOT).replace('+', '-');
+        }
+
+        @Override
+        public String toString() {
+            return weights + (kv == KvCacheType.F16 ? "" : "+KV8");
+        }
     }
 
     /** One labelled text as the task's prompt. */
@@ -82,50 +111,51 @@ public final class QuantReport {
         int runs = Integer.parseInt(opts.getOrDefault("--runs", "3"));
         Path out = Path.of(opts.getOrDefault("--out", "target/quant-report"));
         if (opts.containsKey("--one")) {
-            one(model, WeightFormat.valueOf(opts.get("--one")), limit, runs, out);
+            one(model, Variant.parse(opts.get("--one")), limit, runs, out);
             return;
         }
         if (!Files.exists(model.resolve("model.safetensors"))) {
             System.out.println("Generating a full-size qwen1.5-0.5b-shaped checkpoint in " + model + " ...");
             CheckpointGenerator.write(CheckpointSpec.qwen15HalfB(1), model);
         }
-        List<WeightFormat> formats = Arrays.stream(opts.getOrDefault("--formats", "AS_STORED,Q8,Q4").split(","))
-                .map(WeightFormat::valueOf).toList();
-        if (!formats.contains(WeightFormat.AS_STORED)) {
+        List<Variant> formats = Arrays.stream(opts.getOrDefault("--formats", "AS_STORED,Q8,Q4,Q4+KV8").split(","))
+                .map(Variant::parse).toList();
+        Variant stored = new Variant(WeightFormat.AS_STORED, KvCacheType.F16);
+        if (!formats.contains(stored)) {
             throw new IllegalArgumentException("--formats must include AS_STORED: the others are measured against it");
         }
         Files.createDirectories(out);
-        List<WeightFormat> order = new ArrayList<>(formats);
-        order.remove(WeightFormat.AS_STORED);
-        order.addFirst(WeightFormat.AS_STORED);
-        Map<WeightFormat, JsonNode> rows = new LinkedHashMap<>();
-        for (WeightFormat format : order) {
+        List<Variant> order = new ArrayList<>(formats);
+        order.remove(stored);
+        order.addFirst(stored);
+        Map<Variant, JsonNode> rows = new LinkedHashMap<>();
+        for (Variant format : order) {
             List<String> command = new ArrayList<>();
             command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
             command.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments());
             command.addAll(List.of("-cp", System.getProperty("java.class.path"), QuantReport.class.getName(), "--model", model.toString(),
-                    "--one", format.name(), "--limit", Integer.toString(limit), "--runs", Integer.toString(runs), "--out", out.toString()));
+                    "--one", format.toString(), "--limit", Integer.toString(limit), "--runs", Integer.toString(runs), "--out", out.toString()));
             System.out.println("== " + format + " ==");
             Process child = new ProcessBuilder(command).inheritIO().start();
             if (child.waitFor() != 0) {
                 throw new IllegalStateException(format + " failed (exit " + child.exitValue() + ")");
             }
-            rows.put(format, JSON.readTree(out.resolve(format.name().toLowerCase() + ".json").toFile()));
+            rows.put(format, JSON.readTree(out.resolve(format.file() + ".json").toFile()));
         }
         String table = table(model, rows);
         Files.writeString(out.resolve("report.md"), table, StandardCharsets.UTF_8);
         System.out.println(table);
     }
 
-    private static String table(Path model, Map<WeightFormat, JsonNode> rows) {
-        JsonNode stored = rows.get(WeightFormat.AS_STORED);
+    private static String table(Path model, Map<Variant, JsonNode> rows) {
+        JsonNode stored = rows.get(new Variant(WeightFormat.AS_STORED, KvCacheType.F16));
         StringBuilder t = new StringBuilder();
         t.append("Model ").append(model).append(", ").append(stored.path("examples").asInt()).append(" texts of src/eval/\n\n");
-        t.append("| weights | kernels | KL mean | KL p99 | top-1 agreement | label flips | prompt tok/s | decode tok/s | RSS MiB |\n");
+        t.append("| weights (+ 8-bit KV) | kernels | KL mean | KL p99 | top-1 agreement | label flips | prompt tok/s | decode tok/s | RSS MiB |\n");
         t.append("|---|---|---|---|---|---|---|---|---|\n");
-        for (Map.Entry<WeightFormat, JsonNode> e : rows.entrySet()) {
+        for (Map.Entry<Variant, JsonNode> e : rows.entrySet()) {
             JsonNode r = e.getValue();
-            boolean reference = e.getKey() == WeightFormat.AS_STORED;
+            boolean reference = e.getKey().reference();
             t.append(String.format("| %s | %s | %s | %s | %s | %s | %.0f | %.1f | %d |%n", e.getKey(), r.path("kernels").asText(),
                     reference ? "0" : String.format("%.4f", r.path("klMean").asDouble()),
                     reference ? "0" : String.format("%.4f", r.path("klP99").asDouble()),
@@ -137,7 +167,8 @@ public final class QuantReport {
     }
 
     /** One format, in this JVM: writes {@code <format>.json} (and, as stored, the log-probabilities) to {@code out}. */
-    private static void one(Path model, WeightFormat format, int limit, int runs, Path out) throws Exception {
+    private static void one(Path model, Variant variant, int limit, int runs, Path out) throws Exception {
+        WeightFormat format = variant.weights();
         List<Example> examples = examples(limit);
         Properties labelWords = new Properties();
         labelWords.load(new java.io.StringReader(Benchmark.resource("prompts/labels.properties")));
@@ -145,6 +176,7 @@ public final class QuantReport {
         tasks.load(new java.io.StringReader(Benchmark.resource("prompts/tasks.properties")));
         Map<String, Object> row = new LinkedHashMap<>();
         row.put("weights", format.name());
+        row.put("kvCacheType", variant.kv().name());
         row.put("examples", examples.size());
         row.put("rssBeforeLoadMiB", Benchmark.rssMiB());
         LoadedModel loaded = ModelLoader.load(new ModelOptions(model, format, 0, 2048, null, Kernels.AUTO), SamplingOverrides.none());
@@ -154,12 +186,12 @@ public final class QuantReport {
 
         // The next-token log-probabilities at each prompt's end, and the labels.
         Path storedFile = out.resolve("as_stored.logprobs");
-        boolean reference = format == WeightFormat.AS_STORED;
+        boolean reference = variant.reference();
         double[] kl = new double[examples.size()];
         int agree = 0;
         List<String> labels = new ArrayList<>();
         Transformer transformer = new Transformer(loaded.jlama());
-        KvBlockPool pool = new KvBlockPool(new KvLayout(transformer.layers(), transformer.kvDim(), InferenceEngine.KV_BLOCK_TOKENS), 64L << 20);
+        KvBlockPool pool = new KvBlockPool(transformer.kvLayout(InferenceEngine.KV_BLOCK_TOKENS, variant.kv()), 64L << 20);
         PrefixCache cache = new PrefixCache(pool);
         try (DataOutputStream write = reference ? new DataOutputStream(new BufferedOutputStream(Files.newOutputStream(storedFile), 1 << 20)) : null;
                 DataInputStream read = reference ? null : new DataInputStream(new BufferedInputStream(Files.newInputStream(storedFile), 1 << 20))) {
@@ -194,7 +226,7 @@ public final class QuantReport {
                 }
             }
         }
-        try (InferenceEngine engine = new InferenceEngine(loaded, new InferenceEngine.Limits(64, 600_000, 192L << 20, 0))) {
+        try (InferenceEngine engine = new InferenceEngine(loaded, new InferenceEngine.Limits(64, 600_000, 192L << 20, 0, 8, variant.kv()))) {
             for (Example example : examples) {
                 List<String> answers = List.of(tasks.getProperty(example.task() + ".labels").split(","));
                 List<String> words = answers.stream().map(a -> labelWords.getProperty(example.task() + "." + a, a)).toList();
@@ -234,7 +266,7 @@ public final class QuantReport {
             row.put("labelFlips", flips);
         }
         row.put("machine", Benchmark.machine());
-        JSON.writeValue(out.resolve(format.name().toLowerCase() + ".json").toFile(), row);
+        JSON.writeValue(out.resolve(variant.file() + ".json").toFile(), row);
     }
 
     private static List<Example> examples(int limit) throws IOException {

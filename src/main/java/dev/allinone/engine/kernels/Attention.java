@@ -1,6 +1,8 @@
 package dev.allinone.engine.kernels;
 
+import dev.allinone.engine.kv.KvCacheType;
 import dev.allinone.engine.kv.SequenceKv;
+import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
@@ -11,7 +13,8 @@ import java.util.List;
 
 /**
  * Causal self-attention of a chunk of new positions over everything a sequence holds, one layer at a time. Keys and
- * values are read block by block and widened from half precision once per block for all queries of the chunk;
+ * values are read block by block and widened from half precision (or from 8 bits times their row's scale) once per
+ * block for all queries of the chunk;
  * the softmax is computed online (running maximum and sum), so memory stays linear in the prompt length.
  * Heads are split over the kernel threads. With the C kernels, 8 heads go through each call together, so a block's
  * rows of keys and values (every head side by side) are read front to back once rather than once per head.
@@ -21,6 +24,7 @@ public final class Attention {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     private static final VectorSpecies<Short> HALVES = ShortVector.SPECIES_128;
     private static final VectorSpecies<Integer> WIDENED = IntVector.SPECIES_256;
+    private static final VectorSpecies<Byte> BYTES = ByteVector.SPECIES_64;
 
     /** Per kernel thread: the block being read and the running softmax state of the chunk's queries for one head. */
     private static final class Scratch {
@@ -108,10 +112,18 @@ public final class Attention {
         java.util.Arrays.fill(s.sum, 0, n * count, 0f);
         java.util.Arrays.fill(s.acc, 0, n * count * headSize, 0f);
         int last = part.pos0() + n - 1;
+        boolean q8 = kv.layout().type() == KvCacheType.Q8;
         for (int start = 0; start <= last; start += blockTokens) {
-            kernels.attendBlock(q, part.row0() * qDim, qDim, n, part.pos0(), kv.block(start), kv.keyOffset(layer, start),
-                    kv.valueOffset(layer, start), kvDim, head0, count, groupSize, start, Math.min(blockTokens, last + 1 - start),
-                    headSize, scale, s.max, s.sum, s.acc);
+            int tokens = Math.min(blockTokens, last + 1 - start);
+            if (q8) {
+                kernels.attendBlockQ8(q, part.row0() * qDim, qDim, n, part.pos0(), kv.quants(start), kv.scales(start),
+                        kv.keyOffset(layer, start), kv.valueOffset(layer, start), kvDim, head0, count, groupSize, start, tokens,
+                        headSize, scale, s.max, s.sum, s.acc);
+            } else {
+                kernels.attendBlock(q, part.row0() * qDim, qDim, n, part.pos0(), kv.halves(start), kv.keyOffset(layer, start),
+                        kv.valueOffset(layer, start), kvDim, head0, count, groupSize, start, tokens, headSize, scale, s.max, s.sum,
+                        s.acc);
+            }
         }
         for (int i = 0; i < n; i++) {
             for (int j = 0; j < count; j++) {
@@ -137,12 +149,22 @@ public final class Attention {
         java.util.Arrays.fill(s.sum, 0, n, 0f);
         java.util.Arrays.fill(s.acc, 0, n * headSize, 0f);
         int last = pos0 + n - 1;
+        boolean q8 = kv.layout().type() == KvCacheType.Q8;
         for (int start = 0; start <= last; start += blockTokens) {
             int count = Math.min(blockTokens, last + 1 - start);
-            short[] block = kv.block(start);
-            for (int t = 0; t < count; t++) {
-                widen(block, kv.keyOffset(layer, start + t) + kvCol, s.keys, t * headSize);
-                widen(block, kv.valueOffset(layer, start + t) + kvCol, s.values, t * headSize);
+            if (q8) {
+                byte[] quants = kv.quants(start);
+                short[] scales = kv.scales(start);
+                for (int t = 0; t < count; t++) {
+                    widenQ8(quants, scales, kv.keyOffset(layer, start + t) + kvCol, s.keys, t * headSize);
+                    widenQ8(quants, scales, kv.valueOffset(layer, start + t) + kvCol, s.values, t * headSize);
+                }
+            } else {
+                short[] block = kv.halves(start);
+                for (int t = 0; t < count; t++) {
+                    widen(block, kv.keyOffset(layer, start + t) + kvCol, s.keys, t * headSize);
+                    widen(block, kv.valueOffset(layer, start + t) + kvCol, s.values, t * headSize);
+                }
             }
             for (int i = Math.max(0, start - pos0); i < n; i++) {
                 int visible = Math.min(count, pos0 + i + 1 - start);
@@ -272,6 +294,25 @@ public final class Attention {
         }
         for (; d < headSize; d++) {
             y[yOff + d] += p * x[xOff + d];
+        }
+    }
+
+    /**
+     * One head's row of 8-bit keys or values (at {@code from}, a multiple of the head size) times its scale, to
+     * floats, 8 at a time.
+     */
+    private void widenQ8(byte[] quants, short[] scales, int from, float[] dst, int to) {
+        float rowScale = Float.float16ToFloat(scales[from / headSize]);
+        int d = 0;
+        if (S.length() == 8) {
+            FloatVector sv = FloatVector.broadcast(S, rowScale);
+            for (; d + 8 <= headSize; d += 8) {
+                ((FloatVector) ByteVector.fromArray(BYTES, quants, from + d).convertShape(VectorOperators.B2F, S, 0)).mul(sv)
+                        .intoArray(dst, to + d);
+            }
+        }
+        for (; d < headSize; d++) {
+            dst[to + d] = quants[from + d] * rowScale;
         }
     }
 

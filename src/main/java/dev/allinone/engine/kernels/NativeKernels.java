@@ -55,6 +55,7 @@ public final class NativeKernels {
     private final MethodHandle q8Gemm;
     private final MethodHandle madvise;
     private final MethodHandle attendBlock;
+    private final MethodHandle attendBlockQ8;
     private final MethodHandle attendsHeadSize;
     private final MethodHandle swiGlu;
 
@@ -82,6 +83,9 @@ public final class NativeKernels {
         // Critical: short calls on the heap arrays of the KV blocks and the attention state, without copies.
         attendBlock = linker.downcallHandle(lib.find("aio_attend_block" + v).orElseThrow(),
                 FunctionDescriptor.of(i32, ptr, i32, i32, i32, ptr, i32, i32, i32, i32, i32, i32, i32, i32, i32,
+                        ValueLayout.JAVA_FLOAT, ptr, ptr, ptr), Linker.Option.critical(true));
+        attendBlockQ8 = linker.downcallHandle(lib.find("aio_attend_block_q8" + v).orElseThrow(),
+                FunctionDescriptor.of(i32, ptr, i32, i32, i32, ptr, ptr, i32, i32, i32, i32, i32, i32, i32, i32, i32,
                         ValueLayout.JAVA_FLOAT, ptr, ptr, ptr), Linker.Option.critical(true));
         attendsHeadSize = linker.downcallHandle(lib.find("aio_attends_head_size").orElseThrow(), FunctionDescriptor.of(i32, i32));
         swiGlu = linker.downcallHandle(lib.find("aio_swiglu" + v).orElseThrow(), FunctionDescriptor.ofVoid(ptr, ptr, i32, i32),
@@ -270,6 +274,27 @@ public final class NativeKernels {
             result = (int) attendBlock.invokeExact(MemorySegment.ofArray(q).asSlice((long) qOffset * Float.BYTES), qStride, n, pos0,
                     MemorySegment.ofArray(block), keyBase, valueBase, kvDim, head0, heads, groupSize, blockStart, count, headSize,
                     scale, MemorySegment.ofArray(max), MemorySegment.ofArray(sum), MemorySegment.ofArray(acc));
+        } catch (Throwable e) {
+            throw new IllegalStateException(e);
+        }
+        if (result != 0) {
+            throw new IllegalArgumentException("KV block of " + count + " tokens × head size " + headSize + " is too large for the kernel");
+        }
+    }
+
+    /**
+     * {@link #attendBlock} over an 8-bit block ({@link dev.allinone.engine.kv.KvCacheType#Q8}): entries in
+     * {@code quants}, the row at entry offset {@code o} scaled by the half {@code scales[o / headSize]}.
+     */
+    void attendBlockQ8(float[] q, int qOffset, int qStride, int n, int pos0, byte[] quants, short[] scales, int keyBase, int valueBase,
+            int kvDim, int head0, int heads, int groupSize, int blockStart, int count, int headSize, float scale, float[] max,
+            float[] sum, float[] acc) {
+        int result;
+        try {
+            result = (int) attendBlockQ8.invokeExact(MemorySegment.ofArray(q).asSlice((long) qOffset * Float.BYTES), qStride, n, pos0,
+                    MemorySegment.ofArray(quants), MemorySegment.ofArray(scales), keyBase, valueBase, kvDim, head0, heads, groupSize,
+                    blockStart, count, headSize, scale, MemorySegment.ofArray(max), MemorySegment.ofArray(sum),
+                    MemorySegment.ofArray(acc));
         } catch (Throwable e) {
             throw new IllegalStateException(e);
         }

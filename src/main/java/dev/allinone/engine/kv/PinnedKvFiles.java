@@ -8,7 +8,6 @@ import java.io.DataOutputStream;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.ShortBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -28,7 +27,8 @@ import org.jboss.logging.Logger;
  * The keys and values of pinned prompts (the task prompts pinned before readiness), kept in files beside the model so
  * that a later start restores them instead of prefilling them again. One file per prompt, named by a hash of what
  * it depends on: the weights ({@link dev.allinone.engine.model.QuantizedCheckpoint#identity}), the kernels' family (the C variants compute the same
- * bits, the Java kernels other ones), the KV layout and the prompt's tokens.
+ * bits, the Java kernels other ones), the KV layout (with its {@link KvCacheType}: an F16 file is never read as Q8)
+ * and the prompt's tokens.
  *
  * <p>A file is used only if its magic, format, weights identity, kernels, layout and tokens (all of them, not their
  * hash) match and its CRC-32C is right; else it is ignored with a log line and written anew once the prompt is
@@ -36,9 +36,9 @@ import org.jboss.logging.Logger;
  * last one with the model as it is now, and compares its keys and values with the file's ({@link #distance}); if
  * they differ, the engine's arithmetic has changed since the file was written, and the prompt is computed afresh.
  *
- * <p>Layout: magic, format, the weights identity, kernels, layers, KV width, the token count and the tokens, then
- * per position and layer the key and the value (half-precision floats, little-endian), then a CRC-32C of all
- * before it. At most {@link #KEEP} such files stay in the directory; the least recently used go first.
+ * <p>Layout: magic, format, the weights identity, kernels, layers, KV width, KV type, head size, the token count and
+ * the tokens, then per position and layer the key and the value as {@link SequenceKv#readPosition} lays them out
+ * (half-precision floats, little-endian; Q8: bytes then scales), then a CRC-32C of all before it. At most {@link #KEEP} such files stay in the directory; the least recently used go first.
  */
 public final class PinnedKvFiles {
 
@@ -47,12 +47,15 @@ public final class PinnedKvFiles {
     static final int KEEP = 8;
     /**
      * Largest relative distance between the restored and the recomputed last position still taken as the same
-     * computation: half-precision storage and summation order leave ≈ 1e-3; other weights or arithmetic give ≈ 1.
+     * computation: half-precision storage and summation order leave ≈ 1e-3 (with 8-bit storage a value that crossed
+     * a rounding boundary is one step of max|x|/127 off; measured 0 for both types in {@code PinnedKvFilesTest}, the
+     * recomputed position having the same bits); other weights or arithmetic give ≈ 1.
      */
     public static final double TOLERANCE = 0.02;
     private static final Logger LOG = Logger.getLogger(PinnedKvFiles.class);
     private static final long MAGIC = 0x564b_4e49_5049_4141L; // "AAIPINKV" little-endian
-    private static final int FORMAT = 1;
+    /** 2: the KV type and head size in the header. */
+    private static final int FORMAT = 2;
     /** A pinned prompt longer than this is not worth a file (the context is 2,048 tokens at most by default). */
     private static final long MAX_BYTES = 512L << 20;
 
@@ -91,6 +94,8 @@ public final class PinnedKvFiles {
         writeString(out, kernels);
         out.writeInt(layout.layers());
         out.writeInt(layout.kvDim());
+        writeString(out, layout.type().name());
+        out.writeInt(layout.headSize());
         out.writeInt(tokens.length);
         for (int t : tokens) {
             out.writeInt(t);
@@ -107,10 +112,11 @@ public final class PinnedKvFiles {
 
     /**
      * Fills positions {@code kv.length() … tokens.length - 2} of {@code kv} (which holds a prefix of {@code tokens})
-     * from the file and returns the file's keys and values of the last position, for {@link #distance}; null, with
+     * from the file and returns the file's keys and values of the last position (as {@link SequenceKv#readPosition}
+     * lays them out), for {@link #distance}; null, with
      * {@code kv} untouched, when there is no usable file. Never throws for a bad file.
      */
-    public short[] restore(int[] tokens, SequenceKv kv) {
+    public byte[] restore(int[] tokens, SequenceKv kv) {
         KvLayout layout = kv.layout();
         Path file = file(tokens, layout);
         if (!Files.isRegularFile(file)) {
@@ -118,7 +124,7 @@ public final class PinnedKvFiles {
         }
         try {
             byte[] header = header(tokens, layout);
-            long perPosition = (long) layout.layers() * 2 * layout.kvDim() * Short.BYTES;
+            long perPosition = layout.positionBytes();
             long expectedSize = header.length + perPosition * tokens.length + Integer.BYTES;
             if (Files.size(file) != expectedSize || expectedSize > MAX_BYTES) {
                 return ignored(file, "its size is not what its prompt and layout need");
@@ -136,21 +142,15 @@ public final class PinnedKvFiles {
             if (!java.util.Arrays.equals(bytes, 0, header.length, header, 0, header.length)) {
                 return ignored(file, describeMismatch(bytes));
             }
-            ShortBuffer values = buffer.position(header.length).slice().order(ByteOrder.LITTLE_ENDIAN).asShortBuffer();
             int last = tokens.length - 1;
             int from = kv.length();
             kv.append(tokens, from, last - from);
-            int kvDim = layout.kvDim();
+            int perPositionBytes = layout.positionBytes();
             for (int p = from; p < last; p++) {
-                short[] block = kv.block(p);
-                for (int l = 0; l < layout.layers(); l++) {
-                    int at = (p * layout.layers() + l) * 2 * kvDim;
-                    values.get(at, block, kv.keyOffset(l, p), kvDim);
-                    values.get(at + kvDim, block, kv.valueOffset(l, p), kvDim);
-                }
+                kv.writePosition(p, bytes, header.length + p * perPositionBytes);
             }
-            short[] expected = new short[layout.layers() * 2 * kvDim];
-            values.get(last * layout.layers() * 2 * kvDim, expected);
+            byte[] expected = java.util.Arrays.copyOfRange(bytes, header.length + last * perPositionBytes,
+                    header.length + (last + 1) * perPositionBytes);
             touch(file);
             return expected;
         } catch (IOException | RuntimeException e) {
@@ -173,7 +173,7 @@ public final class PinnedKvFiles {
         }
     }
 
-    private short[] ignored(Path file, String why) {
+    private byte[] ignored(Path file, String why) {
         LOG.warnf("Pinned-prompt KV file %s ignored: %s. The prompt is computed and the file written anew", file, why);
         return null;
     }
@@ -182,23 +182,17 @@ public final class PinnedKvFiles {
      * Relative L2 distance between the keys and values {@link #restore} returned for the last position and those
      * the model computed for it in {@code kv}.
      */
-    public static double distance(short[] expected, SequenceKv kv, int position) {
+    public static double distance(byte[] expected, SequenceKv kv, int position) {
         KvLayout layout = kv.layout();
-        int kvDim = layout.kvDim();
-        short[] block = kv.block(position);
+        byte[] computed = new byte[layout.positionBytes()];
+        kv.readPosition(position, computed, 0);
+        float[] want = layout.decodePosition(expected);
+        float[] got = layout.decodePosition(computed);
         double difference = 0;
         double norm = 0;
-        for (int l = 0; l < layout.layers(); l++) {
-            for (int half = 0; half < 2; half++) {
-                int offset = half == 0 ? kv.keyOffset(l, position) : kv.valueOffset(l, position);
-                int at = (l * 2 + half) * kvDim;
-                for (int j = 0; j < kvDim; j++) {
-                    float want = Float.float16ToFloat(expected[at + j]);
-                    float got = Float.float16ToFloat(block[offset + j]);
-                    difference += (double) (got - want) * (got - want);
-                    norm += (double) want * want;
-                }
-            }
+        for (int j = 0; j < want.length; j++) {
+            difference += (double) (got[j] - want[j]) * (got[j] - want[j]);
+            norm += (double) want[j] * want[j];
         }
         if (Double.isNaN(difference)) {
             return Double.POSITIVE_INFINITY;
@@ -211,14 +205,8 @@ public final class PinnedKvFiles {
      * {@link #distance} found close: the restored prompt is then, to the bit, the one that was written (the Java
      * kernels round a position computed alone a little differently from one computed in a chunk).
      */
-    public static void keep(short[] expected, SequenceKv kv, int position) {
-        KvLayout layout = kv.layout();
-        int kvDim = layout.kvDim();
-        short[] block = kv.block(position);
-        for (int l = 0; l < layout.layers(); l++) {
-            System.arraycopy(expected, l * 2 * kvDim, block, kv.keyOffset(l, position), kvDim);
-            System.arraycopy(expected, (l * 2 + 1) * kvDim, block, kv.valueOffset(l, position), kvDim);
-        }
+    public static void keep(byte[] expected, SequenceKv kv, int position) {
+        kv.writePosition(position, expected, 0);
     }
 
     /**
@@ -231,21 +219,15 @@ public final class PinnedKvFiles {
         Path tmp = null;
         try {
             byte[] header = header(tokens, layout);
-            int kvDim = layout.kvDim();
-            long perPosition = (long) layout.layers() * 2 * kvDim * Short.BYTES;
-            long size = header.length + perPosition * tokens.length + Integer.BYTES;
+            int perPosition = layout.positionBytes();
+            long size = header.length + (long) perPosition * tokens.length + Integer.BYTES;
             if (size > MAX_BYTES) {
                 return;
             }
             ByteBuffer buffer = ByteBuffer.allocate((int) size).order(ByteOrder.LITTLE_ENDIAN);
             buffer.put(header);
-            ShortBuffer values = buffer.slice().order(ByteOrder.LITTLE_ENDIAN).asShortBuffer();
             for (int p = 0; p < tokens.length; p++) {
-                short[] block = kv.block(p);
-                for (int l = 0; l < layout.layers(); l++) {
-                    values.put(block, kv.keyOffset(l, p), kvDim);
-                    values.put(block, kv.valueOffset(l, p), kvDim);
-                }
+                kv.readPosition(p, buffer.array(), header.length + p * perPosition);
             }
             CRC32C crc = new CRC32C();
             crc.update(buffer.array(), 0, (int) size - Integer.BYTES);

@@ -4,6 +4,8 @@ import com.github.tjake.jlama.safetensors.Config;
 import dev.allinone.engine.kernels.Attention;
 import dev.allinone.engine.kernels.KernelThreads;
 import dev.allinone.engine.kernels.NativeKernels;
+import dev.allinone.engine.kv.KvCacheType;
+import dev.allinone.engine.kv.KvLayout;
 import dev.allinone.engine.kv.SequenceKv;
 
 import java.util.ArrayList;
@@ -84,6 +86,15 @@ public final class Transformer {
         return kvDim;
     }
 
+    public int headSize() {
+        return c.headSize;
+    }
+
+    /** The KV layout of this model's sequences: blocks of {@code blockTokens} positions, keys and values stored as {@code type}. */
+    public KvLayout kvLayout(int blockTokens, KvCacheType type) {
+        return new KvLayout(c.numberOfLayers, kvDim, blockTokens, type, c.headSize);
+    }
+
     public int layers() {
         return c.numberOfLayers;
     }
@@ -145,7 +156,7 @@ public final class Transformer {
                     int row = p.row0() + i;
                     rope.rotate(b.q, row * qDim, c.numberOfHeads, p.pos0() + i);
                     rope.rotate(b.k, row * kvDim, c.numberOfKeyValueHeads, p.pos0() + i);
-                    store(p.kv(), l, p.pos0() + i, b.k, b.v, row * kvDim);
+                    p.kv().write(l, p.pos0() + i, b.k, b.v, row * kvDim);
                 }
             }
             attention.forward(parts, l, b.q, b.attended);
@@ -168,16 +179,6 @@ public final class Transformer {
             rmsNorm(last, model.finalNorm(), out[i], 1);
         }
         return out;
-    }
-
-    private void store(SequenceKv kv, int layer, int position, float[] k, float[] v, int offset) {
-        short[] block = kv.block(position);
-        int ko = kv.keyOffset(layer, position);
-        int vo = kv.valueOffset(layer, position);
-        for (int j = 0; j < kvDim; j++) {
-            block[ko + j] = Float.floatToFloat16(k[offset + j]);
-            block[vo + j] = Float.floatToFloat16(v[offset + j]);
-        }
     }
 
     /** Each of the {@code n} rows of {@code weight.length} values of {@code x}, normalised into {@code out} (may be {@code x}). */

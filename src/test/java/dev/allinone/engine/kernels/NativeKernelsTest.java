@@ -15,6 +15,7 @@ import dev.allinone.engine.model.WeightFormat;
 import dev.allinone.engine.sampling.SamplingOverrides;
 import dev.allinone.engine.tokenizer.ChatTemplate;
 import dev.allinone.engine.kv.KvBlockPool;
+import dev.allinone.engine.kv.KvCacheType;
 import dev.allinone.engine.kv.KvLayout;
 import dev.allinone.engine.kv.PrefixCache;
 import dev.allinone.engine.kv.SequenceKv;
@@ -144,11 +145,18 @@ public class NativeKernelsTest {
      * The C attention (8 heads per call, one per vector lane) against the Java loops: head sizes 64 and 128, grouped
      * keys and values, a head count that leaves a call with fewer than 8 lanes, and a step mixing a prompt chunk
      * that crosses KV blocks with single decoding rows; then each part alone must give what it gave in the batch.
+     * With both KV types: half precision and 8 bits with a scale per head row ({@code aio_attend_block_q8}, whose
+     * harness also checks it against attention in double).
      */
     @ParameterizedTest
     @MethodSource("variants")
     void attentionInCMatchesTheJavaLoopsAndDoesNotDependOnTheBatch(Kernels variant) {
-        NativeKernels kernels = kernels(variant);
+        for (KvCacheType type : KvCacheType.values()) {
+            attentionInCMatchesTheJavaLoops(kernels(variant), type);
+        }
+    }
+
+    private static void attentionInCMatchesTheJavaLoops(NativeKernels kernels, KvCacheType type) {
         SplittableRandom random = new SplittableRandom(11);
         // ... and the real models': Qwen2.5-0.5B's 14 heads over 2 (a call of 6 lanes), Qwen3-0.6B's 16 of 128 over 8.
         int[][] shapes = {{16, 16, 64}, {12, 4, 64}, {8, 2, 128}, {14, 2, 64}, {16, 8, 128}};
@@ -158,7 +166,7 @@ public class NativeKernelsTest {
             int headSize = shape[2];
             int kvDim = kvHeads * headSize;
             int qDim = heads * headSize;
-            KvBlockPool pool = new KvBlockPool(new KvLayout(1, kvDim, InferenceEngine.KV_BLOCK_TOKENS), 64L << 20);
+            KvBlockPool pool = new KvBlockPool(new KvLayout(1, kvDim, InferenceEngine.KV_BLOCK_TOKENS, type, headSize), 64L << 20);
             PrefixCache cache = new PrefixCache(pool);
             int[] lengths = {37, 5, 70};
             int[] newRows = {20, 1, 1};
@@ -169,10 +177,13 @@ public class NativeKernelsTest {
                 SequenceKv kv = cache.start(tokens, 0).sequence();
                 kv.append(tokens, 0, tokens.length);
                 for (int pos = 0; pos < tokens.length; pos++) {
+                    float[] k = new float[kvDim];
+                    float[] v = new float[kvDim];
                     for (int d = 0; d < kvDim; d++) {
-                        kv.block(pos)[kv.keyOffset(0, pos) + d] = Float.floatToFloat16((float) random.nextDouble(-2, 2));
-                        kv.block(pos)[kv.valueOffset(0, pos) + d] = Float.floatToFloat16((float) random.nextDouble(-1, 1));
+                        k[d] = (float) random.nextDouble(-2, 2);
+                        v[d] = (float) random.nextDouble(-1, 1);
                     }
+                    kv.write(0, pos, k, v, 0);
                 }
                 parts.add(new Attention.Part(kv, row0, newRows[p], lengths[p] - newRows[p]));
                 row0 += newRows[p];
@@ -186,7 +197,7 @@ public class NativeKernelsTest {
             new Attention(heads, kvHeads, headSize, kernels).forward(parts, 0, q, inC);
             new Attention(heads, kvHeads, headSize, null).forward(parts, 0, q, inJava);
             for (int i = 0; i < q.length; i++) {
-                assertTrue(Math.abs(inC[i] - inJava[i]) <= 1e-5f, heads + "/" + kvHeads + "x" + headSize + " value " + i + ": " + inC[i] + " vs " + inJava[i]);
+                assertTrue(Math.abs(inC[i] - inJava[i]) <= 1e-5f, type + " " + heads + "/" + kvHeads + "x" + headSize + " value " + i + ": " + inC[i] + " vs " + inJava[i]);
             }
             for (Attention.Part part : parts) {
                 float[] alone = new float[q.length];

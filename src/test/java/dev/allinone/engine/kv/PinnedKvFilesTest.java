@@ -52,12 +52,16 @@ class PinnedKvFilesTest {
     Path tmp;
 
     private InferenceEngine engine(Model model, Kernels kernels) {
+        return engine(model, kernels, KvCacheType.F16);
+    }
+
+    private InferenceEngine engine(Model model, Kernels kernels, KvCacheType kvType) {
         if (model == Model.ALIGNED_C_KERNELS && kernels != Kernels.JAVA) {
             assumeTrue(NativeKernels.select(Kernels.AUTO) != null, "no C kernels on this machine");
         }
         LoadedModel loaded = ModelLoader.load(new ModelOptions(model.checkpoint(), WeightFormat.Q4, 0, 1024, tmp.resolve("q4"), kernels),
                 SamplingOverrides.none());
-        return new InferenceEngine(loaded, new InferenceEngine.Limits(16, 60_000, 16L << 20, 0));
+        return new InferenceEngine(loaded, new InferenceEngine.Limits(16, 60_000, 16L << 20, 0, 8, kvType));
     }
 
     private InferenceEngine engine(Model model) {
@@ -90,7 +94,11 @@ class PinnedKvFilesTest {
     }
 
     private Answers start(Model model) throws Exception {
-        try (InferenceEngine engine = engine(model)) {
+        return start(model, KvCacheType.F16);
+    }
+
+    private Answers start(Model model, KvCacheType kvType) throws Exception {
+        try (InferenceEngine engine = engine(model, Kernels.AUTO, kvType)) {
             return pinAndAnswer(engine);
         }
     }
@@ -130,6 +138,45 @@ class PinnedKvFilesTest {
         assertEquals(1, restored.restored(), "the second start restores the pinned prompt");
         assertSameAnswers(computed, restored);
         assertArrayEquals(written, Files.readAllBytes(theFile()), "a file that was used is left as it is");
+    }
+
+    @ParameterizedTest
+    @EnumSource(Model.class)
+    void an8BitCacheIsWrittenAndRestoredWithTheSameAnswers(Model model) throws Exception {
+        Answers computed = start(model, KvCacheType.Q8);
+        assertEquals(0, computed.restored());
+        byte[] written = Files.readAllBytes(theFile());
+
+        Answers restored = start(model, KvCacheType.Q8);
+
+        assertEquals(1, restored.restored(), "the second start restores the pinned prompt");
+        assertSameAnswers(computed, restored);
+        assertArrayEquals(written, Files.readAllBytes(theFile()), "a file that was used is left as it is");
+    }
+
+    /**
+     * An F16 file is never read as Q8 nor the other way round: each type has its own file, and an F16 file put in
+     * place of the Q8 one (its name, its checksum right) is refused by its header, the prompt computed afresh.
+     */
+    @Test
+    void anF16FileIsNeverReadAsAn8BitOne() throws Exception {
+        Answers f16 = start(Model.TINY_JAVA_KERNELS, KvCacheType.F16);
+        Path f16File = theFile();
+        byte[] f16Bytes = Files.readAllBytes(f16File);
+        Answers q8 = start(Model.TINY_JAVA_KERNELS, KvCacheType.Q8);
+        assertEquals(0, q8.restored(), "the F16 file is not the Q8 one");
+        assertEquals(2, files().size(), "one file per KV type");
+        Path q8File = files().stream().filter(f -> !f.equals(f16File)).findFirst().orElseThrow();
+        byte[] q8Bytes = Files.readAllBytes(q8File);
+
+        Files.write(q8File, f16Bytes);
+        Answers after = start(Model.TINY_JAVA_KERNELS, KvCacheType.Q8);
+
+        assertEquals(0, after.restored(), "an F16 file under the Q8 name is refused");
+        assertSameAnswers(q8, after);
+        assertArrayEquals(q8Bytes, Files.readAllBytes(q8File), "written anew as Q8");
+        assertEquals(1, start(Model.TINY_JAVA_KERNELS, KvCacheType.F16).restored(), "the F16 file still serves F16");
+        assertEquals(0, f16.restored());
     }
 
     @ParameterizedTest
