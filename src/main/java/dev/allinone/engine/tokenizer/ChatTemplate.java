@@ -5,7 +5,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.hubspot.jinjava.Jinjava;
 import com.hubspot.jinjava.JinjavaConfig;
 import com.hubspot.jinjava.LegacyOverrides;
+import com.hubspot.jinjava.interpret.JinjavaInterpreter;
 import com.hubspot.jinjava.interpret.RenderResult;
+import com.hubspot.jinjava.lib.filter.Filter;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -43,6 +45,43 @@ public final class ChatTemplate {
                     .withKeepNullableLoopValues(true)
                     .build())
             .build());
+
+    static {
+        for (String side : List.of("strip", "lstrip", "rstrip")) {
+            JINJA.getGlobalContext().registerFilter(new PythonStrip(side));
+        }
+    }
+
+    /** Python's {@code str.strip(chars)}, {@code lstrip} and {@code rstrip}, as filters {@code py_strip(chars)} etc. */
+    private record PythonStrip(String side) implements Filter {
+        @Override
+        public String getName() {
+            return "py_" + side;
+        }
+
+        @Override
+        public Object filter(Object value, JinjavaInterpreter interpreter, String... args) {
+            String text = value == null ? "" : value.toString();
+            String chars = args.length > 0 && args[0] != null ? args[0] : null;
+            int start = 0;
+            int end = text.length();
+            if (!side.equals("rstrip")) {
+                while (start < end && stripped(text.charAt(start), chars)) {
+                    start++;
+                }
+            }
+            if (!side.equals("lstrip")) {
+                while (end > start && stripped(text.charAt(end - 1), chars)) {
+                    end--;
+                }
+            }
+            return text.substring(start, end);
+        }
+
+        private static boolean stripped(char c, String chars) {
+            return chars == null ? Character.isWhitespace(c) : chars.indexOf(c) >= 0;
+        }
+    }
 
     /** Placeholders for message contents; only the template's own text is ever scanned for them. */
     private static final char SLOT_OPEN = '\uF8F0';
@@ -90,13 +129,13 @@ public final class ChatTemplate {
     /**
      * The Python-isms of Qwen3's template that Jinjava does not parse, written as Jinjava reads them with the same
      * meaning: {@code seq[::-1]} → {@code seq|reverse}; {@code s.startswith(x)} → Java's {@code s.startsWith(x)} (and
-     * {@code endswith}); each {@code namespace(name=value)} value in parentheses (Jinjava binds
-     * {@code name=messages|length - 1} as {@code (name=messages)|length - 1}). Not covered: Python's
-     * {@code strip(chars)} family, which Qwen3's template calls only for an assistant message after the last user
-     * message (a conversation that ends with the assistant's turn: rendering it fails with the template error).
+     * {@code endswith}); {@code s.strip(chars)} (and {@code lstrip}, {@code rstrip}) → our filter {@code s|py_strip(chars)};
+     * each {@code namespace(name=value)} value in parentheses (Jinjava binds {@code name=messages|length - 1} as
+     * {@code (name=messages)|length - 1}).
      */
     static String forJinjava(String template) {
-        String reversed = template.replace("[::-1]", "|reverse").replace(".startswith(", ".startsWith(").replace(".endswith(", ".endsWith(");
+        String reversed = template.replace("[::-1]", "|reverse").replace(".startswith(", ".startsWith(").replace(".endswith(", ".endsWith(")
+                .replace(".strip(", "|py_strip(").replace(".lstrip(", "|py_lstrip(").replace(".rstrip(", "|py_rstrip(");
         Matcher namespace = NAMESPACE.matcher(reversed);
         StringBuilder out = new StringBuilder();
         while (namespace.find()) {
