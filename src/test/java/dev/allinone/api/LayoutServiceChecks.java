@@ -101,10 +101,19 @@ final class LayoutServiceChecks {
             List<Float> logprobs = echoed.getList("choices[0].logprobs.token_logprobs", Float.class);
             logLikelihood[i] = logprobs.get(ids.size() - 1);
         }
-        double max = Math.max(logLikelihood[0], logLikelihood[1]);
-        double positive = Math.exp(logLikelihood[0] - max) / (Math.exp(logLikelihood[0] - max) + Math.exp(logLikelihood[1] - max));
-        String label = positive >= 0.5 ? "POSITIVE" : "NEGATIVE";
-        assertEquals(label, answer.getString("label"), answer.prettify() + " vs P(正面) " + positive);
-        assertEquals(Math.max(positive, 1 - positive), answer.getDouble("score"), 2e-3, answer.prettify());
+        // Compared as the log-odds of 正面 over 负面: the scorer prefills the prompt in one chunk (many-row kernels), echo
+        // runs it one position a step (one-row kernels), and at Q4 the two differ by up to ~0.015 in a logit
+        // (GoldenLogitsTest's tiny Q4 cases), so up to twice that in a difference of two.
+        double echoed = logLikelihood[0] - logLikelihood[1];
+        double score = answer.getDouble("score");
+        double answered = Math.log(score / (1 - score)) * (answer.getString("label").equals("POSITIVE") ? 1 : -1);
+        String context = answer.prettify() + " vs log-odds of 正面 " + echoed;
+        assertEquals(echoed, answered, LOG_ODDS_TOLERANCE, context);
+        if (Math.abs(echoed) > LOG_ODDS_TOLERANCE) {
+            assertEquals(echoed > 0 ? "POSITIVE" : "NEGATIVE", answer.getString("label"), context);
+        }
     }
+
+    /** Two Q4 kernels' difference in a difference of two logits (see above). */
+    private static final double LOG_ODDS_TOLERANCE = 0.04;
 }
