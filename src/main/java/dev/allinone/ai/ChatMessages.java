@@ -24,6 +24,11 @@ final class ChatMessages {
     }
 
     static int[] prompt(List<ChatMessage> conversation, LoadedModel model) {
+        return prompt(conversation, model, false);
+    }
+
+    /** @param thinking the template's {@code enable_thinking}: off for the tasks and the chat unless a request asks */
+    static int[] prompt(List<ChatMessage> conversation, LoadedModel model, boolean thinking) {
         List<ChatTemplate.Message> messages = new ArrayList<>();
         for (ChatMessage m : conversation) {
             messages.add(switch (m) {
@@ -33,7 +38,7 @@ final class ChatMessages {
                 default -> throw new IllegalArgumentException("Unsupported message type " + m.type());
             });
         }
-        return model.template().encode(messages, true, model.tokenizer());
+        return model.template().encode(messages, true, thinking, model.tokenizer());
     }
 
     /** The model's defaults, with whatever the request sets. */

@@ -1,6 +1,7 @@
 package dev.allinone.ai;
 
 import dev.allinone.config.AllInOneConfig;
+import dev.allinone.config.EngineSettings;
 import dev.allinone.engine.Generation;
 import dev.allinone.engine.GenerationListener;
 import dev.allinone.engine.GenerationOptions;
@@ -22,8 +23,15 @@ import java.util.List;
 @ApplicationScoped
 public class Completions {
 
-    /** @param sampling temperature, top-p, max output tokens; unset ones keep the model's defaults */
-    public record Request(List<ChatMessage> messages, ChatRequestParameters sampling, GenerationOptions options) {
+    /**
+     * @param sampling temperature, top-p, max output tokens; unset ones keep the model's defaults
+     * @param thinking the chat template's {@code enable_thinking} (Qwen3 thinks first; other models ignore it)
+     */
+    public record Request(List<ChatMessage> messages, ChatRequestParameters sampling, GenerationOptions options, boolean thinking) {
+
+        public Request(List<ChatMessage> messages, ChatRequestParameters sampling, GenerationOptions options) {
+            this(messages, sampling, options, false);
+        }
     }
 
     /** A plain-text completion: the prompt's tokens as they are, no chat template. */
@@ -37,11 +45,10 @@ public class Completions {
     Completions(ModelRuntime runtime, PromptLibrary prompts, AllInOneConfig config) {
         this.runtime = runtime;
         this.prompts = prompts;
-        String repo = config.model().repo();
-        this.modelId = config.model().name().orElse(repo.substring(repo.lastIndexOf('/') + 1));
+        this.modelId = EngineSettings.modelId(config.model());
     }
 
-    /** The name clients address the model by: {@code allinone.model.name}, else the repository's (Qwen1.5-0.5B-Chat). */
+    /** The name clients address the model by: {@code allinone.model.name}, else the model directory's (Qwen1.5-0.5B-Chat). */
     public String modelId() {
         return modelId;
     }
@@ -79,7 +86,7 @@ public class Completions {
         if (messages.stream().noneMatch(m -> m instanceof SystemMessage)) {
             messages.addFirst(SystemMessage.from(prompts.systemMessage("chat.txt")));
         }
-        return engine.generate(ChatMessages.prompt(messages, engine.model()),
+        return engine.generate(ChatMessages.prompt(messages, engine.model(), request.thinking()),
                 ChatMessages.sampling(request.sampling(), engine.model().defaults()), request.options(), listener);
     }
 }

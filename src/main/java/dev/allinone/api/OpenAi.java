@@ -32,7 +32,8 @@ final class OpenAi {
             @JsonProperty("frequency_penalty") Double frequencyPenalty,
             JsonNode tools,
             JsonNode functions,
-            @JsonProperty("response_format") JsonNode responseFormat) {
+            @JsonProperty("response_format") JsonNode responseFormat,
+            @JsonProperty("chat_template_kwargs") JsonNode chatTemplateKwargs) {
     }
 
     /**
@@ -87,7 +88,10 @@ final class OpenAi {
             @JsonInclude(JsonInclude.Include.ALWAYS) @JsonProperty("finish_reason") String finishReason) {
     }
 
-    record AssistantMessage(String role, String content) {
+    /** @param reasoningContent the model's thinking (Qwen3 with {@code enable_thinking}), as vLLM reports it; null when none */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    record AssistantMessage(String role, @JsonInclude(JsonInclude.Include.ALWAYS) String content,
+            @JsonProperty("reasoning_content") String reasoningContent) {
     }
 
     @JsonInclude(JsonInclude.Include.NON_NULL)
@@ -100,7 +104,11 @@ final class OpenAi {
     }
 
     @JsonInclude(JsonInclude.Include.NON_NULL)
-    record Delta(String role, String content) {
+    record Delta(String role, String content, @JsonProperty("reasoning_content") String reasoningContent) {
+
+        Delta(String role, String content) {
+            this(role, content, null);
+        }
     }
 
     record Logprobs(List<TokenLogprob> content) {

@@ -57,7 +57,31 @@ final class OpenAiRequests {
                 .withJson(responseFormat(r.responseFormat()));
         return new Completions.Request(messages(r.messages()),
                 ChatRequestParameters.builder().temperature(r.temperature()).topP(r.topP()).maxOutputTokens(maxTokens)
-                        .presencePenalty(r.presencePenalty()).frequencyPenalty(r.frequencyPenalty()).build(), options);
+                        .presencePenalty(r.presencePenalty()).frequencyPenalty(r.frequencyPenalty()).build(), options,
+                enableThinking(r.chatTemplateKwargs()));
+    }
+
+    /**
+     * vLLM's {@code "chat_template_kwargs": {"enable_thinking": true}}: Qwen3 thinks before it answers (its thinking
+     * comes as {@code reasoning_content}); without it, thinking is off. Other keys are refused by name.
+     */
+    private static boolean enableThinking(JsonNode kwargs) {
+        if (!present(kwargs)) {
+            return false;
+        }
+        if (!kwargs.isObject()) {
+            throw OpenAiError.invalid("chat_template_kwargs", "must be an object");
+        }
+        for (String key : (Iterable<String>) kwargs::fieldNames) {
+            if (!key.equals("enable_thinking")) {
+                throw OpenAiError.invalid("chat_template_kwargs." + key, "Only enable_thinking is served");
+            }
+        }
+        JsonNode value = kwargs.path("enable_thinking");
+        if (!value.isMissingNode() && !value.isNull() && !value.isBoolean()) {
+            throw OpenAiError.invalid("chat_template_kwargs.enable_thinking", "must be true or false");
+        }
+        return value.asBoolean(false);
     }
 
     private static void refuseUnsupported(OpenAi.ChatCompletionRequest r) {

@@ -291,10 +291,13 @@ public class OpenAiResource {
                 case Event.Token t -> tokens.add(logprob(t.logprobs()));
                 case Event.PromptToken t -> {
                 }
+                case Event.Reasoning t -> {
+                }
                 case Event.Failed f -> throw reported(f.error());
                 case Event.Done d -> {
                     return new OpenAi.ChatCompletion(id, "chat.completion", now, completions.modelId(),
-                            List.of(new OpenAi.Choice(0, new OpenAi.AssistantMessage("assistant", text.toString()),
+                            List.of(new OpenAi.Choice(0, new OpenAi.AssistantMessage("assistant", text.toString(),
+                                    d.result().reasoning().isEmpty() ? null : d.result().reasoning()),
                                     logprobs ? new OpenAi.Logprobs(tokens) : null, finishReason(d.result()))),
                             usage(d.result()));
                 }
@@ -312,6 +315,7 @@ public class OpenAiResource {
                     case Event.Token t -> tokens.add(logprob(t.logprobs()));
                     case Event.PromptToken t -> {
                     }
+                    case Event.Reasoning t -> send(out, chunk(id, now, new OpenAi.Delta(null, null, t.text()), null, null));
                     case Event.Text t -> {
                         send(out, chunk(id, now, new OpenAi.Delta(null, t.text()), logprobs ? new OpenAi.Logprobs(List.copyOf(tokens)) : null, null));
                         tokens.clear();
@@ -401,6 +405,9 @@ public class OpenAiResource {
         record Text(String text) implements Event {
         }
 
+        record Reasoning(String text) implements Event {
+        }
+
         record Token(TokenLogprobs logprobs) implements Event {
         }
 
@@ -420,6 +427,11 @@ public class OpenAiResource {
         @Override
         public void onText(String piece) {
             queue.add(new Event.Text(piece));
+        }
+
+        @Override
+        public void onReasoning(String piece) {
+            queue.add(new Event.Reasoning(piece));
         }
 
         @Override

@@ -39,8 +39,8 @@ public interface AllInOneConfig {
     Optional<Path> apiKeyFile();
 
     interface Model {
-        @WithDefault("models/Qwen1.5-0.5B-Chat")
-        Path path();
+        /** The model directory; unset: {@code models/} and the last part of {@link #repo()} ({@link EngineSettings#modelPath}). */
+        Optional<Path> path();
 
         @WithDefault("Q4")
         WeightFormat weights();
@@ -60,7 +60,7 @@ public interface AllInOneConfig {
         @WithDefault("Qwen/Qwen1.5-0.5B-Chat")
         String repo();
 
-        /** The name API clients address the model by (OpenAI's {@code model}); unset: the last part of {@link #repo()}. */
+        /** The name API clients address the model by (OpenAI's {@code model}); unset: the model directory's name. */
         Optional<String> name();
 
         @WithDefault("main")

@@ -7,6 +7,7 @@ import dev.allinone.engine.sampling.TokenLogprobs;
 import dev.allinone.engine.sampling.json.JsonConstraint;
 import dev.allinone.engine.sampling.json.Vocabulary;
 import dev.allinone.engine.tokenizer.StreamingDecoder;
+import dev.allinone.engine.tokenizer.ThinkTags;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -35,6 +36,13 @@ final class GenerationJob extends EngineJob implements Generation {
     private final JsonConstraint.Cursor json;
     private final StreamingDecoder decoder;
     private final StringBuilder text = new StringBuilder();
+    /** The model's {@code <think>}/{@code </think>} ids; what it writes between them goes to {@link #reasoning}, never the reply. */
+    private final ThinkTags thinkTags;
+    private final StreamingDecoder reasoningDecoder;
+    private final StringBuilder reasoning = new StringBuilder();
+    private boolean thinking;
+    /** Set at a think tag: the newlines the model writes after it are layout, not text (dropped until other text comes). */
+    private boolean afterTag;
     /** Log-probabilities of written tokens whose text is not out yet, each with where its text begins. */
     private final ArrayDeque<PendingLogprobs> pendingLogprobs = new ArrayDeque<>();
     /** Characters the decoder has produced so far, before stop strings cut the reply. */
@@ -65,6 +73,10 @@ final class GenerationJob extends EngineJob implements Generation {
         this.sampler = new Sampler(params, options.seed().isPresent()
                 ? new SplittableRandom(options.seed().getAsLong()) : new SplittableRandom());
         this.decoder = new StreamingDecoder(ctx.model().tokenizer());
+        this.reasoningDecoder = new StreamingDecoder(ctx.model().tokenizer());
+        this.thinkTags = ThinkTags.of(ctx.model().tokenizer());
+        this.thinking = thinkTags.openAtEnd(prompt);
+        this.afterTag = thinking;
         this.json = options.json() == null ? null
                 : options.json().start(Vocabulary.of(ctx.model().tokenizer(), ctx.model().stopTokens()));
         this.seen = new boolean[ctx.jlama().vocabularySize()];
@@ -153,10 +165,20 @@ final class GenerationJob extends EngineJob implements Generation {
         if (firstTokenMillis < 0) {
             firstTokenMillis = millisSinceSubmit();
         }
-        if (tokenLogprobs != null) {
-            pendingLogprobs.add(new PendingLogprobs(decodedChars, tokenLogprobs));
+        if (token == thinkTags.open() || token == thinkTags.close()) {
+            if (thinking) {
+                think(reasoningDecoder.flush());
+            }
+            thinking = token == thinkTags.open();
+            afterTag = true;
+        } else if (thinking) {
+            think(reasoningDecoder.accept(token));
+        } else {
+            if (tokenLogprobs != null) {
+                pendingLogprobs.add(new PendingLogprobs(decodedChars, tokenLogprobs));
+            }
+            emit(withoutLayout(decoder.accept(token)));
         }
-        emit(decoder.accept(token));
         if (stops.matched()) {
             return finish(GenerationResult.FinishReason.STOP);
         }
@@ -167,6 +189,27 @@ final class GenerationJob extends EngineJob implements Generation {
             return finish(GenerationResult.FinishReason.CONTEXT_FULL);
         }
         return true;
+    }
+
+    /** The piece without the newlines that directly follow a think tag. */
+    private String withoutLayout(String piece) {
+        if (!afterTag) {
+            return piece;
+        }
+        int start = 0;
+        while (start < piece.length() && piece.charAt(start) == '\n') {
+            start++;
+        }
+        afterTag = start == piece.length();
+        return piece.substring(start);
+    }
+
+    private void think(String piece) {
+        String kept = withoutLayout(piece);
+        if (!kept.isEmpty()) {
+            reasoning.append(kept);
+            tell(() -> listener.onReasoning(kept));
+        }
     }
 
     private void emit(String piece) {
@@ -225,6 +268,7 @@ final class GenerationJob extends EngineJob implements Generation {
 
     /** Ends the reply normally; the KV (prompt + reply) is left to the prefix cache unless it was cancelled. */
     boolean finish(GenerationResult.FinishReason reason) {
+        think(reasoningDecoder.flush());
         emit(decoder.flush());
         if (!stops.matched()) {
             send(stops.flush());
@@ -237,7 +281,7 @@ final class GenerationJob extends EngineJob implements Generation {
         end();
         try {
             listener.onComplete(new GenerationResult(text.toString(), promptLength, generated, reason,
-                    Math.max(firstTokenMillis, 0), millisSinceSubmit()));
+                    Math.max(firstTokenMillis, 0), millisSinceSubmit(), reasoning.toString()));
         } catch (RuntimeException e) {
             LOG.debugf(e, "Generation listener failed on completion");
         }

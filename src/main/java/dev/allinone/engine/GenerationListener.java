@@ -9,6 +9,13 @@ public interface GenerationListener {
     void onText(String piece);
 
     /**
+     * A piece of the model's thinking (what a Qwen3 writes between {@code <think>} and {@code </think>}): never part
+     * of the reply's text; the tags themselves are not reported.
+     */
+    default void onReasoning(String piece) {
+    }
+
+    /**
      * A written token's log-probabilities, before the text its own text begins in; only for a reply that asked for
      * them, and only for tokens whose text is part of the reply (not those a stop string cut off).
      */

@@ -1,6 +1,7 @@
 package dev.allinone.lifecycle;
 
 import dev.allinone.config.AllInOneConfig;
+import dev.allinone.config.EngineSettings;
 import dev.allinone.download.ModelDownloader;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -27,7 +28,7 @@ final class FirstStartDownload {
 
     /** Whether the model directory is missing and this start should fetch it. */
     boolean needed() {
-        return config.download() && !Files.isRegularFile(config.path().resolve("config.json"));
+        return config.download() && !Files.isRegularFile(EngineSettings.modelPath(config).resolve("config.json"));
     }
 
     /** The first message down the causes (HttpClient's connection failures carry none themselves), else the type. */
@@ -46,7 +47,7 @@ final class FirstStartDownload {
 
     /** Fetches every file into the model directory; an {@link IOException}'s message says what to do about it. */
     void run() throws IOException, InterruptedException {
-        Path dir = config.path();
+        Path dir = EngineSettings.modelPath(config);
         String source = config.hubEndpoint() + "/" + config.repo() + " (" + config.revision() + ")";
         LOG.infof("The model directory %s is missing: downloading %s into it", dir.toAbsolutePath(), source);
         long start = System.nanoTime();

@@ -1,6 +1,7 @@
 package dev.allinone.lifecycle;
 
 import dev.allinone.config.AllInOneConfig;
+import dev.allinone.config.EngineSettings;
 import dev.allinone.engine.kernels.Kernels;
 import dev.allinone.engine.model.LoadedModel;
 import dev.allinone.engine.model.ModelLoader;
@@ -111,7 +112,9 @@ public class ModelPreload {
     static ModelOptions guessOptions(Config config) {
         Function<String, String> model = key -> value(config, "allinone.model." + key, AllInOneConfig.Model.class, key);
         String quantizedPath = config.getOptionalValue("allinone.model.quantized-path", String.class).orElse(null);
-        return new ModelOptions(Path.of(model.apply("path")), enumValue(WeightFormat.class, model.apply("weights")),
+        Path path = config.getOptionalValue("allinone.model.path", String.class).map(Path::of)
+                .orElseGet(() -> EngineSettings.defaultModelPath(model.apply("repo")));
+        return new ModelOptions(path, enumValue(WeightFormat.class, model.apply("weights")),
                 Integer.parseInt(model.apply("threads").trim()), Integer.parseInt(model.apply("context-length").trim()),
                 quantizedPath == null ? null : Path.of(quantizedPath),
                 enumValue(Kernels.class, value(config, "allinone.engine.kernels", AllInOneConfig.Engine.class, "kernels")));

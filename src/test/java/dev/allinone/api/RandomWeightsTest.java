@@ -123,6 +123,13 @@ class RandomWeightsTest {
         assertEquals((float) expected.bestProbability(), answer.getFloat("score"), audience);
     }
 
+    /** Qwen1.5's layout (tiny): the sentiment words score as the model's own likelihoods (as on Qwen3 and Qwen2.5's). */
+    @Test
+    void theSentimentLabelsScoreAsTheModelsOwnLikelihoods() {
+        LayoutServiceChecks.sentimentScoresAsTheModelsOwnLikelihoods(runtime.engine().model(), prompts, "Qwen1.5-0.5B-Chat",
+                "刚拿到offer，超级开心！");
+    }
+
     /** At the context length a reply ends: finish_reason length on /v1, finish context_full on the WebSocket. */
     @Test
     void aReplyThatReachesTheContextLengthEndsAsDocumented() throws Exception {

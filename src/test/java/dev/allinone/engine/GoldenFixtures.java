@@ -156,9 +156,13 @@ public final class GoldenFixtures {
         }
     }
 
-    /** The prompt's ids as our template and tokenizer make them (the fixture records them; the reference reads them). */
+    /**
+     * The prompt's ids as our template and tokenizer make them (the fixture records them; the reference reads them):
+     * with {@code enable_thinking}, so that Qwen3's template renders the same 68 ids as Qwen1.5's (thinking off it
+     * adds its empty think block, 4 ids, which would change every qwen3 fixture's prompt).
+     */
     static int[] promptIds(Path checkpoint) {
-        return ChatTemplate.load(checkpoint).encode(PROMPT, true, QwenTokenizer.load(checkpoint));
+        return ChatTemplate.load(checkpoint).encode(PROMPT, true, true, QwenTokenizer.load(checkpoint));
     }
 
     static String sha256(Path file) {

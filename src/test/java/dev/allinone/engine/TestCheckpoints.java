@@ -93,6 +93,30 @@ public final class TestCheckpoints {
         return ensure("tiny-scripted", spec);
     }
 
+    /** What {@link #tinyQwen3Thinking()} thinks when thinking is on. */
+    public static final String QWEN3_THOUGHT = "先心算一下";
+    /** What {@link #tinyQwen3Thinking()} answers, thinking on or off. */
+    public static final String QWEN3_ANSWER = "答案是四😄";
+
+    /**
+     * Tiny Qwen3 with Qwen3-0.6B's tokenizer files (its added tokens, its template with the thinking switch, its
+     * generation config), untied, scripted as a Qwen3 answers: after {@code assistant\n} (thinking on) it writes
+     * {@code <think>}{@link #QWEN3_THOUGHT}{@code </think>\n\n}{@link #QWEN3_ANSWER}; after the empty block the
+     * template writes when thinking is off ({@code …</think>\n\n}) it writes the answer alone; then {@code <|im_end|>}.
+     */
+    public static synchronized Path tinyQwen3Thinking() {
+        QwenTokenizer tokenizer = QwenTokenizer.load(goldenTinyQwen3());
+        int open = tokenizer.specialTokenId("<think>");
+        int close = tokenizer.specialTokenId("</think>");
+        int blank = tokenizer.encode("\n\n")[0];
+        int[] reply = java.util.stream.Stream.of(new int[] {open}, tokenizer.encode(QWEN3_THOUGHT), new int[] {close, blank},
+                        tokenizer.encode("答案是四"), bytesAsTokens(tokenizer, "😄"))
+                .flatMapToInt(IntStream::of).toArray();
+        CheckpointSpec spec = CheckpointSpec.tinyQwen3(43).untied().scripted(tokenizer.encode("\n")[0], reply,
+                tokenizer.specialTokenId("<|im_end|>"));
+        return ensure("tiny-qwen3-thinking", spec);
+    }
+
     /** The reply of {@link #tinyMarkup()}: markup that a page inserting model text as HTML would run. */
     public static final String MARKUP_REPLY = "<img src onerror=alert(document.domain)>粗体";
 
@@ -164,10 +188,14 @@ public final class TestCheckpoints {
      * The same in every JVM: a record's hashCode is not (an enum's hash is its identity, and an immutable map's
      * iteration order is salted per run), which regenerated every checkpoint in every test JVM.
      */
+    /** Qwen3 checkpoints carry Qwen3's own tokenizer files since this was added: those written before are written anew. */
+    private static final int QWEN3_TOKENIZER_FILES = 2;
+
     private static int stableHash(CheckpointSpec spec) {
         return java.util.List.of(spec.hidden(), spec.intermediate(), spec.layers(), spec.heads(), spec.kvHeads(), spec.vocab(),
                 spec.maxPositions(), spec.tied(), String.valueOf(spec.dtype()), spec.seed(), new java.util.TreeMap<>(spec.nextToken()).toString(),
                 spec.modelType(), spec.headDim())
-                .toString().hashCode() + (spec.weightStd() == CheckpointSpec.INIT_STD ? 0 : Double.hashCode(spec.weightStd()));
+                .toString().hashCode() + (spec.weightStd() == CheckpointSpec.INIT_STD ? 0 : Double.hashCode(spec.weightStd()))
+                + (spec.modelType().equals(CheckpointSpec.QWEN3) ? QWEN3_TOKENIZER_FILES : 0);
     }
 }

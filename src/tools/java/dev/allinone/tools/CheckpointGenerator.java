@@ -2,6 +2,8 @@ package dev.allinone.tools;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -25,7 +27,11 @@ public final class CheckpointGenerator {
 
     private static final float SCRIPT_INPUT = 1.0f;
     private static final float SCRIPT_OUTPUT = 4.0f;
-    private static final List<String> TOKENIZER_FILES = List.of("tokenizer.json", "tokenizer_config.json");
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /** {@code <|endoftext|>} and {@code <|im_end|>} in every Qwen tokenizer, as the published config files name them. */
+    private static final int BOS = 151643;
+    private static final int IM_END = 151645;
 
     private CheckpointGenerator() {
     }
@@ -33,17 +39,49 @@ public final class CheckpointGenerator {
     public static Path write(CheckpointSpec spec, Path dir) throws IOException {
         Files.createDirectories(dir);
         writeJson(dir.resolve("config.json"), config(spec));
-        writeJson(dir.resolve("generation_config.json"), generationConfig());
-        for (String name : TOKENIZER_FILES) {
-            try (InputStream in = CheckpointGenerator.class.getClassLoader().getResourceAsStream("qwen1.5/" + name)) {
-                if (in == null) {
-                    throw new IOException("qwen1.5/" + name + " is not on the classpath");
-                }
-                Files.copy(in, dir.resolve(name), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-            }
-        }
+        writeTokenizerFiles(spec.modelType(), dir);
         weights(spec).write(dir.resolve("model.safetensors"));
         return dir;
+    }
+
+    /**
+     * The tokenizer and generation files of the model family: Qwen1.5-0.5B-Chat's as published for qwen2; for qwen3,
+     * Qwen3-0.6B's {@code tokenizer_config.json} (its added tokens up to {@code </think>} and its chat template with
+     * the thinking switch) and {@code generation_config.json}, and the same byte-level vocabulary and merges (the
+     * families share them) with Qwen3's added tokens in {@code tokenizer.json}.
+     */
+    public static void writeTokenizerFiles(String modelType, Path dir) throws IOException {
+        Files.createDirectories(dir);
+        if (!modelType.equals(CheckpointSpec.QWEN3)) {
+            writeJson(dir.resolve("generation_config.json"), generationConfig());
+            Files.write(dir.resolve("tokenizer.json"), resource("qwen1.5/tokenizer.json"));
+            Files.write(dir.resolve("tokenizer_config.json"), resource("qwen1.5/tokenizer_config.json"));
+            return;
+        }
+        Files.write(dir.resolve("generation_config.json"), resource("qwen3/generation_config.json"));
+        byte[] tokenizerConfig = resource("qwen3/tokenizer_config.json");
+        Files.write(dir.resolve("tokenizer_config.json"), tokenizerConfig);
+        ObjectNode tokenizer =
+                (ObjectNode) JSON.readTree(resource("qwen1.5/tokenizer.json"));
+        ArrayNode added = tokenizer.putArray("added_tokens");
+        JSON.readTree(tokenizerConfig).path("added_tokens_decoder").properties().forEach(e -> {
+            ObjectNode token = added.addObject();
+            token.put("id", Integer.parseInt(e.getKey()));
+            token.put("content", e.getValue().path("content").asText());
+            for (String flag : List.of("single_word", "lstrip", "rstrip", "normalized", "special")) {
+                token.put(flag, e.getValue().path(flag).asBoolean());
+            }
+        });
+        JSON.writeValue(dir.resolve("tokenizer.json").toFile(), tokenizer);
+    }
+
+    private static byte[] resource(String name) throws IOException {
+        try (InputStream in = CheckpointGenerator.class.getClassLoader().getResourceAsStream(name)) {
+            if (in == null) {
+                throw new IOException(name + " is not on the classpath");
+            }
+            return in.readAllBytes();
+        }
     }
 
     private static SafetensorsWriter weights(CheckpointSpec s) {
@@ -113,8 +151,8 @@ public final class CheckpointGenerator {
         boolean qwen3 = s.modelType().equals(CheckpointSpec.QWEN3);
         c.put("architectures", List.of(qwen3 ? "Qwen3ForCausalLM" : "Qwen2ForCausalLM"));
         c.put("attention_dropout", 0.0);
-        c.put("bos_token_id", 151643);
-        c.put("eos_token_id", 151645);
+        c.put("bos_token_id", BOS);
+        c.put("eos_token_id", IM_END);
         c.put("hidden_act", "silu");
         if (qwen3) {
             c.put("head_dim", s.headSize());
@@ -141,10 +179,10 @@ public final class CheckpointGenerator {
 
     private static Map<String, Object> generationConfig() {
         Map<String, Object> g = new LinkedHashMap<>();
-        g.put("bos_token_id", 151643);
+        g.put("bos_token_id", BOS);
         g.put("do_sample", true);
-        g.put("eos_token_id", List.of(151645, 151643));
-        g.put("pad_token_id", 151643);
+        g.put("eos_token_id", List.of(IM_END, BOS));
+        g.put("pad_token_id", BOS);
         g.put("repetition_penalty", 1.1);
         g.put("top_k", 20);
         g.put("top_p", 0.8);

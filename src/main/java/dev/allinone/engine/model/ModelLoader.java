@@ -55,7 +55,7 @@ public final class ModelLoader {
         useThreads(options.threads());
 
         int contextLength = Math.min(rawConfig.path("max_position_embeddings").asInt(32768), options.contextLength());
-        Set<Integer> stops = stopTokens(dir, tokenizer);
+        Set<Integer> stops = stopTokens(dir, rawConfig, template, tokenizer);
 
         QwenJlamaModel jlama;
         String identity = null;
@@ -125,21 +125,28 @@ public final class ModelLoader {
         }
     }
 
-    /** {@code <|im_end|>} first (Qwen chat models end turns with it), then the generation config's eos ids. */
-    private static Set<Integer> stopTokens(Path dir, QwenTokenizer tokenizer) {
+    /**
+     * What ends a reply, from the model's own files: the chat's end-of-turn token first ({@code tokenizer_config.json}'s
+     * {@code eos_token}: {@code <|im_end|>} for Qwen chat models), then {@code generation_config.json}'s and
+     * {@code config.json}'s {@code eos_token_id}s.
+     */
+    private static Set<Integer> stopTokens(Path dir, JsonNode config, ChatTemplate template, QwenTokenizer tokenizer) {
         Set<Integer> stops = new LinkedHashSet<>();
-        stops.add(tokenizer.specialTokenId("<|im_end|>"));
-        JsonNode eos = readGenerationConfig(dir).path("eos_token_id");
-        if (eos.isArray()) {
-            eos.forEach(id -> stops.add(id.asInt()));
-        } else if (eos.isInt()) {
-            stops.add(eos.asInt());
+        Integer endOfTurn = tokenizer.specialTokens().get(template.eosToken());
+        if (endOfTurn != null) {
+            stops.add(endOfTurn);
         }
-        tokenizer.specialTokens().forEach((text, id) -> {
-            if (text.equals("<|endoftext|>")) {
-                stops.add(id);
+        for (JsonNode eos : List.of(readGenerationConfig(dir).path("eos_token_id"), config.path("eos_token_id"))) {
+            if (eos.isArray()) {
+                eos.forEach(id -> stops.add(id.asInt()));
+            } else if (eos.isInt()) {
+                stops.add(eos.asInt());
             }
-        });
+        }
+        if (stops.isEmpty()) {
+            throw new ModelUnavailableException("Model in " + dir + " names no end-of-turn token (tokenizer_config.json eos_token, "
+                    + "generation_config.json or config.json eos_token_id): its replies could not end.");
+        }
         return stops;
     }
 
