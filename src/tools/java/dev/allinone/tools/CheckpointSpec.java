@@ -145,6 +145,11 @@ public record CheckpointSpec(
         return new CheckpointSpec(hidden, intermediate, layers, heads, kvHeads, vocab, maxPositions, false, dtype, seed, nextToken, modelType, headDim, weightStd);
     }
 
+    /** {@code max_position_embeddings}, which caps the context the engine allows. */
+    public CheckpointSpec withMaxPositions(int newMaxPositions) {
+        return new CheckpointSpec(hidden, intermediate, layers, heads, kvHeads, vocab, newMaxPositions, tied, dtype, seed, nextToken, modelType, headDim, weightStd);
+    }
+
     public CheckpointSpec withHidden(int newHidden) {
         return new CheckpointSpec(newHidden, intermediate, layers, heads, kvHeads, vocab, maxPositions, tied, dtype, seed, nextToken, modelType, headDim, weightStd);
     }
