@@ -110,7 +110,7 @@ public class PeakedQuantizationTest {
                 double logSumExp = last.path("logsumexp").asDouble();
                 float[] logits = new GoldenLogitsTest.Engine(model, ids).run(ids.length)[0];
                 double[] p = softmax(logits);
-                int engineTop = argmax(logits);
+                int engineTop = GoldenLogitsTest.argmax(logits);
                 JsonNode top = last.path("top");
                 int referenceTop = top.get(0).get(0).asInt();
                 double promptWorst = 0;
@@ -150,16 +150,6 @@ public class PeakedQuantizationTest {
             p[i] /= sum;
         }
         return p;
-    }
-
-    private static int argmax(float[] x) {
-        int best = 0;
-        for (int i = 1; i < x.length; i++) {
-            if (x[i] > x[best]) {
-                best = i;
-            }
-        }
-        return best;
     }
 
     private static int[] ints(JsonNode array) {

@@ -183,6 +183,12 @@ public final class QuantReport {
         row.put("kernels", loaded.kernels().id());
         row.put("rssAfterLoadMiB", Benchmark.rssMiB());
         int vocab = loaded.jlama().vocabularySize();
+        // Each text as its task's prompt, encoded once for both passes below.
+        Map<String, String> systems = new LinkedHashMap<>();
+        for (String task : TASKS) {
+            systems.put(task, Benchmark.resource("prompts/" + task + ".txt"));
+        }
+        List<int[]> prompts = examples.stream().map(e -> Benchmark.encode(loaded, systems.get(e.task()), e.text())).toList();
 
         // The next-token log-probabilities at each prompt's end, and the labels.
         Path storedFile = out.resolve("as_stored.logprobs");
@@ -198,8 +204,7 @@ public final class QuantReport {
             float[] logits = new float[vocab];
             double[] logProbs = new double[vocab];
             for (int i = 0; i < examples.size(); i++) {
-                Example example = examples.get(i);
-                int[] prompt = Benchmark.encode(loaded, Benchmark.resource("prompts/" + example.task() + ".txt"), example.text());
+                int[] prompt = prompts.get(i);
                 try (SequenceKv kv = cache.start(prompt, 0).sequence()) {
                     float[] normed = transformer.forward(List.of(new Transformer.Segment(prompt, 0, prompt.length, kv)))[0];
                     loaded.jlama().allLogits(normed, logits);
@@ -227,11 +232,11 @@ public final class QuantReport {
             }
         }
         try (InferenceEngine engine = new InferenceEngine(loaded, new InferenceEngine.Limits(64, 600_000, 192L << 20, 0, 8, variant.kv()))) {
-            for (Example example : examples) {
+            for (int i = 0; i < examples.size(); i++) {
+                Example example = examples.get(i);
                 List<String> answers = List.of(tasks.getProperty(example.task() + ".labels").split(","));
                 List<String> words = answers.stream().map(a -> labelWords.getProperty(example.task() + "." + a, a)).toList();
-                int[] prompt = Benchmark.encode(loaded, Benchmark.resource("prompts/" + example.task() + ".txt"), example.text());
-                LabelScores scores = engine.scoreLabels(prompt, words).get(10, TimeUnit.MINUTES);
+                LabelScores scores = engine.scoreLabels(prompts.get(i), words).get(10, TimeUnit.MINUTES);
                 labels.add(answers.get(scores.bestIndex()));
             }
             List<Double> promptRates = new ArrayList<>();

@@ -318,14 +318,15 @@ public final class QwenJlamaModel extends Qwen2Model {
             logitRows = new float[n * c.vocabularySize];
         }
         AbstractTensor head = sampleOutput.getOutputLogitsWeights();
+        MatrixFormat format = MatrixFormat.of(head);
         if (packed != null && packed.has(head)) {
             Input a = input(x, n);
             packed.multiply(a, a.x, a.n, head, logitRows);
-        } else if (!MatrixFormat.of(head).jlamaKernels()) {
+        } else if (!format.jlamaKernels()) {
             matmul(input(x, n), head, logitRows);
-        } else if (MatrixFormat.of(head).javaGemmTakes(n, d)) {
+        } else if (format.javaGemmTakes(n, d)) {
             // Float activations, as Jlama's kernel takes them for one row (its batched kernel is wrong for 6+ rows).
-            MatrixFormat.of(head).javaGemm(x, n, head, logitRows);
+            format.javaGemm(x, n, head, logitRows);
         } else {
             try (AbstractTensor xt = tensorOf(x, n, d)) {
                 kernel(xt, head, n, logitRows);
