@@ -4,13 +4,11 @@ import dev.allinone.ai.Conversations;
 import dev.allinone.ai.ChatTurn;
 import dev.allinone.ai.InvalidInputException;
 import dev.allinone.ai.TaskResult;
-import jakarta.validation.Valid;
 import org.eclipse.microprofile.openapi.annotations.Operation;
 import org.eclipse.microprofile.openapi.annotations.media.Content;
 import org.eclipse.microprofile.openapi.annotations.media.ExampleObject;
 import org.eclipse.microprofile.openapi.annotations.parameters.RequestBody;
 import org.eclipse.microprofile.openapi.annotations.responses.APIResponse;
-import jakarta.validation.constraints.NotNull;
 import io.smallrye.common.annotation.Blocking;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.HeaderParam;
@@ -61,6 +59,7 @@ public class ChatResource {
 
     private Turn read(Requests.ChatRequest request, String headerId) {
         // Checked once, here: bad text, tasks, parameters or ids are refused before anything is streamed.
+        Requests.checked(request);
         ChatTurn.Request checked = turn.prepare(request.text(), request.tasks(), request.params());
         String id = conversationId(headerId, request.conversationId());
         return new Turn(checked, id, conversations.turns(id));
@@ -92,7 +91,7 @@ public class ChatResource {
             @ExampleObject(name = "with intent and keywords", value = "{\"text\":\"快递三天了还没到，怎么回事？\",\"tasks\":[\"sentiment\",\"intent\",\"keywords\"]}")}))
     @APIResponse(responseCode = "200", content = @Content(examples = @ExampleObject(name = "reply", value =
             "{\"conversationId\":\"c1\",\"reply\":\"抱抱你……\",\"sentiment\":{\"label\":\"NEGATIVE\",\"score\":0.9},\"analyses\":[],\"tokens\":57,\"ms\":4100}")))
-    public Response chat(@Valid @NotNull Requests.ChatRequest body, @HeaderParam(CONVERSATION_ID) String headerId) {
+    public Response chat(Requests.ChatRequest body, @HeaderParam(CONVERSATION_ID) String headerId) {
         Turn request = read(body, headerId);
         List<Frame> frames = new ArrayList<>();
         turn.run(request.request(), request.conversationId(), "rest", new FrameListener(frames::add), () -> false);
@@ -128,7 +127,7 @@ public class ChatResource {
     @Produces(MediaType.SERVER_SENT_EVENTS)
     @Operation(summary = "One chat turn as server-sent events: sentiment, token…, done (the WebSocket's frames)")
     @Blocking // reads the conversation store (Redis perhaps) before the stream starts
-    public Multi<OutboundSseEvent> stream(@Valid @NotNull Requests.ChatRequest body, @HeaderParam(CONVERSATION_ID) String headerId,
+    public Multi<OutboundSseEvent> stream(Requests.ChatRequest body, @HeaderParam(CONVERSATION_ID) String headerId,
             @Context Sse sse, @Context HttpServerResponse response) {
         Turn request = read(body, headerId);
         // X-Accel-Buffering: nginx (ingress-nginx) passes each event on at once instead of buffering the stream.

@@ -4,18 +4,14 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.exc.InvalidDefinitionException;
 import com.fasterxml.jackson.databind.exc.MismatchedInputException;
-import jakarta.validation.ConstraintViolation;
-import jakarta.validation.ConstraintViolationException;
-import jakarta.validation.constraints.NotNull;
 import jakarta.ws.rs.core.Response;
-import java.util.Comparator;
 import java.util.Locale;
 import org.jboss.resteasy.reactive.server.ServerExceptionMapper;
 
 /**
- * What Jackson and the validator say about a request body, in the service's own problem bodies (the same codes the
- * WebSocket uses): not JSON or not an object → {@code bad_json}; a field of the wrong JSON type → {@code bad_type};
- * a missing one → {@code missing_<field>}; any other violated constraint → {@code bad_type}, the field named.
+ * What Jackson says about a request body, in the service's own problem bodies (the same codes the WebSocket uses):
+ * not JSON or not an object → {@code bad_json}; a field of the wrong JSON type → {@code bad_type}, the field named.
+ * {@link Requests#checked} says the same of missing fields and bounds.
  */
 class RequestErrors {
 
@@ -37,22 +33,6 @@ class RequestErrors {
         }
         Class<?> target = m instanceof MismatchedInputException mi ? mi.getTargetType() : null;
         return Failure.badRequest("bad_type", field, "Field '" + field + "' must be " + (target == null ? "of another JSON type" : describe(target)));
-    }
-
-    @ServerExceptionMapper
-    Response invalid(ConstraintViolationException e) {
-        ConstraintViolation<?> first = e.getConstraintViolations().stream()
-                .min(Comparator.comparing(v -> v.getPropertyPath().toString())).orElseThrow();
-        String field = null;
-        for (var node : first.getPropertyPath()) {
-            field = node.getName();
-        }
-        boolean wholeBody = first.getLeafBean() == null || first.getPropertyPath().toString().split("\\.").length <= 2;
-        if (wholeBody) {
-            return Problems.response(Failure.badRequest("bad_json", null, "The body must be a JSON object"));
-        }
-        boolean missing = first.getConstraintDescriptor().getAnnotation() instanceof NotNull;
-        return Problems.response(Failure.badRequest(missing ? "missing_" + field : "bad_type", field, first.getMessage()));
     }
 
     /** The body's top-level field the mismatch is in, or null when the body itself is of the wrong shape. */

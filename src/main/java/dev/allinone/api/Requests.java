@@ -1,47 +1,89 @@
 package dev.allinone.api;
 
-import jakarta.validation.constraints.NotNull;
-import jakarta.validation.constraints.Pattern;
-import jakarta.validation.constraints.Size;
-
 import java.util.List;
 import java.util.Map;
+import org.eclipse.microprofile.openapi.annotations.media.Schema;
 
 /**
- * The REST request bodies, bound by Jackson and checked by their annotations; a violation becomes a problem body
- * whose code is {@code missing_<field>} for a missing field and {@code bad_type} otherwise ({@link RequestErrors}).
+ * The REST request bodies, bound by Jackson and checked by {@link #checked} before use: a missing body or one that is
+ * not an object is {@code bad_json}, a missing field {@code missing_<field>}, a field out of its bounds
+ * {@code bad_type} with the field named ({@link RequestErrors} says the same of Jackson's own errors). These few
+ * checks are written out rather than declared for Hibernate Validator, whose start-up cost 0.3 s of CPU
+ * (docs/decisions.md).
  */
 final class Requests {
+
+    private static final String NEEDS_TEXT = "The JSON object needs a string field 'text'";
 
     private Requests() {
     }
 
+    /** A request body that can say what is wrong with it. */
+    interface Body {
+        /** @throws FrameCodec.BadInput naming the (first) field at fault */
+        void check();
+    }
+
+    /** {@code body}, checked; a missing body (JSON {@code null} or none) is refused too. */
+    static <B extends Body> B checked(B body) {
+        if (body == null) {
+            throw new FrameCodec.BadInput(Failure.badRequest("bad_json", null, "The body must be a JSON object"));
+        }
+        body.check();
+        return body;
+    }
+
+    private static void require(Object value, String field, String message) {
+        if (value == null) {
+            throw new FrameCodec.BadInput(Failure.badRequest("missing_" + field, field, message));
+        }
+    }
+
     /** {@code POST /api/sentiment}. */
-    record SentimentRequest(@NotNull(message = "The JSON object needs a string field 'text'") String text) {
+    record SentimentRequest(@Schema(required = true) String text) implements Body {
+        @Override
+        public void check() {
+            require(text, "text", NEEDS_TEXT);
+        }
     }
 
     /**
      * {@code POST /api/chat}: a text, the conversation to continue (a new one when absent), and the tasks whose
      * analyses precede the reply (sentiment when absent) with their parameters.
      */
-    record ChatRequest(
-            @NotNull(message = "The JSON object needs a string field 'text'") String text,
-            @Size(min = 1, max = 128, message = "Field 'conversationId' must be a non-empty string of at most 128 characters")
-            @Pattern(regexp = "(?s).*\\S.*", message = "Field 'conversationId' must be a non-empty string of at most 128 characters")
-            String conversationId,
-            List<String> tasks,
-            Map<String, String> params) {
+    record ChatRequest(@Schema(required = true) String text, @Schema(minLength = 1, maxLength = 128) String conversationId,
+            List<String> tasks, Map<String, String> params) implements Body {
+        @Override
+        public void check() {
+            if (conversationId != null && (conversationId.isBlank() || conversationId.length() > 128)) {
+                throw new FrameCodec.BadInput(Failure.badRequest("bad_type", "conversationId",
+                        "Field 'conversationId' must be a non-empty string of at most 128 characters"));
+            }
+            require(text, "text", NEEDS_TEXT);
+        }
     }
 
     /** {@code POST /api/tasks/{name}}: a text and the task's parameters (e.g. translate's {@code language}). */
-    record TaskRequest(@NotNull(message = "The JSON object needs a string field 'text'") String text, Map<String, String> params) {
+    record TaskRequest(@Schema(required = true) String text, Map<String, String> params) implements Body {
+        @Override
+        public void check() {
+            require(text, "text", NEEDS_TEXT);
+        }
     }
 
     /** {@code POST /api/tokenize}: with {@code special}, {@code <|im_start|>} and the like become control ids. */
-    record TokenizeRequest(@NotNull(message = "The JSON object needs a string field 'text'") String text, boolean special) {
+    record TokenizeRequest(@Schema(required = true) String text, boolean special) implements Body {
+        @Override
+        public void check() {
+            require(text, "text", NEEDS_TEXT);
+        }
     }
 
     /** {@code POST /api/detokenize}. */
-    record DetokenizeRequest(@NotNull(message = "Field 'ids' must be an array of token ids") int[] ids) {
+    record DetokenizeRequest(@Schema(required = true) int[] ids) implements Body {
+        @Override
+        public void check() {
+            require(ids, "ids", "Field 'ids' must be an array of token ids");
+        }
     }
 }

@@ -2,13 +2,11 @@ package dev.allinone.api;
 
 import dev.allinone.ai.SentimentService;
 import dev.allinone.ai.SentimentVerdict;
-import jakarta.validation.Valid;
 import org.eclipse.microprofile.openapi.annotations.Operation;
 import org.eclipse.microprofile.openapi.annotations.media.Content;
 import org.eclipse.microprofile.openapi.annotations.media.ExampleObject;
 import org.eclipse.microprofile.openapi.annotations.parameters.RequestBody;
 import org.eclipse.microprofile.openapi.annotations.responses.APIResponse;
-import jakarta.validation.constraints.NotNull;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.POST;
 import jakarta.ws.rs.Path;
@@ -40,7 +38,7 @@ public class SentimentResource {
             @ExampleObject(name = "English", value = "{\"text\":\"The flight was cancelled again.\"}")}))
     @APIResponse(responseCode = "200", content = @Content(examples = @ExampleObject(name = "positive",
             value = "{\"label\":\"POSITIVE\",\"score\":0.93}")))
-    public SentimentAnswer sentiment(@Valid @NotNull Requests.SentimentRequest request) {
-        return SentimentAnswer.of(sentiment.judge(request.text()));
+    public SentimentAnswer sentiment(Requests.SentimentRequest request) {
+        return SentimentAnswer.of(sentiment.judge(Requests.checked(request).text()));
     }
 }

@@ -5,8 +5,6 @@ import dev.allinone.ai.TaskRegistry;
 import dev.allinone.ai.TaskResult;
 import dev.allinone.ai.TaskRunner;
 import com.fasterxml.jackson.annotation.JsonInclude;
-import jakarta.validation.Valid;
-import jakarta.validation.constraints.NotNull;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.POST;
@@ -63,7 +61,8 @@ public class TaskResource {
             @ExampleObject(name = "labels", value = "{\"task\":\"intent\",\"label\":\"complaint\",\"score\":0.87}"),
             @ExampleObject(name = "phrases", value = "{\"task\":\"keywords\",\"phrases\":[\"battery drain\",\"new update\"]}"),
             @ExampleObject(name = "text", value = "{\"task\":\"translate\",\"text\":\"Just got the offer, so happy!\"}")}))
-    public TaskResult run(@PathParam("name") String name, @Valid @NotNull Requests.TaskRequest request) {
+    public TaskResult run(@PathParam("name") String name, Requests.TaskRequest request) {
+        Requests.checked(request);
         return runner.run(name, request.text(), request.params());
     }
 }

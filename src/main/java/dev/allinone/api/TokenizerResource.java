@@ -2,8 +2,6 @@ package dev.allinone.api;
 
 import dev.allinone.lifecycle.ModelRuntime;
 import dev.allinone.engine.tokenizer.QwenTokenizer;
-import jakarta.validation.Valid;
-import jakarta.validation.constraints.NotNull;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.POST;
 import jakarta.ws.rs.Path;
@@ -33,7 +31,8 @@ public class TokenizerResource {
     /** {@code {"text","special":false}} → {@code {"ids":[...]}}; with special, {@code <|im_start|>} etc. become control ids. */
     @POST
     @Path("/tokenize")
-    public Ids tokenize(@Valid @NotNull Requests.TokenizeRequest request) {
+    public Ids tokenize(Requests.TokenizeRequest request) {
+        Requests.checked(request);
         QwenTokenizer tokenizer = runtime.tokenizer();
         return new Ids(request.special() ? tokenizer.encodeWithSpecialTokens(request.text()) : tokenizer.encode(request.text()));
     }
@@ -41,8 +40,8 @@ public class TokenizerResource {
     /** {@code {"ids":[...]}} → {@code {"text"}} (special tokens included as their text). */
     @POST
     @Path("/detokenize")
-    public Text detokenize(@Valid @NotNull Requests.DetokenizeRequest request) {
-        int[] ids = request.ids();
+    public Text detokenize(Requests.DetokenizeRequest request) {
+        int[] ids = Requests.checked(request).ids();
         if (ids.length > MAX_IDS) {
             throw new FrameCodec.BadInput(new Failure("too_many_ids", 413, "At most " + MAX_IDS + " ids", "ids", 0));
         }

@@ -13,8 +13,8 @@ import org.eclipse.microprofile.health.Readiness;
 import org.eclipse.microprofile.health.Startup;
 
 /**
- * Ready (and started) once the model is loaded and one warm-up pass has run; DOWN with the reason otherwise
- * (loading, failed, shutting down). When up, the data also reports the limits in force and the key/value memory:
+ * Ready (and started) once the model is loaded and the task prompts are pinned; DOWN with the reason otherwise
+ * (loading, failed, shutting down). {@code warm} turns true once the warm-up that runs after readiness is done. When up, the data also reports the limits in force and the key/value memory:
  * in use, its budget, and what prefix reuse saved.
  */
 @Readiness
@@ -50,6 +50,8 @@ public class ModelHealthCheck implements HealthCheck {
                 .withData("weights", engine.model().weights().name())
                 .withData("kernels", engine.model().kernels().id())
                 .withData("loadMillis", engine.model().loadMillis())
+                .withData("pinMillis", runtime.pinMillis())
+                .withData("warm", runtime.warm())
                 .withData("warmUpMillis", runtime.warmUpMillis())
                 .withData("requestsInFlight", engine.load())
                 .withData("maxQueued", config.engine().maxQueued())

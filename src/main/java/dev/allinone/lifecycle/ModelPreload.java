@@ -7,31 +7,40 @@ import dev.allinone.engine.model.LoadedModel;
 import dev.allinone.engine.model.ModelLoader;
 import dev.allinone.engine.model.ModelOptions;
 import dev.allinone.engine.sampling.SamplingOverrides;
+import dev.allinone.engine.tokenizer.ChatTemplate;
 import dev.allinone.engine.model.WeightFormat;
+import io.smallrye.config.PropertiesConfigSource;
+import io.smallrye.config.SmallRyeConfigBuilder;
 import io.smallrye.config.WithDefault;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.context.Initialized;
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Singleton;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URL;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Locale;
+import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.function.Function;
+import java.util.function.Supplier;
 
 import org.eclipse.microprofile.config.Config;
 import org.eclipse.microprofile.config.ConfigProvider;
 import org.jboss.logging.Logger;
 
 /**
- * Starts loading the model while Quarkus is still starting: as soon as CDI's application context exists, which is
- * about 1.3 s before the start-up event at which {@link ModelRuntime} begins (on our 2-core machine; most of that
- * time goes to the extensions' own start: request validation, OpenAPI, metrics, HTTP). The load then runs on the
- * other core while Quarkus finishes starting.
+ * Starts loading the model while Quarkus is still starting: in the packaged service from {@link Main}, before
+ * Quarkus itself, else as soon as CDI's application context exists, which is about 1.3 s before the start-up event at
+ * which {@link ModelRuntime} begins (on our 2-core machine; most of that time goes to the extensions' own start:
+ * request validation, OpenAPI, metrics, HTTP). The load then runs on the other core while Quarkus starts.
  *
- * <p>At that point the service's configuration mapping ({@link AllInOneConfig}) does not exist yet, so the few keys
+ * <p>At either point the service's configuration mapping ({@link AllInOneConfig}) does not exist yet, so the few keys
  * the load needs are read as raw values from the configuration as it stands then (system properties, environment,
  * {@code application.properties}, with profiles), their defaults taken from {@link AllInOneConfig}'s own
  * {@link WithDefault} annotations. That is a guess, checked: {@link #take} hands the model over only if it was loaded
@@ -41,40 +50,101 @@ import org.jboss.logging.Logger;
 @Singleton
 public class ModelPreload {
 
-    private static final Logger LOG = Logger.getLogger(ModelPreload.class);
+    /** Not a static field: {@link Main} initialises this class, and finding the logging provider takes 0.1 s. */
+    private static Logger log() {
+        return Logger.getLogger(ModelPreload.class);
+    }
 
     /** A load started early, with the options it was started with. */
     private record Started(ModelOptions options, CompletableFuture<LoadedModel> model) {
     }
 
-    private static volatile Started started;
+    /** The load started early, once its options are known; completed with null when nothing was started. */
+    private static volatile CompletableFuture<Started> started;
 
+    /**
+     * From {@link Main}, before Quarkus starts. The options are guessed on the load's own thread, since reading the
+     * configuration this early costs 0.2–0.3 s (the class path is searched for services) that Quarkus' start need
+     * not wait for. Quarkus' configuration does not exist yet, so the guess reads the sources it will read for these
+     * keys ({@link #configBeforeQuarkus}); a source it misses can only make the guess wrong, and {@link #take} then
+     * loads again.
+     */
+    static void startBeforeQuarkus() {
+        CompletableFuture<Started> early = new CompletableFuture<>();
+        started = early;
+        Thread.ofPlatform().name("allinone-model-preload").daemon().start(() -> {
+            ModelOptions options = guess(ModelPreload::configBeforeQuarkus);
+            if (options == null) {
+                early.complete(null);
+                return;
+            }
+            CompletableFuture<LoadedModel> model = new CompletableFuture<>();
+            early.complete(new Started(options, model));
+            load(options, model);
+        });
+    }
+
+    /**
+     * System properties, environment and {@code application.properties} with the profile from
+     * {@code quarkus.profile} ({@code prod} by default), as Quarkus reads them; not {@code .env} or
+     * {@code config/application.properties}.
+     */
+    static Config configBeforeQuarkus() {
+        String profile = System.getProperty("quarkus.profile", Objects.requireNonNullElse(System.getenv("QUARKUS_PROFILE"), "prod"));
+        SmallRyeConfigBuilder builder = new SmallRyeConfigBuilder().addDefaultSources().addDefaultInterceptors().withProfile(profile);
+        URL properties = ModelPreload.class.getClassLoader().getResource("application.properties");
+        if (properties != null) {
+            try {
+                builder.withSources(new PropertiesConfigSource(properties, 250)); // Quarkus' ordinal for it
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+        return builder.build();
+    }
+
+    /** With CDI's application context, unless {@link #startBeforeQuarkus} already started a load. */
     static void onApplicationContext(@Observes @Initialized(ApplicationScoped.class) Object event) {
+        if (started == null) {
+            ModelOptions options = guess(ConfigProvider::getConfig);
+            if (options != null) {
+                start(options);
+            }
+        }
+    }
+
+    /** The options to preload with; null when the configuration cannot be read yet or the model is not there. */
+    private static ModelOptions guess(Supplier<Config> config) {
         ModelOptions options;
         try {
-            options = guessOptions(ConfigProvider.getConfig());
+            options = guessOptions(config.get());
         } catch (RuntimeException e) {
-            LOG.debugf("Not preloading the model: the configuration cannot be read yet (%s)", e);
-            return;
+            log().debugf("Not preloading the model: the configuration cannot be read yet (%s)", e);
+            return null;
         }
-        if (!Files.isRegularFile(options.path().resolve("config.json"))) {
-            return; // it is downloaded (or reported missing) once the service is up
-        }
-        start(options);
+        // A missing model is downloaded (or reported missing) once the service is up.
+        return Files.isRegularFile(options.path().resolve("config.json")) ? options : null;
     }
 
     /** Starts loading the model with {@code options} on a thread of its own. */
     static void start(ModelOptions options) {
         discard(started); // one a previous application in this JVM (tests) never took
         CompletableFuture<LoadedModel> model = new CompletableFuture<>();
-        started = new Started(options, model);
-        Thread.ofPlatform().name("allinone-model-preload").daemon().start(() -> {
-            try {
-                model.complete(ModelLoader.load(options, SamplingOverrides.none()));
-            } catch (Throwable e) {
-                model.completeExceptionally(e);
-            }
-        });
+        started = CompletableFuture.completedFuture(new Started(options, model));
+        Thread.ofPlatform().name("allinone-model-preload").daemon().start(() -> load(options, model));
+    }
+
+    private static void load(ModelOptions options, CompletableFuture<LoadedModel> model) {
+        try {
+            LoadedModel loaded = ModelLoader.load(options, SamplingOverrides.none());
+            // The chat template's first rendering costs 0.1-0.2 s of class loading and interpretation, paid here
+            // while Quarkus still starts rather than by the warm-up or the first request after readiness.
+            loaded.template().encode(List.of(new ChatTemplate.Message("system", "-"), new ChatTemplate.Message("user", "-")), true,
+                    loaded.tokenizer());
+            model.complete(loaded);
+        } catch (Throwable e) {
+            model.completeExceptionally(e);
+        }
     }
 
     /**
@@ -82,8 +152,14 @@ public class ModelPreload {
      * {@code overrides} applied; null when there is none to use, and then nothing is left running or loaded.
      */
     static LoadedModel take(ModelOptions options, SamplingOverrides overrides) throws InterruptedException {
-        Started preload = started;
+        CompletableFuture<Started> early = started;
         started = null;
+        Started preload;
+        try {
+            preload = early == null ? null : early.get();
+        } catch (ExecutionException e) {
+            preload = null; // not reached: the future is completed with a value, never exceptionally
+        }
         if (preload == null) {
             return null;
         }
@@ -91,20 +167,24 @@ public class ModelPreload {
         try {
             model = preload.model().get();
         } catch (ExecutionException e) {
-            LOG.debugf("The preload failed (%s); loading again", e.getCause());
+            log().debugf("The preload failed (%s); loading again", e.getCause());
             return null;
         }
         if (!preload.options().equals(options)) {
-            LOG.infof("The model was preloaded with %s but the configuration says %s: loading it again", preload.options(), options);
+            log().infof("The model was preloaded with %s but the configuration says %s: loading it again", preload.options(), options);
             model.close();
             return null;
         }
         return ModelLoader.withOverrides(model, overrides);
     }
 
-    private static void discard(Started preload) {
-        if (preload != null) {
-            preload.model().thenAccept(LoadedModel::close);
+    private static void discard(CompletableFuture<Started> early) {
+        if (early != null) {
+            early.thenAccept(preload -> {
+                if (preload != null) {
+                    preload.model().thenAccept(LoadedModel::close);
+                }
+            });
         }
     }
 

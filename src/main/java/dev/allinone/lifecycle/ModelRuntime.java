@@ -19,13 +19,15 @@ import jakarta.enterprise.event.Event;
 import jakarta.enterprise.event.Observes;
 
 import java.lang.management.ManagementFactory;
+import java.util.concurrent.CompletableFuture;
 
 import org.jboss.logging.Logger;
 
 /**
  * Owns the process's single model through the application's life: loads it once in the background at start-up
- * (so probes can answer while it loads), warms it up, hands out the one {@link InferenceEngine}, and drains it on
- * shutdown. Everything that runs the model goes through here; the engine itself knows nothing of Quarkus.
+ * (so probes can answer while it loads), pins the task prompts, reports ready and warms the JIT up beside the first
+ * requests, hands out the one {@link InferenceEngine}, and drains it on shutdown. Everything that runs the model
+ * goes through here; the engine itself knows nothing of Quarkus.
  */
 @ApplicationScoped
 public class ModelRuntime {
@@ -39,7 +41,11 @@ public class ModelRuntime {
     private volatile State state = State.LOADING;
     private volatile String problem = "The model is loading";
     private volatile InferenceEngine engine;
+    /** How long pinning the task prompts took (readiness waited for it). */
+    private volatile long pinMillis;
+    /** From the end of loading until the warm-up work after readiness finished; {@link #warm} once it has. */
     private volatile long warmUpMillis;
+    private volatile boolean warm;
     private final java.util.concurrent.atomic.AtomicInteger loads = new java.util.concurrent.atomic.AtomicInteger();
     private final FirstStartDownload download;
 
@@ -116,14 +122,24 @@ public class ModelRuntime {
             LoadedModel model = preloaded != null ? preloaded : ModelLoader.load(options, overrides);
             InferenceEngine loaded = new InferenceEngine(model, EngineSettings.limits(config));
             long start = System.nanoTime();
-            starting.fire(new EngineStarting(loaded));
-            warmUpMillis = (System.nanoTime() - start) / 1_000_000;
+            EngineStarting event = new EngineStarting(loaded);
+            starting.fire(event);
+            pinMillis = (System.nanoTime() - start) / 1_000_000;
             engine = loaded;
             state = State.READY;
             problem = null;
-            LOG.infof("Qwen All-in-One ready: model %s (%s weights, %s kernels) loaded in %d ms%s, warm-up %d ms; %d ms after the JVM started",
+            LOG.infof("Qwen All-in-One ready: model %s (%s weights, %s kernels) loaded in %d ms%s, prompts pinned in %d ms; %d ms after the JVM started",
                     model.path(), model.weights(), model.kernels().id(), model.loadMillis(), preloaded != null ? " (while Quarkus started)" : "",
-                    warmUpMillis, ManagementFactory.getRuntimeMXBean().getUptime());
+                    pinMillis, ManagementFactory.getRuntimeMXBean().getUptime());
+            CompletableFuture.allOf(event.warming().toArray(CompletableFuture[]::new)).whenComplete((done, failure) -> {
+                warmUpMillis = (System.nanoTime() - start) / 1_000_000;
+                warm = true;
+                if (failure != null) {
+                    LOG.warnf("The warm-up after readiness failed (the service answers; its first requests may be slower): %s", failure);
+                } else {
+                    LOG.debugf("Warm-up done %d ms after loading", warmUpMillis);
+                }
+            });
         } catch (ModelUnavailableException e) {
             fail(e.getMessage());
         } catch (Exception | Error e) {
@@ -172,6 +188,15 @@ public class ModelRuntime {
     /** How many times this process has loaded a model: one, whatever number of AI services use it. */
     public int loads() {
         return loads.get();
+    }
+
+    public long pinMillis() {
+        return pinMillis;
+    }
+
+    /** True once the warm-up work that runs after readiness has finished (or failed). */
+    public boolean warm() {
+        return warm;
     }
 
     public long warmUpMillis() {

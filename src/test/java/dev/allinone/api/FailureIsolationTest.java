@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.allinone.ReadyService;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.allinone.ReadyService;
 import dev.allinone.engine.TestCheckpoints;
@@ -41,10 +42,7 @@ class FailureIsolationTest {
 
     @Test
     void failedRequestsEndCleanlyAndTheServiceStaysReady() throws Exception {
-        for (int i = 0; i < 200 && given().get("/q/health/ready").statusCode() != 200; i++) {
-            Thread.sleep(100);
-        }
-        given().get("/q/health/ready").then().statusCode(200);
+        ReadyService.await();
         given().contentType(ContentType.JSON).body("{\"text\":\"你好\"}").post("/api/chat")
                 .then().statusCode(504).body("code", equalTo("timeout"));
         try (WsClient ws = new WsClient(URI.create(chat.toString().replaceFirst("^http", "ws")))) {

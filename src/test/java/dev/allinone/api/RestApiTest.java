@@ -169,9 +169,12 @@ class RestApiTest {
                 .body("checks.find { it.name == 'model' }.data.maxActiveRepliesPerClient", equalTo(4))
                 .body("checks.find { it.name == 'model' }.data.kvCacheBudgetBytes", equalTo(192 << 20))
                 .body("checks.find { it.name == 'model' }.data.kvCacheBytesInUse", greaterThan(0))
-                // Warm before ready: both task prompts pinned, and the warm-up requests started from them.
+                // Both task prompts pinned before ready; the warm-up requests after it (ReadyService waited for them) started from them.
                 .body("checks.find { it.name == 'model' }.data.cachedPrefixes", greaterThanOrEqualTo(2))
-                .body("checks.find { it.name == 'model' }.data.prefixCacheHits", greaterThanOrEqualTo(2));
+                .body("checks.find { it.name == 'model' }.data.prefixCacheHits", greaterThanOrEqualTo(2))
+                .body("checks.find { it.name == 'model' }.data.warm", equalTo(true))
+                .body("checks.find { it.name == 'model' }.data.pinMillis", greaterThan(0))
+                .body("checks.find { it.name == 'model' }.data.warmUpMillis", greaterThan(0));
         given().get("/q/health/started").then().statusCode(200);
         given().get("/q/health/live").then().statusCode(200);
     }

@@ -22,6 +22,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Optional;
+import org.eclipse.microprofile.config.Config;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -64,6 +65,23 @@ class ModelPreloadTest {
                 "allinone.engine.kernels", "avx512-vnni"));
         assertGuessedAsMapped(Map.of("%prod.allinone.model.path", "/prod/model", "allinone.model.path", "/other",
                 "allinone.engine.kernels", "JAVA", "models.home", "/srv", "allinone.model.quantized-path", "${models.home}/q4"));
+    }
+
+    @Test
+    void beforeQuarkusTheGuessReadsSystemPropertiesAndApplicationPropertiesWithTheProfile() {
+        System.setProperty("allinone.model.threads", "3");
+        System.setProperty("quarkus.profile", "test");
+        try {
+            Config config = ModelPreload.configBeforeQuarkus();
+            assertEquals(3, ModelPreload.guessOptions(config).threads(), "a system property");
+            assertEquals("Qwen All-in-One", config.getValue("quarkus.smallrye-openapi.info-title", String.class), "application.properties");
+            assertEquals("Qwen1.5-0.5B-Chat", config.getValue("allinone.model.name", String.class), "its %test. line");
+        } finally {
+            System.clearProperty("allinone.model.threads");
+            System.clearProperty("quarkus.profile");
+        }
+        assertEquals(Optional.empty(), ModelPreload.configBeforeQuarkus().getOptionalValue("allinone.model.name", String.class),
+                "the prod profile by default");
     }
 
     @Test
