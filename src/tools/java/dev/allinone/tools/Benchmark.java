@@ -102,8 +102,9 @@ public final class Benchmark {
         report.put("kvTokensInBudget", kvBytes / kvLayout.blockBytes() * kvLayout.blockTokens());
         try (InferenceEngine engine = new InferenceEngine(loaded, new InferenceEngine.Limits(64, 600_000, kvBytes, 0, 8, kvType))) {
             long warm = System.nanoTime();
-            // What the service's TaskPromptWarmUp does before readiness: both task prompts pinned together (restored from
-            // their files where an earlier run wrote them), then a scoring and a short reply through them, together.
+            // What the service's TaskPromptWarmUp does: both task prompts pinned together (restored from their files where
+            // an earlier run wrote them) before readiness, then a scoring and a short reply through them, together, after
+            // it; the rows below are measured once both are done, as the service's tests measure once it reports warm.
             String system = resource("prompts/sentiment.txt");
             String chatSystem = resource("prompts/chat.txt");
             var sentimentPin = engine.pinPrefix(encode(loaded, system, null));
