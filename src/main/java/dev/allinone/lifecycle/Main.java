@@ -6,14 +6,11 @@ import io.quarkus.runtime.annotations.QuarkusMain;
 /**
  * The packaged service's entry point: starts loading the model ({@link ModelPreload#startBeforeQuarkus}) before
  * Quarkus starts, then runs Quarkus as its own main would. On a 2-core machine Quarkus needs about 0.6 s from here
- * to the point where CDI could start the load, and the load, not Quarkus, is what readiness waits for
+ * to the point where CDI could start the load; readiness waits for both, which run side by side on the two cores
  * (docs/fast-start.md). Tests and dev mode start Quarkus without this class; there the load starts with CDI.
  */
 @QuarkusMain
 public final class Main {
-
-    private Main() {
-    }
 
     public static void main(String... args) {
         ModelPreload.startBeforeQuarkus();

@@ -61,6 +61,8 @@ public class ModelPreload {
 
     /** The load started early, once its options are known; completed with null when nothing was started. */
     private static volatile CompletableFuture<Started> started;
+    /** True once {@link #startBeforeQuarkus} has run in this JVM (the packaged service). */
+    private static volatile boolean beforeQuarkus;
 
     /**
      * From {@link Main}, before Quarkus starts. The options are guessed on the load's own thread, since reading the
@@ -72,15 +74,18 @@ public class ModelPreload {
     static void startBeforeQuarkus() {
         CompletableFuture<Started> early = new CompletableFuture<>();
         started = early;
+        beforeQuarkus = true;
         Thread.ofPlatform().name("allinone-model-preload").daemon().start(() -> {
-            ModelOptions options = guess(ModelPreload::configBeforeQuarkus);
-            if (options == null) {
-                early.complete(null);
-                return;
+            try {
+                ModelOptions options = guess(ModelPreload::configBeforeQuarkus);
+                if (options != null) {
+                    CompletableFuture<LoadedModel> model = new CompletableFuture<>();
+                    early.complete(new Started(options, model));
+                    load(options, model);
+                }
+            } finally {
+                early.complete(null); // nothing started (a no-op when something was): take() never waits for good
             }
-            CompletableFuture<LoadedModel> model = new CompletableFuture<>();
-            early.complete(new Started(options, model));
-            load(options, model);
         });
     }
 
@@ -101,6 +106,11 @@ public class ModelPreload {
             }
         }
         return builder.build();
+    }
+
+    /** Whether this JVM's preload was started before Quarkus (by {@link Main}) rather than with CDI. */
+    static boolean startedBeforeQuarkus() {
+        return beforeQuarkus;
     }
 
     /** With CDI's application context, unless {@link #startBeforeQuarkus} already started a load. */

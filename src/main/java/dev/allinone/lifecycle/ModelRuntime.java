@@ -129,7 +129,8 @@ public class ModelRuntime {
             state = State.READY;
             problem = null;
             LOG.infof("Qwen All-in-One ready: model %s (%s weights, %s kernels) loaded in %d ms%s, prompts pinned in %d ms; %d ms after the JVM started",
-                    model.path(), model.weights(), model.kernels().id(), model.loadMillis(), preloaded != null ? " (while Quarkus started)" : "",
+                    model.path(), model.weights(), model.kernels().id(), model.loadMillis(),
+                    preloaded == null ? "" : ModelPreload.startedBeforeQuarkus() ? " (begun before Quarkus, while it started)" : " (while Quarkus started)",
                     pinMillis, ManagementFactory.getRuntimeMXBean().getUptime());
             CompletableFuture.allOf(event.warming().toArray(CompletableFuture[]::new)).whenComplete((done, failure) -> {
                 warmUpMillis = (System.nanoTime() - start) / 1_000_000;

@@ -28,6 +28,7 @@ import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.http.ContentType;
 import jakarta.inject.Inject;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -70,8 +71,32 @@ class RestApiTest {
                 .then().statusCode(400).body("code", equalTo("bad_json"));
         given().contentType(ContentType.JSON).body("").post("/api/sentiment")
                 .then().statusCode(400).body("code", equalTo("bad_json"));
+        given().contentType(ContentType.JSON).body("null").post("/api/sentiment")
+                .then().statusCode(400).body("code", equalTo("bad_json"));
         given().contentType(ContentType.JSON).body("{\"text\":\"" + "好".repeat(2001) + "\"}").post("/api/sentiment")
                 .then().statusCode(413).body("code", equalTo("text_too_long")).body("field", equalTo("text"));
+    }
+
+    @Test
+    void everyBodyIsCheckedBeforeUse() {
+        for (String id : new String[] {"", "  ", "x".repeat(129)}) {
+            given().contentType(ContentType.JSON).body(Map.of("text", "你好", "conversationId", id)).post("/api/chat")
+                    .then().statusCode(400).body("code", equalTo("bad_type")).body("field", equalTo("conversationId"))
+                    .body("detail", equalTo("Field 'conversationId' must be a non-empty string of at most 128 characters"));
+        }
+        given().contentType(ContentType.JSON).body(Map.of("conversationId", "c")).post("/api/chat")
+                .then().statusCode(400).body("code", equalTo("missing_text")).body("field", equalTo("text"));
+        given().contentType(ContentType.JSON).body("{}").post("/api/tasks/sentiment")
+                .then().statusCode(400).body("code", equalTo("missing_text"));
+        given().contentType(ContentType.JSON).body("{}").post("/api/tokenize")
+                .then().statusCode(400).body("code", equalTo("missing_text"));
+        given().contentType(ContentType.JSON).body("{}").post("/api/detokenize")
+                .then().statusCode(400).body("code", equalTo("missing_ids")).body("field", equalTo("ids"))
+                .body("detail", equalTo("Field 'ids' must be an array of token ids"));
+        given().contentType(ContentType.JSON).body("null").post("/api/detokenize")
+                .then().statusCode(400).body("code", equalTo("bad_json"));
+        given().contentType(ContentType.JSON).body(Map.of("text", "你好", "conversationId", "x".repeat(128))).post("/api/chat")
+                .then().statusCode(200);
     }
 
     @Test

@@ -8,6 +8,7 @@ import dev.allinone.engine.TestCheckpoints;
 import dev.allinone.tools.JsonFrameListener;
 import java.net.http.HttpResponse;
 import java.net.http.WebSocket;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -63,6 +64,9 @@ class GracefulShutdownIT {
             assertTrue(service.waitFor(20, TimeUnit.SECONDS), "the process exits");
             long seconds = TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - signalled);
             assertTrue(seconds <= 10, "exited " + seconds + " s after SIGTERM");
+            // The packaged service's entry point began the load before Quarkus, and the service took that model.
+            String log = Files.readString(Path.of("target", "graceful-shutdown-it.log"));
+            assertTrue(log.contains("(begun before Quarkus, while it started)"), log);
         } finally {
             service.destroyForcibly();
         }

@@ -85,6 +85,28 @@ class ModelPreloadTest {
     }
 
     @Test
+    void aLoadBegunBeforeQuarkusIsHandedOverForTheOptionsItGuessed() throws Exception {
+        System.setProperty("allinone.model.path", TestCheckpoints.tinyRandom().toString());
+        System.setProperty("allinone.model.weights", "as_stored");
+        try {
+            ModelPreload.startBeforeQuarkus();
+            ModelOptions options = ModelPreload.guessOptions(ModelPreload.configBeforeQuarkus());
+            assertEquals(TestCheckpoints.tinyRandom(), options.path());
+            LoadedModel taken = ModelPreload.take(options, SamplingOverrides.none());
+            assertNotNull(taken, "begun before Quarkus with the same options: handed over");
+            taken.close();
+
+            System.setProperty("allinone.model.path", "/nonexistent/model");
+            ModelPreload.startBeforeQuarkus();
+            assertNull(ModelPreload.take(ModelPreload.guessOptions(ModelPreload.configBeforeQuarkus()), SamplingOverrides.none()),
+                    "no model there: nothing begun, nothing to wait for");
+        } finally {
+            System.clearProperty("allinone.model.path");
+            System.clearProperty("allinone.model.weights");
+        }
+    }
+
+    @Test
     void thePreloadedModelIsHandedOverOnlyForTheSameOptions() throws Exception {
         ModelOptions options = new ModelOptions(TestCheckpoints.tinyRandom(), WeightFormat.AS_STORED, 0, 512);
         SamplingOverrides overrides = new SamplingOverrides(Optional.empty(), Optional.of(7), Optional.empty(), Optional.empty(),
