@@ -3,7 +3,7 @@
 # Polls until http://127.0.0.1:$1/q/health/live answers 200, then until /q/health/ready does, every 10 ms (at most
 # 60 s); prints "live_ms ready_ms" counted from $2 (date +%s%N taken just before the start command).
 # The polling uses only bash built-ins (/dev/tcp, read -t): a curl and a sleep process 100 times a second took a
-# good part of one of this machine's two cores from the start being measured (ready came 0.3-0.5 s later).
+# good part of one of this machine's two cores from the start being measured (ready came 0.7-1.1 s later).
 await_live_and_ready() {
   local port=$1 start=$2 end_live="" end_ready="" tick
   exec {tick}<> <(:) # a pipe nothing is written to: `read -t` on it waits without a process

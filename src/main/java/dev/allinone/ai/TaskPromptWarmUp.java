@@ -21,7 +21,7 @@ import java.util.concurrent.TimeoutException;
  * the files an earlier start wrote where they check out, else computed). Then, beside the first users' requests, a
  * scoring and a reply through them, which get the chat template's first rendering, the LM head and the sampler
  * compiled by the JIT sooner than a quiet service's first requests would. Readiness used to wait for them too: it
- * came 0.7–0.9 s later for a first sentiment request about 130 ms faster (docs/fast-start.md).
+ * came 0.7–0.9 s later for a first sentiment request 0.25–0.3 s faster (docs/fast-start.md).
  */
 @ApplicationScoped
 class TaskPromptWarmUp {

@@ -14,7 +14,8 @@ import org.eclipse.microprofile.health.Startup;
 
 /**
  * Ready (and started) once the model is loaded and the task prompts are pinned; DOWN with the reason otherwise
- * (loading, failed, shutting down). {@code warm} turns true once the warm-up that runs after readiness is done. When up, the data also reports the limits in force and the key/value memory:
+ * (loading, failed, shutting down). {@code warm} turns true once the warm-up that runs after readiness is done.
+ * When up, the data also reports the limits in force and the key/value memory:
  * in use, its budget, and what prefix reuse saved.
  */
 @Readiness
