@@ -2,6 +2,7 @@ package dev.allinone.api;
 
 import java.util.List;
 import java.util.Map;
+import java.util.regex.Pattern;
 import org.eclipse.microprofile.openapi.annotations.media.Schema;
 
 /**
@@ -14,6 +15,8 @@ import org.eclipse.microprofile.openapi.annotations.media.Schema;
 final class Requests {
 
     private static final String NEEDS_TEXT = "The JSON object needs a string field 'text'";
+    /** A conversation id needs one character that is not white space as regular expressions see it (ASCII only). */
+    private static final Pattern NOT_SPACE = Pattern.compile("\\S");
 
     private Requests() {
     }
@@ -55,7 +58,7 @@ final class Requests {
             List<String> tasks, Map<String, String> params) implements Body {
         @Override
         public void check() {
-            if (conversationId != null && (conversationId.isBlank() || conversationId.length() > 128)) {
+            if (conversationId != null && (!NOT_SPACE.matcher(conversationId).find() || conversationId.length() > 128)) {
                 throw new FrameCodec.BadInput(Failure.badRequest("bad_type", "conversationId",
                         "Field 'conversationId' must be a non-empty string of at most 128 characters"));
             }

@@ -38,7 +38,7 @@ import org.jboss.logging.Logger;
  * Starts loading the model while Quarkus is still starting: in the packaged service from {@link Main}, before
  * Quarkus itself, else as soon as CDI's application context exists, which is about 1.3 s before the start-up event at
  * which {@link ModelRuntime} begins (on our 2-core machine; most of that time goes to the extensions' own start:
- * request validation, OpenAPI, metrics, HTTP). The load then runs on the other core while Quarkus starts.
+ * OpenAPI, metrics, HTTP). The load then runs on the other core while Quarkus starts.
  *
  * <p>At either point the service's configuration mapping ({@link AllInOneConfig}) does not exist yet, so the few keys
  * the load needs are read as raw values from the configuration as it stands then (system properties, environment,
@@ -113,13 +113,20 @@ public class ModelPreload {
         return beforeQuarkus;
     }
 
-    /** With CDI's application context, unless {@link #startBeforeQuarkus} already started a load. */
+    /**
+     * With CDI's application context: starts the load, unless {@link #startBeforeQuarkus} is still guessing or has
+     * begun one with the options this configuration gives. When that guess found no model, or another one (a source
+     * it does not read said otherwise), the load starts here, and the other is closed once loaded.
+     */
     static void onApplicationContext(@Observes @Initialized(ApplicationScoped.class) Object event) {
-        if (started == null) {
-            ModelOptions options = guess(ConfigProvider::getConfig);
-            if (options != null) {
-                start(options);
-            }
+        CompletableFuture<Started> early = started;
+        if (early != null && !early.isDone()) {
+            return;
+        }
+        Started begun = early == null ? null : early.getNow(null);
+        ModelOptions options = guess(ConfigProvider::getConfig);
+        if (options != null && (begun == null || !begun.options().equals(options))) {
+            start(options);
         }
     }
 
@@ -148,9 +155,14 @@ public class ModelPreload {
         try {
             LoadedModel loaded = ModelLoader.load(options, SamplingOverrides.none());
             // The chat template's first rendering costs 0.1-0.2 s of class loading and interpretation, paid here
-            // while Quarkus still starts rather than by the warm-up or the first request after readiness.
-            loaded.template().encode(List.of(new ChatTemplate.Message("system", "-"), new ChatTemplate.Message("user", "-")), true,
-                    loaded.tokenizer());
+            // while Quarkus still starts rather than by the warm-up or the first request after readiness. Only a
+            // warm-up: a template that fails is reported where the service renders it.
+            try {
+                loaded.template().encode(List.of(new ChatTemplate.Message("system", "-"), new ChatTemplate.Message("user", "-")), true,
+                        loaded.tokenizer());
+            } catch (RuntimeException e) {
+                log().debugf("The chat template's first rendering failed: %s", e);
+            }
             model.complete(loaded);
         } catch (Throwable e) {
             model.completeExceptionally(e);

@@ -84,6 +84,9 @@ class RestApiTest {
                     .then().statusCode(400).body("code", equalTo("bad_type")).body("field", equalTo("conversationId"))
                     .body("detail", equalTo("Field 'conversationId' must be a non-empty string of at most 128 characters"));
         }
+        // Only ASCII white space makes an id blank here (as the declared rule did); the conversation store refuses the rest.
+        given().contentType(ContentType.JSON).body(Map.of("text", "你好", "conversationId", "\u3000")).post("/api/chat")
+                .then().statusCode(400).body("code", equalTo("bad_conversation_id"));
         given().contentType(ContentType.JSON).body(Map.of("conversationId", "c")).post("/api/chat")
                 .then().statusCode(400).body("code", equalTo("missing_text")).body("field", equalTo("text"));
         given().contentType(ContentType.JSON).body("{}").post("/api/tasks/sentiment")
