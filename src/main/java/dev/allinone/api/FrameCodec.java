@@ -85,7 +85,7 @@ public class FrameCodec {
     public String requiredText(JsonNode body) {
         JsonNode text = body.get("text");
         if (text == null || text.isNull()) {
-            throw new BadInput(Failure.badRequest("missing_text", "text", "The JSON object needs a string field 'text'"));
+            throw new BadInput(Failure.badRequest("missing_text", "text", Requests.NEEDS_TEXT));
         }
         if (!text.isTextual()) {
             throw new BadInput(Failure.badRequest("bad_type", "text", "Field 'text' must be a string, not " + text.getNodeType().name().toLowerCase()));

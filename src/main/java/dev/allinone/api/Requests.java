@@ -1,5 +1,6 @@
 package dev.allinone.api;
 
+import dev.allinone.ai.Conversations;
 import java.util.List;
 import java.util.Map;
 import java.util.regex.Pattern;
@@ -14,7 +15,8 @@ import org.eclipse.microprofile.openapi.annotations.media.Schema;
  */
 final class Requests {
 
-    private static final String NEEDS_TEXT = "The JSON object needs a string field 'text'";
+    /** What a body without a string {@code text} is told, here and on the WebSocket ({@link FrameCodec}). */
+    static final String NEEDS_TEXT = "The JSON object needs a string field 'text'";
     /** A conversation id needs one character that is not white space as regular expressions see it (ASCII only). */
     private static final Pattern NOT_SPACE = Pattern.compile("\\S");
 
@@ -54,13 +56,13 @@ final class Requests {
      * {@code POST /api/chat}: a text, the conversation to continue (a new one when absent), and the tasks whose
      * analyses precede the reply (sentiment when absent) with their parameters.
      */
-    record ChatRequest(@Schema(required = true) String text, @Schema(minLength = 1, maxLength = 128) String conversationId,
+    record ChatRequest(@Schema(required = true) String text, @Schema(minLength = 1, maxLength = Conversations.MAX_ID_CHARS) String conversationId,
             List<String> tasks, Map<String, String> params) implements Body {
         @Override
         public void check() {
-            if (conversationId != null && (!NOT_SPACE.matcher(conversationId).find() || conversationId.length() > 128)) {
+            if (conversationId != null && (!NOT_SPACE.matcher(conversationId).find() || conversationId.length() > Conversations.MAX_ID_CHARS)) {
                 throw new FrameCodec.BadInput(Failure.badRequest("bad_type", "conversationId",
-                        "Field 'conversationId' must be a non-empty string of at most 128 characters"));
+                        "Field 'conversationId' must be a non-empty string of at most " + Conversations.MAX_ID_CHARS + " characters"));
             }
             require(text, "text", NEEDS_TEXT);
         }
