@@ -56,13 +56,15 @@ final class Requests {
      * {@code POST /api/chat}: a text, the conversation to continue (a new one when absent), and the tasks whose
      * analyses precede the reply (sentiment when absent) with their parameters.
      */
-    record ChatRequest(@Schema(required = true) String text, @Schema(minLength = 1, maxLength = Conversations.MAX_ID_CHARS) String conversationId,
-            List<String> tasks, Map<String, String> params) implements Body {
+    record ChatRequest(@Schema(required = true) String text,
+            @Schema(minLength = 1, maxLength = Conversations.MAX_ID_CHARS) String conversationId, List<String> tasks,
+            Map<String, String> params) implements Body {
         @Override
         public void check() {
-            if (conversationId != null && (!NOT_SPACE.matcher(conversationId).find() || conversationId.length() > Conversations.MAX_ID_CHARS)) {
+            int max = Conversations.MAX_ID_CHARS;
+            if (conversationId != null && (!NOT_SPACE.matcher(conversationId).find() || conversationId.length() > max)) {
                 throw new FrameCodec.BadInput(Failure.badRequest("bad_type", "conversationId",
-                        "Field 'conversationId' must be a non-empty string of at most " + Conversations.MAX_ID_CHARS + " characters"));
+                        "Field 'conversationId' must be a non-empty string of at most " + max + " characters"));
             }
             require(text, "text", NEEDS_TEXT);
         }
