@@ -17,8 +17,11 @@
  * same way into groups of 16 rows, per block eight 64-byte vectors (vector v: bytes 4v..4v+3 of each row), then the
  * 16 rows' scales (aio_q8_repack).
  *
- * Activations are rounded to 8 bits per block of 32 exactly as Jlama's quantizeQ8 does (scale = max|x| / 127,
- * value = (int) (x * 127/max + 0.5)); built with -ffp-contract=off so that rounding matches the Java code.
+ * Activations are rounded to 8 bits per block of 32 as llama.cpp's Q8_0: scale = max|x| / 127, value = x * 127/max
+ * rounded to the nearest integer, ties to even (not as Jlama's quantizeQ8, whose (int) (x * 127/max + 0.5) moves
+ * every negative value of half a step or more up by half a step to a step and a half); built with -ffp-contract=off
+ * so that the rounding matches the Java code (QwenJlamaModel.roundTo8Bits) to the bit. Q8's products also take the
+ * rounding's residual, rounded the same way, as more activation rows (NativeProducts).
  *
  * Every variant computes a row's result with the same arithmetic in the same order: the block's integer sum is
  * exact (any order gives the same integer), then sum += (float) blockSum * (weightScale * activationScale) as one

@@ -29,7 +29,6 @@ int aio_supported_neondot(void) {
 
 static void quantize_neon(const float *x, int32_t n, int32_t in, int8_t *xq, float *xs, int32_t *xsum8) {
     int blocks = in / BLOCK;
-    const float32x4_t half = vdupq_n_f32(0.5f);
     for (int i = 0; i < n; i++) {
         for (int b = 0; b < blocks; b++) {
             const float *src = x + (size_t) i * in + b * BLOCK;
@@ -45,8 +44,8 @@ static void quantize_neon(const float *x, int32_t n, int32_t in, int8_t *xq, flo
             int32x4_t sum = vdupq_n_s32(0);
             int16x8_t q16[4];
             for (int k = 0; k < 8; k += 2) {
-                int32x4_t a = vcvtq_s32_f32(vaddq_f32(vmulq_f32(v[k], inverse), half));
-                int32x4_t c = vcvtq_s32_f32(vaddq_f32(vmulq_f32(v[k + 1], inverse), half));
+                int32x4_t a = vcvtnq_s32_f32(vmulq_f32(v[k], inverse));
+                int32x4_t c = vcvtnq_s32_f32(vmulq_f32(v[k + 1], inverse));
                 sum = vaddq_s32(sum, vaddq_s32(a, c));
                 q16[k / 2] = vcombine_s16(vmovn_s32(a), vmovn_s32(c));
             }

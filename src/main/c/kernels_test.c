@@ -131,7 +131,8 @@ static float random_half_value(double range) {
 
 /* ---- the references ---------------------------------------------------------------------------------------------- */
 
-/* Jlama's rounding, one value at a time (the specification the kernels match to the bit). */
+/* The activations' rounding, one value at a time (the specification the kernels match to the bit): per block of 32,
+ * scale = max|x| / 127, value = x x 127/max rounded to the nearest integer, ties to even. */
 static void quantize_reference(const float *x, int n, int in, int8_t *xq, float *xs, int32_t *xsum8) {
     int blocks = in / BLOCK;
     for (int i = 0; i < n; i++) {
@@ -145,7 +146,7 @@ static void quantize_reference(const float *x, int n, int in, int8_t *xq, float 
             int32_t sum = 0;
             for (int j = 0; j < BLOCK; j++) {
                 float scaled = src[j] * inverse;
-                int8_t v = (int8_t) (int32_t) (scaled + 0.5f);
+                int8_t v = (int8_t) (int32_t) nearbyintf(scaled);
                 xq[(size_t) i * in + b * BLOCK + j] = v;
                 sum += v;
             }
@@ -234,13 +235,19 @@ static void test_quantize(const variant *v) {
     for (int j = 0; j < BLOCK; j++) {
         x[j] = 0.0f; /* an all-zero block */
     }
+    /* A block of ties: max 127 makes 127/max exactly 1, so k + 0.5 lies halfway between two steps. Ties go to the
+     * even step (2.5 -> 2, -2.5 -> -2, 3.5 -> 4), as llama.cpp's vector code rounds; half away from zero would not. */
+    for (int j = 0; j < BLOCK; j++) {
+        x[BLOCK + j] = j == 0 ? 127.0f : (float) ((j % 2 ? 1 : -1) * (j / 2 + 0.5));
+    }
     int8_t *q = malloc(n * in), *qr = malloc(n * in);
     float *s = malloc(sizeof(float) * n * in / BLOCK), *sr = malloc(sizeof(float) * n * in / BLOCK);
     int32_t *o = malloc(4 * n * in / BLOCK), *orf = malloc(4 * n * in / BLOCK);
     v->quantize(x, n, in, q, s, o);
     quantize_reference(x, n, in, qr, sr, orf);
     int same = !memcmp(q, qr, n * in) && !memcmp(s, sr, sizeof(float) * n * in / BLOCK) && !memcmp(o, orf, 4 * n * in / BLOCK);
-    check(same, "8-bit rounding equals Jlama's, bit for bit", v->name, "");
+    int ties = q[BLOCK + 1] == 0 && q[BLOCK + 5] == 2 && q[BLOCK + 6] == -4 && q[BLOCK + 7] == 4; /* 0.5, 2.5, -3.5, 3.5 */
+    check(same && ties, "8-bit rounding to the nearest step (ties to even) equals the scalar reference, bit for bit", v->name, "");
     free(x), free(q), free(qr), free(s), free(sr), free(o), free(orf);
 }
 

@@ -47,9 +47,8 @@ VNNI512 static void quantize512(const float *x, int32_t n, int32_t in, int8_t *x
             __m512 lo = _mm512_loadu_ps(src), hi = _mm512_loadu_ps(src + 16);
             float max = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(lo), _mm512_abs_ps(hi)));
             __m512 inverse = _mm512_set1_ps(max != 0.0f ? 127.0f / max : 0.0f);
-            __m512 half = _mm512_set1_ps(0.5f);
-            __m512i qlo = _mm512_cvttps_epi32(_mm512_add_ps(_mm512_mul_ps(lo, inverse), half));
-            __m512i qhi = _mm512_cvttps_epi32(_mm512_add_ps(_mm512_mul_ps(hi, inverse), half));
+            __m512i qlo = _mm512_cvt_roundps_epi32(_mm512_mul_ps(lo, inverse), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+            __m512i qhi = _mm512_cvt_roundps_epi32(_mm512_mul_ps(hi, inverse), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
             _mm_storeu_si128((__m128i *) dst, _mm512_cvtepi32_epi8(qlo));
             _mm_storeu_si128((__m128i *) (dst + 16), _mm512_cvtepi32_epi8(qhi));
             xs[(size_t) i * blocks + b] = max / 127.0f;
@@ -61,7 +60,7 @@ VNNI512 static void quantize512(const float *x, int32_t n, int32_t in, int8_t *x
 /* The same on 8-value vectors (the maximum and the integer sum are exact in any order). */
 AVX2 static void quantize256(const float *x, int32_t n, int32_t in, int8_t *xq, float *xs, int32_t *xsum8) {
     int blocks = in / BLOCK;
-    const __m256 sign = _mm256_set1_ps(-0.0f), half = _mm256_set1_ps(0.5f);
+    const __m256 sign = _mm256_set1_ps(-0.0f);
     /* packs_epi32 / packs_epi16 interleave the 128-bit lanes; this puts the values back in order. */
     const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
     for (int i = 0; i < n; i++) {
@@ -82,7 +81,7 @@ AVX2 static void quantize256(const float *x, int32_t n, int32_t in, int8_t *xq, 
             __m256i q[4];
             __m256i sum = _mm256_setzero_si256();
             for (int k = 0; k < 4; k++) {
-                q[k] = _mm256_cvttps_epi32(_mm256_add_ps(_mm256_mul_ps(v[k], inverse), half));
+                q[k] = _mm256_cvttps_epi32(_mm256_round_ps(_mm256_mul_ps(v[k], inverse), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
                 sum = _mm256_add_epi32(sum, q[k]);
             }
             __m256i packed = _mm256_packs_epi16(_mm256_packs_epi32(q[0], q[1]), _mm256_packs_epi32(q[2], q[3]));

@@ -41,7 +41,7 @@ import java.util.concurrent.TimeUnit;
  * turn by turn, four clients at once, KV memory and the resident size after many conversations. Prints a table and
  * writes target/benchmark.json. Figures are medians over warm runs.
  *
- * <pre>usage: Benchmark [--shape qwen1.5-0.5b|qwen2.5-0.5b|qwen3-0.6b] [--model DIR] [--weights AS_STORED|Q4] [--kernels auto|avx512-vnni|avx-vnni|avx2|neon-dotprod|neon|java]
+ * <pre>usage: Benchmark [--shape qwen1.5-0.5b|qwen2.5-0.5b|qwen3-0.6b] [--model DIR] [--weights AS_STORED|Q4|Q8] [--kernels auto|avx512-vnni|avx-vnni|avx2|neon-dotprod|neon|java]
  *                  [--threads N] [--runs N] [--decode-tokens N]
  *                  [--kv-cache-mib N] [--kv-cache-type F16|Q8] [--memory-conversations N]   (20 one after another, then 4 at once; 0 = skip)
  *                  [--only json]   (after the warm-up, only decode with and without a JSON schema)</pre>

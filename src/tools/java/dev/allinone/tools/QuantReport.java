@@ -157,8 +157,9 @@ public final class QuantReport {
             JsonNode r = e.getValue();
             boolean reference = e.getKey().reference();
             t.append(String.format("| %s | %s | %s | %s | %s | %s | %.0f | %.1f | %d |%n", e.getKey(), r.path("kernels").asText(),
-                    reference ? "0" : String.format("%.4f", r.path("klMean").asDouble()),
-                    reference ? "0" : String.format("%.4f", r.path("klP99").asDouble()),
+                    // Three significant digits: Q8's divergence is below 1e-4.
+                    reference ? "0" : String.format("%.3g", r.path("klMean").asDouble()),
+                    reference ? "0" : String.format("%.3g", r.path("klP99").asDouble()),
                     reference ? "100%" : String.format("%.1f%%", 100 * r.path("top1Agreement").asDouble()),
                     reference ? "—" : r.path("labelFlips").asInt() + " of " + r.path("examples").asInt(),
                     r.path("promptTokensPerSecond").asDouble(), r.path("decodeTokensPerSecond").asDouble(), r.path("rssAfterRunMiB").asLong()));

@@ -37,7 +37,7 @@ public enum MatrixFormat {
      * groups of {@link PackedQ4#GROUP} rows for the C kernels; on the Java kernels {@link Q4Gemm} for two rows or more
      * (Jlama's batched kernels get products of 6-9, 11-14, 16-19, … rows wrong: {@code DenseGemm}), Jlama's for one.
      */
-    Q4(Q4ByteBufferTensor.class, PackedQ4.GROUP, true, true) {
+    Q4(Q4ByteBufferTensor.class, PackedQ4.GROUP, true, false, true) {
         @Override
         PackedMatrix pack(AbstractTensor w, NativeKernels kernels, PackedMemory memory) {
             return PackedQ4.of((Q4ByteBufferTensor) w, kernels, memory);
@@ -73,9 +73,10 @@ public enum MatrixFormat {
     /**
      * Q8 as llama.cpp's Q8_0: blocks of 32 signed 8-bit values with one float scale each (Jlama's
      * {@link Q8ByteBufferTensor}), repacked into groups of {@link PackedQ4#GROUP} rows for the C kernels (8-bit × 8-bit
-     * products). Jlama's kernels do not multiply it: on the Java kernels every product runs in {@link Q8Gemm}.
+     * products, the activations with their {@link #residualActivations residual}). Jlama's kernels do not multiply it:
+     * on the Java kernels every product runs in {@link Q8Gemm}.
      */
-    Q8(Q8ByteBufferTensor.class, PackedQ4.GROUP, true, false) {
+    Q8(Q8ByteBufferTensor.class, PackedQ4.GROUP, true, true, false) {
         @Override
         PackedMatrix pack(AbstractTensor w, NativeKernels kernels, PackedMemory memory) {
             return PackedQ8.of((Q8ByteBufferTensor) w, kernels, memory);
@@ -118,7 +119,7 @@ public enum MatrixFormat {
      * {@link DenseGemm} (Jlama's batched kernels get products of 6-9, 11-14, 16-19, … rows wrong, at every shape we
      * tried, Q4 × 8-bit as well as BF16 × float); one row through Jlama's kernel.
      */
-    DENSE(AbstractTensor.class, 0, false, true) {
+    DENSE(AbstractTensor.class, 0, false, false, true) {
         @Override
         public boolean javaGemmTakes(int n, int in) {
             return n > 1 && DenseGemm.supports(in);
@@ -140,13 +141,16 @@ public enum MatrixFormat {
     /** Rows per group in the packed layout (0: not packed). */
     final int groupRows;
     private final boolean eightBitActivations;
+    private final boolean residualActivations;
     /** Whether Jlama's kernels multiply this format (else every Java product runs in {@link #javaGemm}). */
     private final boolean jlamaKernels;
 
-    MatrixFormat(Class<? extends AbstractTensor> tensor, int groupRows, boolean eightBitActivations, boolean jlamaKernels) {
+    MatrixFormat(Class<? extends AbstractTensor> tensor, int groupRows, boolean eightBitActivations, boolean residualActivations,
+            boolean jlamaKernels) {
         this.tensor = tensor;
         this.groupRows = groupRows;
         this.eightBitActivations = eightBitActivations;
+        this.residualActivations = residualActivations;
         this.jlamaKernels = jlamaKernels;
     }
 
@@ -172,6 +176,18 @@ public enum MatrixFormat {
      */
     public boolean eightBitActivations() {
         return eightBitActivations;
+    }
+
+    /**
+     * Whether, of activations rounded to 8 bits ({@link #eightBitActivations}), the rounding's residual (each value
+     * minus its 8-bit form, at most half a step) is rounded to 8 bits per block as well and multiplied too, the two
+     * products added: the activations then carry about 15 bits, and the weights' own rounding is nearly all of the
+     * error. For Q8, the format chosen for closeness to the stored weights: its 8-bit activations alone lost top-1
+     * tokens that its weights keep ({@code PeakedQuantizationTest}). Twice the multiply-adds; the weights are still
+     * read once.
+     */
+    public boolean residualActivations() {
+        return residualActivations;
     }
 
     /**

@@ -6,7 +6,8 @@ import java.lang.foreign.ValueLayout;
 
 /**
  * Matrix products on {@link NativeKernels}: the activations are copied out of the heap and rounded to 8 bits once
- * per input (several weights often share one: Q, K and V; gate and up), the weight's 16-row groups are split over
+ * per input (several weights often share one: Q, K and V; gate and up), and so is the rounding's residual for formats
+ * that multiply it too ({@link MatrixFormat#residualActivations}), the weight's 16-row groups are split over
  * the kernel threads, and the result is copied back. Buffers grow with the longest chunk and are kept. One thread
  * at a time (the model thread).
  */
@@ -21,6 +22,8 @@ final class NativeProducts implements AutoCloseable {
     private MemorySegment xf, xq, xs, xsum8, y;
     /** Identifies the input whose 8-bit form is in the buffers. */
     private Object quantizedInput;
+    /** Identifies the input whose residual's 8-bit form is in the buffers (after its own). */
+    private Object residualInput;
 
     NativeProducts(NativeKernels kernels) {
         this.kernels = kernels;
@@ -29,35 +32,66 @@ final class NativeProducts implements AutoCloseable {
 
     /**
      * {@code out[n × rows] = x[n × in] · Wᵀ}. {@code input} names the activations: a second product with the same
-     * input object reuses their 8-bit form, so {@code x} must not change in between.
+     * input object reuses their 8-bit form (and its residual's), so {@code x} must not change in between.
      */
     void multiply(Object input, float[] x, int n, PackedMatrix w, float[] out) {
         int in = w.in();
         int rows = w.rows();
+        boolean residual = w.format().residualActivations();
+        // With the residual, its 8-bit form is rows n … 2n - 1 of the activations multiplied.
+        int multiplied = residual ? 2 * n : n;
         long values = (long) n * in;
-        if (values > inputCapacity || (long) n * rows > outputCapacity) {
-            inputCapacity = Math.max(values, inputCapacity);
-            outputCapacity = Math.max((long) n * rows, outputCapacity);
+        if ((long) multiplied * in > inputCapacity || (long) multiplied * rows > outputCapacity) {
+            inputCapacity = Math.max((long) multiplied * in, inputCapacity);
+            outputCapacity = Math.max((long) multiplied * rows, outputCapacity);
             allocate();
             quantizedInput = null;
+            residualInput = null;
         }
         if (quantizedInput != input) {
             MemorySegment.copy(x, 0, xf, ValueLayout.JAVA_FLOAT, 0, (int) values);
             kernels.quantize(xf, n, in, xq, xs, xsum8);
             quantizedInput = input;
+            residualInput = null;
+        }
+        if (residual && residualInput != input) {
+            quantizeResidual(x, values, n, in);
+            residualInput = input;
         }
         MemorySegment result = y;
         KernelThreads.get().run(0, w.groups(), (first, count) -> {
-            w.format().gemm(kernels, w, first, first + count, xq, xs, xsum8, n, result, rows);
+            w.format().gemm(kernels, w, first, first + count, xq, xs, xsum8, multiplied, result, rows);
             // Each thread copies back its own columns: for the LM head that is megabytes per step.
             int group = w.format().groupRows;
             int from = first * group;
             int length = Math.min(rows, (first + count) * group) - from;
             for (int i = 0; i < n; i++) {
                 long at = (long) i * rows + from;
-                MemorySegment.copy(result, ValueLayout.JAVA_FLOAT, at * Float.BYTES, out, (int) at, length);
+                if (residual) {
+                    long residualAt = (long) (n + i) * rows + from;
+                    for (int c = 0; c < length; c++) {
+                        out[(int) at + c] = result.getAtIndex(ValueLayout.JAVA_FLOAT, at + c)
+                                + result.getAtIndex(ValueLayout.JAVA_FLOAT, residualAt + c);
+                    }
+                } else {
+                    MemorySegment.copy(result, ValueLayout.JAVA_FLOAT, at * Float.BYTES, out, (int) at, length);
+                }
             }
         });
+    }
+
+    /**
+     * Rows n … 2n - 1 of the 8-bit activations: each value of {@code x} minus its 8-bit form (rows 0 … n - 1, as
+     * {@code QwenJlamaModel.roundTo8Bits} computes it, in float), rounded to 8 bits per block in turn.
+     */
+    private void quantizeResidual(float[] x, long values, int n, int in) {
+        for (long j = 0; j < values; j++) {
+            float rounded = xq.get(ValueLayout.JAVA_BYTE, j) * xs.getAtIndex(ValueLayout.JAVA_FLOAT, j / BLOCK);
+            xf.setAtIndex(ValueLayout.JAVA_FLOAT, values + j, x[(int) j] - rounded);
+        }
+        long blocks = values / BLOCK;
+        kernels.quantize(xf.asSlice(values * Float.BYTES), n, in, xq.asSlice(values), xs.asSlice(blocks * Float.BYTES),
+                xsum8.asSlice(blocks * Integer.BYTES));
     }
 
     private void allocate() {

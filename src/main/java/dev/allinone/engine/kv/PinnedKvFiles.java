@@ -54,8 +54,11 @@ public final class PinnedKvFiles {
     public static final double TOLERANCE = 0.02;
     private static final Logger LOG = Logger.getLogger(PinnedKvFiles.class);
     private static final long MAGIC = 0x564b_4e49_5049_4141L; // "AAIPINKV" little-endian
-    /** 2: the KV type and head size in the header. */
-    private static final int FORMAT = 2;
+    /**
+     * 2: the KV type and head size in the header; 3: activations rounded to the nearest 8-bit value (earlier files hold
+     * KV computed with Jlama's rounding, slightly different numbers).
+     */
+    private static final int FORMAT = 3;
     /** A pinned prompt longer than this is not worth a file (the context is 2,048 tokens at most by default). */
     private static final long MAX_BYTES = 512L << 20;
 

@@ -12,6 +12,7 @@ import com.github.tjake.jlama.safetensors.DType;
 import com.github.tjake.jlama.safetensors.WeightLoader;
 import com.github.tjake.jlama.safetensors.tokenizer.Tokenizer;
 import com.github.tjake.jlama.tensor.AbstractTensor;
+import com.github.tjake.jlama.tensor.Q8ByteBufferTensor;
 import com.github.tjake.jlama.tensor.operations.TensorOperationsProvider;
 import dev.allinone.engine.kernels.KernelLayoutFile;
 import dev.allinone.engine.kernels.Kernels;
@@ -61,6 +62,8 @@ public final class QwenJlamaModel extends Qwen2Model {
     private float[] rounded = new float[0];
     /** The input whose rounded form {@link #rounded} holds. */
     private Input roundedInput;
+    /** Whether {@link #rounded} holds the residual's rounding too ({@link MatrixFormat#residualActivations}). */
+    private boolean roundedWithResidual;
     /** Several sequences' logits from one LM-head product (kept: 600 KB per sequence). */
     private float[] logitRows = new float[0];
     private final Layer[] layers;
@@ -240,16 +243,23 @@ public final class QwenJlamaModel extends Qwen2Model {
         MatrixFormat format = MatrixFormat.of(w);
         if (format.javaGemmTakes(n, in)) {
             boolean round = int8Activations && format.eightBitActivations();
-            if (round && roundedInput != a) {
+            boolean residual = format.residualActivations();
+            if (round && (roundedInput != a || roundedWithResidual != residual)) {
                 if (rounded.length < n * in) {
                     rounded = new float[n * in];
                 }
-                roundTo8Bits(x, n * in, rounded);
+                if (residual) {
+                    roundTo8BitsWithResidual(x, n * in, rounded);
+                } else {
+                    roundTo8Bits(x, n * in, rounded);
+                }
                 roundedInput = a;
+                roundedWithResidual = residual;
             }
             format.javaGemm(round ? rounded : x, n, w, y);
         } else if (format.eightBitActivations() && int8Activations) {
             try (AbstractTensor xt = tensorOf(x, n, in); AbstractTensor xq = TensorOperationsProvider.get().quantize(xt, DType.I8, 0, in)) {
+                roundedAsOurs(x, n * in, (Q8ByteBufferTensor) xq);
                 kernel(xq, w, n, y);
             }
         } else {
@@ -269,23 +279,71 @@ public final class QwenJlamaModel extends Qwen2Model {
     }
 
     /**
-     * The activations as Jlama's 8-bit rounding leaves them ({@code PanamaTensorOperations.quantizeQ8}: per block of
-     * 32, scale = max|x| / 127, value = (int) (x · 127/max + 0.5)), back as floats, in plain arrays: Jlama's own
-     * rounding would park a tensor of every prompt length in its tensor cache.
+     * The activations as the 8-bit rounding leaves them (per block of 32: scale = max|x| / 127, value = x · 127/max
+     * rounded to the nearest integer, ties to even, as llama.cpp's Q8_0 and our C kernels), back as floats, in plain
+     * arrays: Jlama's own rounding would park a tensor of every prompt length in its tensor cache.
      */
     public static void roundTo8Bits(float[] x, int length, float[] out) {
         int block = MatrixFormat.ACTIVATION_BLOCK;
         for (int b = 0; b < length; b += block) {
-            float max = 0f;
-            for (int j = b; j < b + block; j++) {
-                max = Math.max(max, Math.abs(x[j]));
-            }
+            float max = blockMax(x, b);
             float scale = max / 127f;
             float inverse = max != 0f ? 127f / max : 0f;
             for (int j = b; j < b + block; j++) {
-                out[j] = (byte) (int) (x[j] * inverse + 0.5f) * scale;
+                out[j] = rounded(x[j] * inverse) * scale;
             }
         }
+    }
+
+    /**
+     * What the products of a format with {@link MatrixFormat#residualActivations} multiply: each value's 8-bit form
+     * ({@link #roundTo8Bits}) plus that of its residual (the value minus its 8-bit form, rounded per block the same
+     * way), in float.
+     */
+    public static void roundTo8BitsWithResidual(float[] x, int length, float[] out) {
+        int block = MatrixFormat.ACTIVATION_BLOCK;
+        roundTo8Bits(x, length, out);
+        float[] residual = new float[block];
+        float[] residualRounded = new float[block];
+        for (int b = 0; b < length; b += block) {
+            for (int j = 0; j < block; j++) {
+                residual[j] = x[b + j] - out[b + j];
+            }
+            roundTo8Bits(residual, block, residualRounded);
+            for (int j = 0; j < block; j++) {
+                out[b + j] += residualRounded[j];
+            }
+        }
+    }
+
+    /**
+     * Jlama's 8-bit form of {@code x} ({@code length} values) with each value rounded as {@link #roundTo8Bits} does:
+     * Jlama's {@code quantizeQ8} computes the same scales but rounds with {@code (int) (v + 0.5)}, which moves every
+     * negative value of half a step or more up by half a step to a step and a half.
+     */
+    private static void roundedAsOurs(float[] x, int length, Q8ByteBufferTensor q) {
+        int block = MatrixFormat.ACTIVATION_BLOCK;
+        MemorySegment values = q.getMemorySegment();
+        for (int b = 0; b < length; b += block) {
+            float max = blockMax(x, b);
+            float inverse = max != 0f ? 127f / max : 0f;
+            for (int j = b; j < b + block; j++) {
+                values.set(ValueLayout.JAVA_BYTE, j, rounded(x[j] * inverse));
+            }
+        }
+    }
+
+    private static float blockMax(float[] x, int from) {
+        float max = 0f;
+        for (int j = from; j < from + MatrixFormat.ACTIVATION_BLOCK; j++) {
+            max = Math.max(max, Math.abs(x[j]));
+        }
+        return max;
+    }
+
+    /** {@code scaled} (at most 127 in magnitude) to the nearest integer, ties to even. */
+    private static byte rounded(float scaled) {
+        return (byte) (int) Math.rint(scaled);
     }
 
     /** Logits of the given vocabulary rows only: a few dot products instead of the whole LM head. */
