@@ -17,8 +17,9 @@
  * same way into groups of 16 rows, per block eight 64-byte vectors (vector v: bytes 4v..4v+3 of each row), then the
  * 16 rows' scales (aio_q8_repack).
  *
- * Activations are rounded to 8 bits per block of 32 as llama.cpp's Q8_0: scale = max|x| / 127, value = x * 127/max
- * rounded to the nearest integer, ties to even (not as Jlama's quantizeQ8, whose (int) (x * 127/max + 0.5) moves
+ * Activations are rounded to 8 bits per block of 32 as llama.cpp's vector code for Q8_0 does: scale = max|x| / 127,
+ * value = x * 127/max rounded to the nearest integer, ties to even (its scalar reference rounds ties away from zero;
+ * not as Jlama's quantizeQ8, whose (int) (x * 127/max + 0.5) moves
  * every negative value of half a step or more up by half a step to a step and a half); built with -ffp-contract=off
  * so that the rounding matches the Java code (QwenJlamaModel.roundTo8Bits) to the bit. Q8's products also take the
  * rounding's residual, rounded the same way, as more activation rows (NativeProducts).
@@ -51,6 +52,7 @@ int64_t aio_q4_packed_scales(int32_t rows, int32_t in);
 void aio_q4_repack(const uint8_t *q, const float *scales, int32_t rows, int32_t in, uint8_t *out, float *out_scales);
 int64_t aio_q8_packed_bytes(int32_t rows, int32_t in);
 void aio_q8_repack(const int8_t *q, const float *scales, int32_t rows, int32_t in, int8_t *out, float *out_scales);
+void aio_residual(const float *x, const int8_t *xq, const float *xs, int64_t values, float *r);
 int aio_attends_head_size(int32_t headSize);
 
 /* Asks for a 16-row group's weights PREFETCH_BYTES ahead of block wb, a cache line at a time (prefetcht0 / prfm

@@ -72,6 +72,18 @@ void aio_q8_repack(const int8_t *q, const float *scales, int32_t rows, int32_t i
     }
 }
 
+/* r = x minus its 8-bit form (xq x the block's scale xs), value by value in float, for the residual rows of the
+ * formats that multiply it too (NativeProducts; the same operations as QwenJlamaModel.roundTo8BitsWithResidual, so
+ * the same bits). */
+void aio_residual(const float *x, const int8_t *xq, const float *xs, int64_t values, float *r) {
+    for (int64_t b = 0; b < values / BLOCK; b++) {
+        float scale = xs[b];
+        for (int j = 0; j < BLOCK; j++) {
+            r[b * BLOCK + j] = x[b * BLOCK + j] - (float) xq[b * BLOCK + j] * scale;
+        }
+    }
+}
+
 int aio_attends_head_size(int32_t headSize) {
     return headSize == 64 || headSize == 128;
 }

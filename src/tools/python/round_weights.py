@@ -3,7 +3,7 @@
 
 What any blockwise format of that width does to a model's answers, independent of our engine: run the reference
 (../shared/reference/qwen_reference.py) on the copy and compare with the reference on the stored weights. 8 bits is
-llama.cpp's Q8_0 (and our Q8): scale = max|w| / 127, each weight the nearest multiple. As our Q8 copy does, the
+llama.cpp's Q8_0 rounding (scale = max|w| / 127, each weight the nearest multiple), computed here in float64. As our Q8 copy does, the
 embedding table stays as stored and the LM head is rounded (a tied one written as lm_head.weight). Used for issue 25's
 peaked checkpoint (PeakedQuantizationTest's javadoc, docs/performance.md).
 
@@ -41,6 +41,8 @@ def main():
             raise SystemExit("unsupported dtype %s of %s" % (info["dtype"], name))
         w = values.astype(np.float64).reshape(info["shape"])
         if w.ndim == 2:
+            if w.shape[1] % 32:
+                raise SystemExit("%s: rows of %d values are not whole blocks of 32" % (name, w.shape[1]))
             blocks = w.reshape(-1, 32)
             scale = np.abs(blocks).max(axis=1, keepdims=True) / levels
             scale[scale == 0] = 1

@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.allinone.engine.kernels.Kernels;
-import dev.allinone.engine.kernels.MatrixFormat;
 import dev.allinone.engine.kernels.NativeKernelsTest;
 import dev.allinone.engine.kernels.Q4Gemm;
 import dev.allinone.engine.model.LoadedModel;
@@ -75,7 +74,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * {@value #Q8_GAIN}× closer. Before the rounding was mended and the residual multiplied, Q8 was 2.7-4.5× closer on the
  * C kernels (grouped 0.069 vs 0.30, small Qwen3 0.11 vs 0.37).
  * <ul>
- * <li>Seen failing: the C kernel's block scales 3% too large give 0.090 on grouped; rope theta 1e4 instead of 1e6 gives
+ * <li>Seen failing (with Jlama's rounding and the bounds of then): the C kernel's block scales 3% too large give 0.090 on grouped; rope theta 1e4 instead of 1e6 gives
  * 0.14 there and 2.6e-3 / 9.1e-2 as stored (tiny / grouped); the k bias left out gives 3.4e-3 on grouped as stored
  * (on tiny only 1.4e-4: a key bias shifts every score of a query alike but for the rotation, so it barely shows
  * there); Jlama's float kernel on 448 and 1216 rows (its last 63 rows wrong) gave 1.17 on an earlier Qwen2.5-like layout.
@@ -122,9 +121,9 @@ class GoldenLogitsTest {
         return eightBitActivations(golden, weights, kernels) && !withResidual(weights) ? 0.04 : 1e-3;
     }
 
-    /** Whether the format's products take the activations' residual too (Q8): nearly float activations. */
+    /** Whether the format's products take the activations' residual too (Q8, by design): nearly float activations. */
     static boolean withResidual(WeightFormat weights) {
-        return weights == WeightFormat.Q8 && MatrixFormat.Q8.residualActivations();
+        return weights == WeightFormat.Q8;
     }
 
     /**
@@ -197,18 +196,20 @@ class GoldenLogitsTest {
     }
 
     /**
-     * The 8-bit KV cache ({@link KvCacheType#Q8}) against the reference, on the stored weights and on the Q4 copy
-     * (each against its own fixture), one C variant and the Java kernels: max |Δ| over the top-20 logits within
+     * The 8-bit KV cache ({@link KvCacheType#Q8}) against the reference, on the stored weights and on the Q4 and Q8
+     * copies (each against its own fixture), one C variant and the Java kernels: max |Δ| over the top-20 logits within
      * {@link #kv8Bound} of the fixture. Keys and values rounded to 8 bits per head row add about 1/254 of each row's
      * largest value to every score and output: where the activations stay in float (stored weights; Q4 on the Java
      * kernels for tiny, tiny Qwen3, small Qwen2.5) the bound is {@value #KV8_BOUND_FLOAT}, measured with F16 → Q8 KV:
      * tiny 4.5e-5 → 7.3e-4, grouped 2.7e-4 → 7.5e-3, tiny Qwen3 7.5e-5 → 2.0e-3, small Qwen3 5.5e-4 → 1.4e-2, small
-     * Qwen2.5 2.2e-4 → 8.3e-3 (as stored; Q4 Java: tiny 6.8e-4, tiny Qwen3 1.7e-3, small Qwen2.5 6.0e-3). Where they
+     * Qwen2.5 2.2e-4 → 8.3e-3 (as stored; Q4 Java: tiny 6.8e-4, tiny Qwen3 1.7e-3, small Qwen2.5 6.0e-3; Q8, its
+     * activations with their residual, on the C kernels: tiny 5.1e-5 → 8.1e-4, grouped 3.0e-4 → 8.3e-3, tiny Qwen3
+     * 7.3e-5 → 1.7e-3, small Qwen3 5.0e-4 → 1.4e-2, small Qwen2.5 2.8e-4 → 7.3e-3, the Java kernels within 4%). Where they
      * are rounded to 8 bits the F16 cache's bound ({@link #bound}) still holds: Q4 with F16 → Q8 KV, grouped 0.0144 →
      * 0.0151 C / 0.0140 → 0.0131 Java, tiny 0.0030 → 0.0027 C, tiny Qwen3 0.0035 → 0.0039 C, small Qwen3 0.020 → 0.024 C
      * / 0.018 → 0.026 Java, small Qwen2.5 0.0138 → 0.0141 C (AVX-512 VNNI; the C variants compute the same bits). Seen failing:
      * the Java attention's Q8 scales 3% too large give 0.030-0.072 as stored on grouped, small Qwen3 and Qwen2.5 (7 of
-     * the 20 cases fail); with 8-bit activations the bound is too loose to see that — there the C kernel's harness
+     * the 20 cases fail); with 8-bit activations the bound (0.08 then) was too loose to see that — there the C kernel's harness
      * (attention in double, 2e-5) and {@code NativeKernelsTest} (C against Java, 1e-5) hold it.
      */
     @ParameterizedTest(name = "{0} {1} {2} kernels")
@@ -223,14 +224,14 @@ class GoldenLogitsTest {
     }
 
     static double kv8Bound(Golden golden, WeightFormat weights, Kernels kernels) {
-        return eightBitActivations(golden, weights, kernels) ? bound(golden, weights, kernels) : KV8_BOUND_FLOAT;
+        return eightBitActivations(golden, weights, kernels) && !withResidual(weights) ? bound(golden, weights, kernels) : KV8_BOUND_FLOAT;
     }
 
     static final double KV8_BOUND_FLOAT = 0.03;
 
     static Stream<Arguments> kv8Cases() {
         List<Kernels> kernels = Stream.concat(NativeKernelsTest.variants().limit(1), Stream.of(Kernels.JAVA)).toList();
-        return Stream.of(Golden.values()).flatMap(g -> Stream.of(WeightFormat.AS_STORED, WeightFormat.Q4)
+        return Stream.of(Golden.values()).flatMap(g -> Stream.of(WeightFormat.AS_STORED, WeightFormat.Q4, WeightFormat.Q8)
                 .flatMap(w -> kernels.stream().map(k -> Arguments.of(g, w, k))));
     }
 

@@ -49,6 +49,7 @@ public final class NativeKernels {
     private final MethodHandle packedScales;
     private final MethodHandle repack;
     private final MethodHandle quantize;
+    private final MethodHandle residual;
     private final MethodHandle gemm;
     private final MethodHandle q8PackedBytes;
     private final MethodHandle q8Repack;
@@ -72,6 +73,7 @@ public final class NativeKernels {
                 FunctionDescriptor.ofVoid(ptr, ptr, i32, i32, ptr, ptr));
         quantize = linker.downcallHandle(lib.find("aio_q8_quantize" + v).orElseThrow(),
                 FunctionDescriptor.ofVoid(ptr, i32, i32, ptr, ptr, ptr));
+        residual = linker.downcallHandle(lib.find("aio_residual").orElseThrow(), FunctionDescriptor.ofVoid(ptr, ptr, ptr, i64, ptr));
         gemm = linker.downcallHandle(lib.find("aio_q4_gemm" + v).orElseThrow(),
                 FunctionDescriptor.ofVoid(ptr, ptr, i32, i32, i32, i32, ptr, ptr, ptr, i32, ptr, i32));
         q8PackedBytes = linker.downcallHandle(lib.find("aio_q8_packed_bytes").orElseThrow(), FunctionDescriptor.of(i64, i32, i32));
@@ -213,6 +215,15 @@ public final class NativeKernels {
     void quantize(MemorySegment x, int n, int in, MemorySegment xq, MemorySegment xs, MemorySegment xsum8) {
         try {
             quantize.invokeExact(x, n, in, xq, xs, xsum8);
+        } catch (Throwable e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** {@code r[i] = x[i] - xq[i] · xs[i / 32]} for {@code values} values: the activations minus their 8-bit form. */
+    void residual(MemorySegment x, MemorySegment xq, MemorySegment xs, long values, MemorySegment r) {
+        try {
+            residual.invokeExact(x, xq, xs, values, r);
         } catch (Throwable e) {
             throw new IllegalStateException(e);
         }

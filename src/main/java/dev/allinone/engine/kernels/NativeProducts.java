@@ -55,7 +55,7 @@ final class NativeProducts implements AutoCloseable {
             residualInput = null;
         }
         if (residual && residualInput != input) {
-            quantizeResidual(x, values, n, in);
+            quantizeResidual(values, n, in);
             residualInput = input;
         }
         MemorySegment result = y;
@@ -81,17 +81,14 @@ final class NativeProducts implements AutoCloseable {
     }
 
     /**
-     * Rows n … 2n - 1 of the 8-bit activations: each value of {@code x} minus its 8-bit form (rows 0 … n - 1, as
-     * {@code QwenJlamaModel.roundTo8Bits} computes it, in float), rounded to 8 bits per block in turn.
+     * Rows n … 2n - 1 of the 8-bit activations: each value of {@code xf} minus its 8-bit form (rows 0 … n - 1, in
+     * float, as {@code QwenJlamaModel.roundTo8BitsWithResidual} computes it), rounded to 8 bits per block in turn.
      */
-    private void quantizeResidual(float[] x, long values, int n, int in) {
-        for (long j = 0; j < values; j++) {
-            float rounded = xq.get(ValueLayout.JAVA_BYTE, j) * xs.getAtIndex(ValueLayout.JAVA_FLOAT, j / BLOCK);
-            xf.setAtIndex(ValueLayout.JAVA_FLOAT, values + j, x[(int) j] - rounded);
-        }
+    private void quantizeResidual(long values, int n, int in) {
         long blocks = values / BLOCK;
-        kernels.quantize(xf.asSlice(values * Float.BYTES), n, in, xq.asSlice(values), xs.asSlice(blocks * Float.BYTES),
-                xsum8.asSlice(blocks * Integer.BYTES));
+        MemorySegment residual = xf.asSlice(values * Float.BYTES);
+        kernels.residual(xf, xq, xs, values, residual);
+        kernels.quantize(residual, n, in, xq.asSlice(values), xs.asSlice(blocks * Float.BYTES), xsum8.asSlice(blocks * Integer.BYTES));
     }
 
     private void allocate() {

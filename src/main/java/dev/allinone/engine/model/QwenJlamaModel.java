@@ -12,7 +12,6 @@ import com.github.tjake.jlama.safetensors.DType;
 import com.github.tjake.jlama.safetensors.WeightLoader;
 import com.github.tjake.jlama.safetensors.tokenizer.Tokenizer;
 import com.github.tjake.jlama.tensor.AbstractTensor;
-import com.github.tjake.jlama.tensor.Q8ByteBufferTensor;
 import com.github.tjake.jlama.tensor.operations.TensorOperationsProvider;
 import dev.allinone.engine.kernels.KernelLayoutFile;
 import dev.allinone.engine.kernels.Kernels;
@@ -226,7 +225,8 @@ public final class QwenJlamaModel extends Qwen2Model {
 
     /**
      * {@code y[n × rows] = x[n × in] · Wᵀ} on both cores. Against Q4 and Q8 weights the activations are rounded to 8
-     * bits per 32-value block first (as llama.cpp's Q4_0 × Q8_0, Q8_0 × Q8_0) where the shape allows: on
+     * bits per 32-value block first (as llama.cpp's Q4_0 × Q8_0; for Q8 their residual too,
+     * {@link MatrixFormat#residualActivations}) where the shape allows: on
      * {@link NativeKernels} when this machine runs them, else on the format's Java kernel where it takes the product
      * ({@link MatrixFormat#javaGemmTakes}: {@code Q4Gemm} for many rows, {@code Q8Gemm} for any number) and Jlama's
      * integer kernel for the rest, fed the same rounded activations. Either way a position's numbers do not depend
@@ -259,7 +259,7 @@ public final class QwenJlamaModel extends Qwen2Model {
             format.javaGemm(round ? rounded : x, n, w, y);
         } else if (format.eightBitActivations() && int8Activations) {
             try (AbstractTensor xt = tensorOf(x, n, in); AbstractTensor xq = TensorOperationsProvider.get().quantize(xt, DType.I8, 0, in)) {
-                roundedAsOurs(x, n * in, (Q8ByteBufferTensor) xq);
+                roundedAsOurs(x, n * in, xq);
                 kernel(xq, w, n, y);
             }
         } else {
@@ -321,8 +321,12 @@ public final class QwenJlamaModel extends Qwen2Model {
      * Jlama's {@code quantizeQ8} computes the same scales but rounds with {@code (int) (v + 0.5)}, which moves every
      * negative value of half a step or more up by half a step to a step and a half.
      */
-    private static void roundedAsOurs(float[] x, int length, Q8ByteBufferTensor q) {
+    private static void roundedAsOurs(float[] x, int length, AbstractTensor q) {
+        if (q.dType() != DType.I8) {
+            throw new IllegalStateException("Jlama's 8-bit activations came as " + q.dType());
+        }
         int block = MatrixFormat.ACTIVATION_BLOCK;
+        // One byte per value in row-major order (Jlama's Q8ByteBufferTensor; its block scales are ours, max|x| / 127).
         MemorySegment values = q.getMemorySegment();
         for (int b = 0; b < length; b += block) {
             float max = blockMax(x, b);
