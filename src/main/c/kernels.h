@@ -19,9 +19,9 @@
  *
  * Activations are rounded to 8 bits per block of 32 as llama.cpp's vector code for Q8_0 does: scale = max|x| / 127,
  * value = x * 127/max rounded to the nearest integer, ties to even (its scalar reference rounds ties away from zero;
- * not as Jlama's quantizeQ8, whose (int) (x * 127/max + 0.5) moves
- * every negative value of half a step or more up by half a step to a step and a half); built with -ffp-contract=off
- * so that the rounding matches the Java code (QwenJlamaModel.roundTo8Bits) to the bit. Q8's products also take the
+ * not as Jlama's quantizeQ8, whose (int) (x * 127/max + 0.5) moves every negative value of half a step or more up
+ * by half a step to a step and a half); built with -ffp-contract=off so that the rounding matches the Java code
+ * (QwenJlamaModel.roundTo8Bits) to the bit. Q8's products also take the
  * rounding's residual, rounded the same way, as more activation rows (NativeProducts).
  *
  * Every variant computes a row's result with the same arithmetic in the same order: the block's integer sum is

@@ -21,9 +21,9 @@ import java.lang.foreign.MemorySegment;
  * <li>its packed matrix, a record implementing {@link PackedMatrix} as {@link PackedQ4} does (add it to the
  *     {@code permits} list);</li>
  * <li>an entry here, before {@link #DENSE}: its Jlama tensor class, whether it is multiplied with 8-bit activations
- *     and whether with their residual too ({@link #residualActivations}), whether Jlama's kernels multiply it at all, and its methods — {@link #pack}, {@link #mapped},
- *     {@link #packedBytes}, {@link #gemm}, {@link #javaGemmTakes}, {@link #javaGemm} and {@link #javaRows} (or
- *     none);</li>
+ *     and whether with their residual too ({@link #residualActivations}), whether Jlama's kernels multiply it at all,
+ *     and its methods — {@link #pack}, {@link #mapped}, {@link #packedBytes}, {@link #gemm}, {@link #javaGemmTakes},
+ *     {@link #javaGemm} and {@link #javaRows} (or none);</li>
  * <li>a constant in {@code model.WeightFormat} that names the entry (how the checkpoint's copy in that format is
  *     written).</li>
  * </ol>
@@ -171,8 +171,9 @@ public enum MatrixFormat {
 
     /**
      * Whether this format is multiplied with activations rounded to 8 bits per block of 32 (as llama.cpp's Q4_0 × Q8_0
-     * and Q8_0 × Q8_0; with {@link #residualActivations} their residual too) where the model's shape allows: on the C kernels, on its Java kernel and, where it has them, on
-     * Jlama's few-row integer kernels; else with float activations (and without the C kernels).
+     * and Q8_0 × Q8_0; with {@link #residualActivations} their residual too) where the model's shape allows: on the C
+     * kernels, on its Java kernel and, where it has them, on Jlama's few-row integer kernels; else with float
+     * activations (and without the C kernels).
      */
     public boolean eightBitActivations() {
         return eightBitActivations;

@@ -88,7 +88,8 @@ final class NativeProducts implements AutoCloseable {
         long blocks = values / BLOCK;
         MemorySegment residual = xf.asSlice(values * Float.BYTES);
         kernels.residual(xf, xq, xs, values, residual);
-        kernels.quantize(residual, n, in, xq.asSlice(values), xs.asSlice(blocks * Float.BYTES), xsum8.asSlice(blocks * Integer.BYTES));
+        kernels.quantize(residual, n, in, xq.asSlice(values), xs.asSlice(blocks * Float.BYTES),
+                xsum8.asSlice(blocks * Integer.BYTES));
     }
 
     private void allocate() {
