@@ -108,8 +108,10 @@ class ChatPageBrowserTest {
         List<Map<String, Object>> events = (List<Map<String, Object>>) js("return window.__events;");
         Map<String, Object> firstReply = events.stream().filter(e -> ((Number) e.get("reply")).intValue() > 0).findFirst().orElseThrow();
         assertEquals(Boolean.TRUE, firstReply.get("badge"), "badge before the first reply text: " + events);
+        // At least one partial reply shown before the whole: the page renders once per animation frame, and on a
+        // busy machine several tokens land in one frame (seen: lengths 4 and 13 only, with a build running beside).
         long growthSteps = events.stream().map(e -> ((Number) e.get("reply")).intValue()).filter(n -> n > 0).distinct().count();
-        assertTrue(growthSteps >= 3, "the reply grows piece by piece: " + events);
+        assertTrue(growthSteps >= 2, "the reply grows piece by piece: " + events);
         assertEquals(TestCheckpoints.SCRIPTED_REPLY, js("return document.getElementById('live').textContent;"),
                 "screen readers get the finished reply from the aria-live region");
         assertEquals("polite", browser.findElement(By.id("live")).getAttribute("aria-live"));
