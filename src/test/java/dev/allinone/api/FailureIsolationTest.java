@@ -6,8 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.allinone.ReadyService;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.allinone.ReadyService;
 import dev.allinone.engine.TestCheckpoints;
 import io.quarkus.test.common.http.TestHTTPResource;
 import io.quarkus.test.junit.QuarkusTest;

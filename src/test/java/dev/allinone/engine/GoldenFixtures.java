@@ -261,11 +261,7 @@ public final class GoldenFixtures {
                 "--ids", IntStream.of(ids).mapToObj(Integer::toString).collect(Collectors.joining(",")),
                 "--top", Integer.toString(TOP), "--greedy", Integer.toString(GREEDY), "--positions", "all");
         long start = System.nanoTime();
-        Process process = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT).start();
-        byte[] output = process.getInputStream().readAllBytes();
-        if (process.waitFor() != 0) {
-            throw new IllegalStateException("The reference failed: " + String.join(" ", command));
-        }
+        byte[] output = runReference(command);
         boolean quantized = weights != WeightFormat.AS_STORED;
         ObjectNode fixture = JSON.createObjectNode();
         ObjectNode provenance = fixture.putObject("provenance");
@@ -293,6 +289,16 @@ public final class GoldenFixtures {
         Files.writeString(file, JSON.writeValueAsString(fixture) + "\n", StandardCharsets.UTF_8);
         System.out.printf("%s: %d prompt tokens, greedy %s, %s s%n", file, ids.length, fixture.path("reference").path("greedy"),
                 provenance.path("seconds"));
+    }
+
+    /** Runs the reference ({@code command}) and returns what it printed; its errors go to ours. */
+    static byte[] runReference(List<String> command) throws IOException, InterruptedException {
+        Process process = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        byte[] output = process.getInputStream().readAllBytes();
+        if (process.waitFor() != 0) {
+            throw new IllegalStateException("The reference failed: " + String.join(" ", command));
+        }
+        return output;
     }
 
     static String run(String... command) throws IOException, InterruptedException {

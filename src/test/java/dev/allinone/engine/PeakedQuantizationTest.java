@@ -269,11 +269,7 @@ public class PeakedQuantizationTest {
             for (Path model : List.of(dir, q8)) {
                 List<String> command = List.of(python, script.toString(), model.toString(), "--ids", ids,
                         "--top", Integer.toString(FIXTURE_TOP), "--positions", "last");
-                Process process = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT).start();
-                byte[] output = process.getInputStream().readAllBytes();
-                if (process.waitFor() != 0) {
-                    throw new IllegalStateException("The reference failed: " + String.join(" ", command));
-                }
+                byte[] output = GoldenFixtures.runReference(command);
                 String key = model.equals(dir) ? STORED : Q8_WEIGHTS;
                 prompt.put(key + "Command", String.join(" ", command).replace(dir.getParent().toString(), "target/test-checkpoints"));
                 prompt.set(key, JSON.readTree(output));
